@@ -1,0 +1,305 @@
+"""Command line: ``isorecon run | train | reconstruct | interpolate``.
+
+VOLUME is a .tif file or the word ``sample`` (the real EM sample shipped with the package).
+Every error a user can fix is one line on stderr and exit status 2; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from .core.errors import IsoReconError
+
+SAMPLE = "sample"
+
+
+def _load(volume_arg: str):
+    """(array, voxel size or None, display name)."""
+    if volume_arg == SAMPLE:
+        from .sample import anisotropic_sample
+
+        array, voxel = anisotropic_sample()
+        return array, voxel, "sample"
+    from .core.io import read_volume
+
+    array, voxel = read_volume(volume_arg)
+    return array, voxel, Path(volume_arg).stem
+
+
+def _z_factor(args, voxel) -> float:
+    from .core.config import check_z_factor
+    from .core.geometry import z_factor_from_scale
+
+    if args.z_factor is not None:
+        return check_z_factor(args.z_factor)
+    if voxel is None:
+        raise IsoReconError("The file has no voxel size: give --z-factor (z spacing / xy spacing).")
+    return z_factor_from_scale(voxel)
+
+
+@contextmanager
+def _stop_on_interrupt():
+    """Ctrl-C sets a stop flag (the job ends cleanly between steps); a second Ctrl-C aborts."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print("\nStopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        stop.set()
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread
+        previous = None
+    try:
+        yield stop
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _progress_bar(total, desc):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="", file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+
+
+def _train(volume, cfg, resume=None, quiet=False):
+    from .core.events import StageStarted, TrainFinished, TrainStep
+    from .core.train import train
+
+    final = None
+    with _stop_on_interrupt() as stop, _progress_bar(1000, "train") as bar:
+        for event in train(volume, cfg, stop=stop, resume=resume):
+            if isinstance(event, StageStarted):
+                bar.set_description(f"stage {event.stage}: {event.name}")
+            elif isinstance(event, TrainStep):
+                bar.n = int(event.progress * 1000)
+                shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
+                bar.set_postfix(step=event.step, **shown, refresh=False)
+                bar.refresh()
+            elif isinstance(event, TrainFinished):
+                final = event
+    if final.stopped:
+        print(f"Stopped after {final.steps} steps; the model trained so far is kept.", file=sys.stderr)
+    return final.model
+
+
+def _run_volume_job(events, desc):
+    from .core.events import ReconFinished, ReconProgress
+
+    with _stop_on_interrupt() as stop, _progress_bar(1000, desc) as bar:
+        for event in events(stop):
+            if isinstance(event, ReconProgress):
+                bar.n = int(event.progress * 1000)
+                bar.set_postfix(axis=event.axis, refresh=False)
+                bar.refresh()
+            elif isinstance(event, ReconFinished):
+                if event.stopped:
+                    raise IsoReconError(f"{desc} stopped; nothing was written.")
+                return event.volume
+
+
+def _train_config(args, z_factor):
+    from .core.config import preset
+
+    overrides = {"z_factor": z_factor, "device": args.device, "seed": args.seed}
+    if args.steps is not None:
+        overrides.update(steps=args.steps, minutes=None)
+    elif args.minutes is not None:
+        overrides.update(minutes=args.minutes, steps=None)
+    if args.backbone:
+        overrides["backbone"] = args.backbone
+    return preset(args.preset, **overrides)
+
+
+def _recon_config(args):
+    from .core.config import ReconConfig
+
+    return ReconConfig(device=args.device, batch_size=args.batch_size)
+
+
+def _iso_voxel(voxel, z_factor, n_slices):
+    from .core.geometry import output_depth
+
+    if voxel is None:
+        return None
+    return (voxel[0] * n_slices / output_depth(n_slices, z_factor), voxel[1], voxel[2])
+
+
+def cmd_train(args):
+    from .core.checkpoint import check_writable, load_model, save_model
+
+    volume, voxel, _ = _load(args.volume)
+    check_writable(args.out, args.overwrite)
+    resume = load_model(args.resume) if args.resume else None
+    z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
+    cfg = _train_config(args, z_factor)
+    model = _train(volume, cfg, resume)
+    save_model(model, args.out, overwrite=args.overwrite)
+    print(f"Model saved to {args.out}")
+
+
+def cmd_reconstruct(args):
+    from .core.checkpoint import check_writable, load_model
+    from .core.io import write_volume
+    from .core.reconstruct import interpolate, reconstruct
+
+    volume, voxel, _ = _load(args.volume)
+    for out in filter(None, (args.out, args.interpolated)):
+        check_writable(out, args.overwrite)
+    expected = _z_factor(args, voxel) if args.z_factor is not None else None
+    model = load_model(args.model, z_factor=expected)
+    cfg = _recon_config(args)
+    result = _run_volume_job(lambda stop: reconstruct(volume, model, cfg, stop), "reconstruct")
+    iso_voxel = _iso_voxel(voxel, model.z_factor, volume.shape[0])
+    write_volume(args.out, result, iso_voxel, overwrite=args.overwrite)
+    print(f"Isotropic volume {result.shape} written to {args.out}")
+    if args.interpolated:
+        twin = _run_volume_job(lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop), "interpolate")
+        write_volume(args.interpolated, twin, iso_voxel, overwrite=args.overwrite)
+        print(f"Cubic interpolation written to {args.interpolated}")
+
+
+def cmd_interpolate(args):
+    from .core.checkpoint import check_writable
+    from .core.io import write_volume
+    from .core.reconstruct import interpolate
+
+    volume, voxel, _ = _load(args.volume)
+    check_writable(args.out, args.overwrite)
+    z_factor = _z_factor(args, voxel)
+    cfg = _recon_config(args)
+    result = _run_volume_job(lambda stop: interpolate(volume, z_factor, args.order, cfg, stop), "interpolate")
+    write_volume(args.out, result, _iso_voxel(voxel, z_factor, volume.shape[0]), overwrite=args.overwrite)
+    print(f"{args.order.capitalize()} interpolation {result.shape} written to {args.out}")
+
+
+def cmd_run(args):
+    """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
+    from .core.checkpoint import check_writable, save_model
+    from .core.io import write_volume
+    from .core.reconstruct import interpolate, reconstruct
+
+    volume, voxel, name = _load(args.volume)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {key: out_dir / f"{name}_{key}" for key in ("model.pt", "isotropic.tif", "interpolated.tif")}
+    for path in paths.values():
+        check_writable(path, args.overwrite)
+    z_factor = _z_factor(args, voxel)
+    cfg = _train_config(args, z_factor)
+    print(f"Training on {name} {volume.shape}, z-factor {z_factor:g}, budget "
+          f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}", file=sys.stderr)
+    model = _train(volume, cfg)
+    save_model(model, paths["model.pt"], overwrite=args.overwrite)
+    recon_cfg = _recon_config(args)
+    iso_voxel = _iso_voxel(voxel, z_factor, volume.shape[0])
+    result = _run_volume_job(lambda stop: reconstruct(volume, model, recon_cfg, stop), "reconstruct")
+    write_volume(paths["isotropic.tif"], result, iso_voxel, overwrite=args.overwrite)
+    twin = _run_volume_job(lambda stop: interpolate(volume, z_factor, "cubic", recon_cfg, stop), "interpolate")
+    write_volume(paths["interpolated.tif"], twin, iso_voxel, overwrite=args.overwrite)
+    for key, path in paths.items():
+        print(f"{key:>17}: {path}")
+
+
+def _add_common(p, z_factor=True):
+    p.add_argument("volume", help="a 3D .tif (z, y, x), or 'sample' for the shipped real EM sample")
+    if z_factor:
+        p.add_argument("--z-factor", type=float, default=None,
+                       help="z spacing / xy spacing, e.g. 10 for 4x4x40 nm; read from the file's voxel size "
+                            "when omitted")
+    p.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu), cpu, cuda or mps")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _add_training(p):
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=None,
+                        help="training budget in wall-clock minutes (default: the preset's, 5 for 'fast')")
+    budget.add_argument("--steps", type=int, default=None, help="training budget in steps, instead of minutes")
+    p.add_argument("--preset", default="fast", choices=["fast", "paper"],
+                   help="'fast' (default): small networks for a CPU; 'paper': the paper's sizes, for a GPU")
+    p.add_argument("--backbone", default=None, choices=["drcnet", "edsr", "rcan", "vdsr"],
+                   help="reconstruction network (default: the preset's)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+
+
+def _add_recon(p):
+    p.add_argument("--batch-size", type=int, default=8, help="slices per forward pass (default 8)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isorecon",
+        description="Isotropic reconstruction of anisotropic 3D EM volumes: learn the real axial degradation "
+                    "from the volume itself (Deng et al., MICCAI 2020), then reconstruct.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="train, reconstruct and interpolate in one go (the main job)",
+                       description="Train on VOLUME, then write DIR/<name>_model.pt, <name>_isotropic.tif and "
+                                   "<name>_interpolated.tif (cubic, for comparison).")
+    _add_common(p)
+    _add_training(p)
+    _add_recon(p)
+    p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="train a model on an anisotropic volume",
+                       description="Learn the volume's axial degradation (CycleGAN) and a reconstruction "
+                                   "network; Ctrl-C stops early and still saves the model.")
+    _add_common(p)
+    _add_training(p)
+    p.add_argument("--out", required=True, help="model file to write (.pt)")
+    p.add_argument("--resume", default=None, help="continue training from this model file")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reconstruct", help="make the isotropic volume with a trained model",
+                       description="Apply the model to every xz and yz slice and fuse them.")
+    _add_common(p)
+    _add_recon(p)
+    p.add_argument("--model", required=True, help="model file from 'isorecon train'")
+    p.add_argument("--out", required=True, help="isotropic volume to write (.tif)")
+    p.add_argument("--interpolated", default=None, help="also write the cubic interpolation here, for comparison")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("interpolate", help="linear or cubic interpolation along z (same geometry)")
+    _add_common(p)
+    _add_recon(p)
+    p.add_argument("--order", default="cubic", choices=["linear", "cubic"])
+    p.add_argument("--out", required=True, help="volume to write (.tif)")
+    p.set_defaults(func=cmd_interpolate)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except IsoReconError as exc:
+        print(f"isorecon: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("isorecon: aborted.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""One checkpoint file per model: weights, the full config, normalisation, training state, versions.
+
+Writing is atomic (a temporary file renamed into place) and never replaces an existing file unless
+asked; loading is strict and names what is wrong with a file that is not ours.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .config import TrainConfig
+from .errors import IsoReconError
+from .intensity import Normalizer
+from .model import IsoModel, TrainState, build_networks
+
+FORMAT = "napari-isorecon/checkpoint"
+FORMAT_VERSION = 1
+
+
+def _versions() -> dict:
+    import numpy
+
+    from .. import __version__
+
+    return {"napari_isorecon": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def check_writable(path, overwrite: bool = False) -> Path:
+    """Refuse an existing path (unless overwrite), a directory, or a missing parent folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsoReconError(f"{path} is a directory; give a file name.")
+    if path.exists() and not overwrite:
+        raise IsoReconError(f"{path} exists; choose another name or allow overwriting (--overwrite).")
+    if not path.parent.exists():
+        raise IsoReconError(f"Folder {path.parent} does not exist; create it first.")
+    if not os.access(path.parent, os.W_OK):
+        raise IsoReconError(f"Folder {path.parent} is not writable; choose another location.")
+    return path
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``; clean up on failure."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise IsoReconError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:
+    path = check_writable(path, overwrite)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "config": model.config.to_dict(),
+        "normalizer": model.normalizer.to_dict(),
+        "state": model.state.to_dict(),
+        "networks": {name: net.state_dict() for name, net in model.networks.items()},
+        "reconstructor": None if model.reconstructor is None else model.reconstructor.state_dict(),
+    }
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return path
+
+
+def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
+    """Load a checkpoint; with ``z_factor``, refuse a model trained for another factor."""
+    path = Path(path)
+    if not path.is_file():
+        raise IsoReconError(f"Model file {path} does not exist." if not path.exists()
+                            else f"{path} is not a file; give a model file (.pt).")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise IsoReconError(
+            f"{path} is not a napari-isorecon model (could not be read: {str(exc).splitlines()[0][:120]})."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise IsoReconError(f"{path} is not a napari-isorecon model (no '{FORMAT}' header).")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise IsoReconError(f"{path} was written by a newer napari-isorecon; upgrade to load it.")
+    try:
+        config = TrainConfig.from_dict(payload["config"])
+        normalizer = Normalizer(**payload["normalizer"])
+        networks = build_networks(config)
+        for name, net in networks.items():
+            net.load_state_dict(payload["networks"][name])
+        model = IsoModel(config, normalizer, networks, state=TrainState.from_dict(payload["state"]))
+        if payload.get("reconstructor") is not None:
+            model.reconstructor = model.new_reconstructor()
+            model.reconstructor.load_state_dict(payload["reconstructor"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise IsoReconError(f"{path} is a damaged or incompatible napari-isorecon model ({exc!s:.160}).") from None
+    if z_factor is not None and abs(float(z_factor) - config.z_factor) > 1e-6 * config.z_factor:
+        raise IsoReconError(
+            f"{path} was trained for z-factor {config.z_factor:g}, not {float(z_factor):g}; "
+            "train a model for this volume's z-factor."
+        )
+    return model.to(device)

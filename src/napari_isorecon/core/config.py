@@ -1,0 +1,165 @@
+"""Settings as frozen dataclasses. Every field has a default that works on a laptop CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from .errors import IsoReconError
+
+
+def check_z_factor(z_factor) -> float:
+    """Return ``z_factor`` as a float, or raise a clear error when it is not a real number > 1."""
+    try:
+        value = float(z_factor)
+    except (TypeError, ValueError):
+        raise IsoReconError(f"z-factor must be a number > 1, got {z_factor!r}.") from None
+    if not math.isfinite(value) or value <= 1.0:
+        raise IsoReconError(
+            f"z-factor must be a finite number > 1 (z spacing / xy spacing), got {z_factor!r}."
+        )
+    if value > 100:
+        raise IsoReconError(f"z-factor {value:g} is larger than 100: check the voxel sizes.")
+    return value
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """L_G = adv_hl * L_Ghl + adv_lh * L_Glh + cycle * L_cyc (+ mean * intensity term).
+
+    Defaults measured on FIB-SEM (see docs/method.md): small adversarial weights keep the
+    generators close to their interpolating start while the discriminators shape the details.
+    """
+
+    adv_hl: float = 0.05
+    adv_lh: float = 0.01
+    cycle: float = 5.0
+    mean: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; stored whole in every checkpoint."""
+
+    z_factor: float = 10.0
+    backbone: str = "edsr"  # reconstruction network (G_lh and stage 2), see core.backbones
+    channels: int = 32
+    blocks: int = 4
+    ghl_channels: int = 16
+    ghl_blocks: int = 2
+    disc_channels: int = 32
+    lr_rows: int = 8  # height of LR patches (z rows); HR patches are round(lr_rows * z_factor) tall
+    patch_width: int = 64
+    batch_size: int = 8
+    steps: int | None = None  # budget in steps (both stages together) ...
+    minutes: float | None = 5.0  # ... or in wall-clock minutes; steps wins when both are set
+    stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
+    lr_generators: float = 2e-4
+    lr_discriminators: float = 1e-4
+    lr_decay: float = 0.98  # generator learning rate factor per epoch
+    steps_per_epoch: int = 200
+    betas: tuple[float, float] = (0.5, 0.999)
+    weights: LossWeights = field(default_factory=LossWeights)
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "z_factor", check_z_factor(self.z_factor))
+        for name in ("channels", "blocks", "ghl_channels", "disc_channels", "lr_rows", "patch_width",
+                     "batch_size", "steps_per_epoch", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise IsoReconError(f"{name} must be a positive integer, got {value!r}.")
+        if self.ghl_blocks < 0:
+            raise IsoReconError(f"ghl_blocks must be >= 0, got {self.ghl_blocks!r}.")
+        if self.steps is None and self.minutes is None:
+            raise IsoReconError("Give a training budget: steps or minutes.")
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise IsoReconError(f"steps must be a positive integer, got {self.steps!r}.")
+        if self.minutes is not None and not (
+            isinstance(self.minutes, (int, float)) and math.isfinite(self.minutes) and self.minutes > 0
+        ):
+            raise IsoReconError(f"minutes must be a positive number, got {self.minutes!r}.")
+        if not 0.0 <= self.stage2_fraction < 1.0:
+            raise IsoReconError(f"stage2_fraction must be in [0, 1), got {self.stage2_fraction!r}.")
+        lo, hi = self.percentiles
+        if not 0 <= lo < hi <= 100:
+            raise IsoReconError(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}.")
+        if self.patch_width < 16:
+            raise IsoReconError(f"patch_width must be at least 16, got {self.patch_width}.")
+        if self.lr_rows < 2:
+            raise IsoReconError(f"lr_rows must be at least 2, got {self.lr_rows}.")
+        from .backbones import check_backbone  # local: keeps config importable without torch
+
+        check_backbone(self.backbone)
+        from .device import check_device_name
+
+        check_device_name(self.device)
+
+    @property
+    def hr_rows(self) -> int:
+        return int(round(self.lr_rows * self.z_factor))
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise IsoReconError(f"Unknown training settings: {sorted(unknown)}.")
+        if isinstance(data.get("weights"), dict):
+            data["weights"] = LossWeights(**data["weights"])
+        for key in ("betas", "percentiles"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+PRESETS = {
+    # Small networks and patches: a useful model in minutes on a 2-core CPU.
+    "fast": {},
+    # The paper's sizes (64 filters, 9 blocks, DRCNet): meant for a GPU.
+    "paper": dict(backbone="drcnet", channels=64, blocks=9, ghl_channels=64, ghl_blocks=9,
+                  disc_channels=64, lr_rows=12, patch_width=128, batch_size=16, minutes=60.0),
+}
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    """A TrainConfig from a named preset ("fast" or "paper") with overrides."""
+    if name not in PRESETS:
+        raise IsoReconError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+    return TrainConfig(**{**PRESETS[name], **overrides})
+
+
+@dataclass(frozen=True)
+class ReconConfig:
+    """How to apply a trained model to a volume."""
+
+    axes: tuple[str, ...] = ("xz", "yz")  # slice orientations to run; results are averaged
+    batch_size: int = 8  # slices per forward pass
+    tile_width: int = 512  # slices wider than this are cut into overlapping tiles
+    tile_overlap: int = 32
+    device: str = "auto"
+
+    def __post_init__(self):
+        axes = tuple(self.axes)
+        if not axes or any(a not in ("xz", "yz") for a in axes) or len(set(axes)) != len(axes):
+            raise IsoReconError(f"axes must be a non-empty subset of ('xz', 'yz'), got {self.axes!r}.")
+        object.__setattr__(self, "axes", axes)
+        for name in ("batch_size", "tile_width"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise IsoReconError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+        if not 0 <= self.tile_overlap < self.tile_width // 2:
+            raise IsoReconError("tile_overlap must be >= 0 and smaller than half of tile_width.")
+        from .device import check_device_name
+
+        check_device_name(self.device)

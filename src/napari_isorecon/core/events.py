@@ -1,0 +1,73 @@
+"""Small typed events yielded by the long jobs (training, reconstruction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+def stop_requested(stop) -> bool:
+    """True when ``stop`` (a ``threading.Event``, a callable returning bool, or None) asks to stop."""
+    if stop is None:
+        return False
+    return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
+
+
+STAGE_NAMES = {1: "learn degradation (CycleGAN)", 2: "train reconstruction on synthetic pairs"}
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    stage: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    stage: int
+    step: int  # steps done over both stages, this one included
+    losses: dict[str, float]
+    learning_rates: dict[str, float]
+    elapsed: float  # seconds
+    progress: float  # fraction of the budget used, 0..1
+
+    @property
+    def seconds_left(self) -> float:
+        return self.elapsed * (1 - self.progress) / self.progress if self.progress > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class DegradationPreview:
+    """G_hl applied to a lateral crop, beside a real axial crop of the same size (input intensities)."""
+
+    step: int
+    lateral: Any  # HR xy crop
+    degraded: Any  # G_hl(lateral)
+    axial: Any  # real xz crop with the same number of LR rows
+
+
+@dataclass(frozen=True)
+class TrainFinished:
+    model: Any  # IsoModel
+    stopped: bool  # True when the stop flag ended training early
+    steps: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class ReconProgress:
+    axis: str  # "xz" or "yz"
+    done: int  # slices done over all passes
+    total: int
+    elapsed: float
+
+    @property
+    def progress(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class ReconFinished:
+    volume: Any = None  # numpy array in the input dtype; None when stopped
+    stopped: bool = False
+    elapsed: float = 0.0
+    info: dict = field(default_factory=dict)

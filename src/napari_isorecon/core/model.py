@@ -1,0 +1,102 @@
+"""IsoModel: the trained networks with everything needed to use them again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .backbones import build_backbone
+from .config import TrainConfig
+from .intensity import Normalizer
+from .networks import AxialDegradation, AxialDiscriminator, PatchDiscriminator
+
+
+def build_networks(cfg: TrainConfig) -> dict[str, torch.nn.Module]:
+    return {
+        "g_hl": AxialDegradation(cfg.z_factor, cfg.ghl_channels, cfg.ghl_blocks),
+        "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks),
+        "d_l": AxialDiscriminator(cfg.disc_channels),
+        "d_h": PatchDiscriminator(cfg.disc_channels),
+    }
+
+
+@dataclass
+class TrainState:
+    """Where training stands, for resuming: stage (1 CycleGAN, 2 supervised), steps, time, RNG."""
+
+    stage: int = 1
+    step: int = 0  # steps done over both stages
+    stage_steps: tuple[int, int] = (0, 0)
+    elapsed: float = 0.0  # seconds of training so far
+    rng_state: dict | None = None
+    optimizers: dict = field(default_factory=dict)  # name -> state_dict
+
+    def to_dict(self) -> dict:
+        return {"stage": self.stage, "step": self.step, "stage_steps": list(self.stage_steps),
+                "elapsed": self.elapsed, "rng_state": self.rng_state, "optimizers": self.optimizers}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainState:
+        return cls(stage=int(data["stage"]), step=int(data["step"]), stage_steps=tuple(data["stage_steps"]),
+                   elapsed=float(data["elapsed"]), rng_state=data.get("rng_state"),
+                   optimizers=data.get("optimizers") or {})
+
+
+class IsoModel:
+    """G_hl, G_lh, both discriminators and (after stage 2) the supervised reconstruction network."""
+
+    def __init__(self, config: TrainConfig, normalizer: Normalizer, networks: dict | None = None,
+                 reconstructor: torch.nn.Module | None = None, state: TrainState | None = None):
+        self.config = config
+        self.normalizer = normalizer
+        self.networks = networks if networks is not None else build_networks(config)
+        self.reconstructor = reconstructor
+        self.state = state or TrainState()
+
+    @property
+    def z_factor(self) -> float:
+        return self.config.z_factor
+
+    @property
+    def g_hl(self) -> AxialDegradation:
+        return self.networks["g_hl"]
+
+    @property
+    def g_lh(self) -> torch.nn.Module:
+        return self.networks["g_lh"]
+
+    def new_reconstructor(self) -> torch.nn.Module:
+        """A stage-2 network of the configured backbone, started from G_lh's weights."""
+        cfg = self.config
+        net = build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks)
+        net.load_state_dict(self.g_lh.state_dict())
+        return net
+
+    def reconstruction_network(self) -> torch.nn.Module:
+        """The network that makes the isotropic volume: stage 2's when trained, else G_lh."""
+        return self.reconstructor if self.reconstructor is not None else self.g_lh
+
+    def to(self, device) -> IsoModel:
+        for net in self.networks.values():
+            net.to(device)
+        if self.reconstructor is not None:
+            self.reconstructor.to(device)
+        return self
+
+    @torch.inference_mode()
+    def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0) -> np.ndarray:
+        """G_hl applied to a 2D lateral slice (input intensities), degrading along ``vertical_axis``."""
+        image = np.asarray(hr_slice)
+        if vertical_axis == 1:
+            image = image.T
+        g_hl = self.g_hl
+        device = next(g_hl.parameters()).device
+        x = torch.from_numpy(self.normalizer.to_unit(image))[None, None].to(device)
+        was_training = g_hl.training
+        g_hl.eval()
+        out = g_hl(x)[0, 0].cpu().numpy()
+        g_hl.train(was_training)
+        out = self.normalizer.from_unit(out)
+        return out.T if vertical_axis == 1 else out

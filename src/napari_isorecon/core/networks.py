@@ -1,0 +1,119 @@
+"""The CycleGAN's other networks: the degradation generator G_hl and the discriminators D_l, D_h.
+
+G_lh is a reconstruction backbone (see :mod:`backbones`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class AxialDegradation(nn.Module):
+    """G_hl: HR (N, 1, H, W) -> LR (N, 1, out_rows, W), degrading along the vertical axis.
+
+    Main path: a learned 1D axial kernel (support +-2f rows, started as the f-row box, i.e. the paper's
+    average pooling) followed by sampling at the centre of each group of f rows. A handful of
+    parameters that the adversarial game pins down fast, and that can express blur, section thickness
+    and an off-centre sampling. Residual path, as in the paper: average pooling by f then residual
+    blocks without batch norm, its last convolution zero-initialised, for what a kernel cannot express.
+    """
+
+    def __init__(self, z_factor: float, channels: int = 16, blocks: int = 2):
+        super().__init__()
+        self.z_factor = float(z_factor)
+        half = int(math.ceil(2 * self.z_factor))
+        taps = torch.arange(-half, half + 1, dtype=torch.float32)
+        # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-f/2, f/2]
+        box = (torch.minimum(taps + 0.5, torch.tensor(self.z_factor / 2))
+               - torch.maximum(taps - 0.5, torch.tensor(-self.z_factor / 2))).clamp(min=0)
+        self.kernel = nn.Parameter(box / box.sum())
+        self.residual = None
+        if blocks > 0:
+            layers = [nn.Conv2d(2, channels, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+            for _ in range(blocks):
+                layers += [_Residual(channels)]
+            tail = nn.Conv2d(channels, 1, 3, padding=1)
+            nn.init.zeros_(tail.weight)
+            nn.init.zeros_(tail.bias)
+            self.residual = nn.Sequential(*layers, tail)
+
+    def out_rows(self, rows: int) -> int:
+        return max(1, int(round(rows / self.z_factor)))
+
+    def axial_kernel(self) -> torch.Tensor:
+        return self.kernel / self.kernel.sum()
+
+    def forward(self, x, out_rows: int | None = None):
+        out_rows = out_rows or self.out_rows(x.shape[-2])
+        half = (self.kernel.numel() - 1) // 2
+        pad_mode = "reflect" if x.shape[-2] > half else "replicate"
+        blurred = F.conv2d(F.pad(x, (0, 0, half, half), mode=pad_mode), self.axial_kernel().view(1, 1, -1, 1))
+        sampled = F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
+        if self.residual is None:
+            return sampled
+        pooled = F.adaptive_avg_pool2d(x, (out_rows, x.shape[-1]))
+        return sampled + self.residual(torch.cat([sampled, pooled], dim=1))
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.2, inplace=True),
+                                  nn.Conv2d(channels, channels, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class AxialDiscriminator(nn.Module):
+    """D_l: four strided 3x7 convolutions with LeakyReLU, striding along x (the LR rows are few)."""
+
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        widths = [1, channels, 2 * channels, 4 * channels, 4 * channels]
+        layers = []
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, (3, 7), stride=(1, 2), padding=(1, 3)), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(widths[-1], 1, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """D_h: a PatchGAN (4x4 convolutions, three of stride 2), judging overlapping patches."""
+
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        widths = [1, channels, 2 * channels, 4 * channels]
+        layers = []
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(widths[-1], widths[-1], 4, padding=1), nn.LeakyReLU(0.2, True),
+                   nn.Conv2d(widths[-1], 1, 4, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AxialInterpolator(nn.Module):
+    """Plain interpolation along z with the same interface and geometry as a backbone."""
+
+    receptive_radius = 2
+
+    def __init__(self, z_factor: float, order: str = "cubic"):
+        super().__init__()
+        if order not in ("linear", "cubic"):
+            raise ValueError(f"order must be 'linear' or 'cubic', got {order!r}")
+        self.z_factor, self.order = float(z_factor), order
+
+    def forward(self, x, out_rows: int | None = None):
+        out_rows = out_rows or max(1, int(round(x.shape[-2] * self.z_factor)))
+        mode = "bicubic" if self.order == "cubic" else "bilinear"
+        return F.interpolate(x, size=(out_rows, x.shape[-1]), mode=mode, align_corners=False)

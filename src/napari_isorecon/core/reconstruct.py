@@ -1,0 +1,119 @@
+"""Isotropic reconstruction: a network over every xz and every yz slice, fused; interpolation the same way.
+
+    for event in reconstruct(volume, model):      # ReconProgress ..., then ReconFinished
+        ...
+    isotropic = event.volume                      # round(Z * f) x Y x X, input dtype
+
+Slices are batched and, when wider than ``tile_width``, cut into tiles that overlap by ``tile_overlap``
+pixels; each tile keeps only its interior, so tiling changes nothing as long as the overlap covers
+the network's receptive field.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from .config import ReconConfig, check_z_factor
+from .device import resolve_device
+from .events import ReconFinished, ReconProgress, stop_requested
+from .geometry import check_volume, output_depth
+from .intensity import Normalizer
+from .networks import AxialInterpolator
+
+
+def _tiles(width: int, tile: int, overlap: int):
+    """(read_start, read_stop, keep_start, keep_stop) covering [0, width) with overlapping reads."""
+    if width <= tile:
+        yield 0, width, 0, width
+        return
+    step = tile - 2 * overlap
+    start = 0
+    while start < width:
+        stop = min(start + step, width)
+        r0, r1 = max(0, start - overlap), min(width, stop + overlap)
+        yield r0, r1, start, stop
+        start = stop
+
+
+@torch.inference_mode()
+def _run_slices(net, slices: np.ndarray, depth: int, cfg: ReconConfig, device) -> np.ndarray:
+    """(n, Z, W) normalised slices -> (n, depth, W), tiled along W."""
+    n, _, width = slices.shape
+    out = np.empty((n, depth, width), dtype=np.float32)
+    overlap = max(cfg.tile_overlap, int(getattr(net, "receptive_radius", 0)))
+    overlap = min(overlap, (cfg.tile_width - 1) // 2)
+    for r0, r1, k0, k1 in _tiles(width, cfg.tile_width, overlap):
+        x = torch.from_numpy(np.ascontiguousarray(slices[:, :, r0:r1]))[:, None].to(device)
+        y = net(x, depth)[:, 0].float().cpu().numpy()
+        out[:, :, k0:k1] = y[:, :, k0 - r0:k1 - r0]
+    return out
+
+
+def slice_passes(volume, net, z_factor: float, normalizer: Normalizer, cfg: ReconConfig,
+                 stop=None) -> Iterator:
+    """The shared engine: ``net`` over xz and/or yz slices of ``volume``; yields progress, then the result."""
+    check_volume(volume)
+    z, y, x = volume.shape
+    depth = output_depth(z, z_factor)
+    device = resolve_device(cfg.device)
+    net = net.to(device).eval()
+    acc = np.zeros((depth, y, x), dtype=np.float32)
+    total = sum(y if axis == "xz" else x for axis in cfg.axes)
+    done, t0 = 0, time.perf_counter()
+    for axis in cfg.axes:
+        count = y if axis == "xz" else x
+        for s0 in range(0, count, cfg.batch_size):
+            if stop_requested(stop):
+                yield ReconFinished(volume=None, stopped=True, elapsed=time.perf_counter() - t0)
+                return
+            s1 = min(count, s0 + cfg.batch_size)
+            if axis == "xz":
+                block = normalizer.to_unit(volume[:, s0:s1, :]).transpose(1, 0, 2)  # (n, Z, X)
+                acc[:, s0:s1, :] += _run_slices(net, block, depth, cfg, device).transpose(1, 0, 2)
+            else:
+                block = normalizer.to_unit(volume[:, :, s0:s1]).transpose(2, 0, 1)  # (n, Z, Y)
+                acc[:, :, s0:s1] += _run_slices(net, block, depth, cfg, device).transpose(1, 2, 0)
+            done += s1 - s0
+            yield ReconProgress(axis=axis, done=done, total=total, elapsed=time.perf_counter() - t0)
+    acc /= len(cfg.axes)
+    result = normalizer.from_unit(acc)
+    yield ReconFinished(volume=result, stopped=False, elapsed=time.perf_counter() - t0,
+                        info={"z_factor": z_factor, "axes": cfg.axes, "device": str(device)})
+
+
+def reconstruct(volume, model, cfg: ReconConfig | None = None, stop=None) -> Iterator:
+    """Reconstruct ``volume`` with a trained :class:`~napari_isorecon.core.model.IsoModel`."""
+    return slice_passes(volume, model.reconstruction_network(), model.z_factor, model.normalizer,
+                        cfg or ReconConfig(), stop)
+
+
+def interpolate(volume, z_factor: float, order: str = "cubic", cfg: ReconConfig | None = None,
+                stop=None) -> Iterator:
+    """Linear or cubic interpolation along z with exactly the geometry of :func:`reconstruct`."""
+    z_factor = check_z_factor(z_factor)
+    check_volume(volume)
+    normalizer = _identity_normalizer(volume)
+    cfg = cfg or ReconConfig()
+    return slice_passes(volume, AxialInterpolator(z_factor, order), z_factor, normalizer, cfg, stop)
+
+
+def _identity_normalizer(volume) -> Normalizer:
+    """Interpolation is linear and needs no statistics, only a scale that keeps values in range:
+    the dtype's range for integers, the (sampled) value range for floats."""
+    dtype = np.dtype(volume.dtype)
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        return Normalizer(float(info.min), float(info.max), dtype.str)
+    return Normalizer.fit(volume, percentiles=(0.0, 100.0))
+
+
+def run_to_end(events: Iterator):
+    """Exhaust a job's events and return the last one (a ReconFinished or TrainFinished)."""
+    event = None
+    for event in events:
+        pass
+    return event

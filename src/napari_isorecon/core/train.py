@@ -1,0 +1,223 @@
+"""Training as a generator of events: stage 1 learns the degradation (CycleGAN), stage 2 trains the
+reconstruction backbone supervised on (G_hl(xy), xy) pairs. Honours a stop flag between steps.
+
+    for event in train(volume, TrainConfig(z_factor=10, minutes=5)):
+        ...
+    model = event.model   # the last event is a TrainFinished
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from . import losses
+from .config import TrainConfig
+from .device import resolve_device
+from .errors import IsoReconError
+from .events import STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished, TrainStep, stop_requested
+from .geometry import check_volume, patch_geometry
+from .intensity import Normalizer
+from .model import IsoModel
+from .sampling import PatchSampler
+
+
+class _Budget:
+    """Steps or minutes for both stages; stage 2 gets ``stage2_fraction`` of it."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.by_steps = cfg.steps is not None
+        self.total = cfg.steps if self.by_steps else cfg.minutes * 60.0
+        self.stage1 = self.total * (1 - cfg.stage2_fraction)
+        if self.by_steps:
+            self.stage1 = int(round(self.stage1))
+
+    def used(self, state) -> float:
+        return state.step if self.by_steps else state.elapsed
+
+    def stage_done(self, stage: int, state) -> bool:
+        limit = self.stage1 if stage == 1 else self.total
+        return self.used(state) >= limit
+
+    def progress(self, state) -> float:
+        return min(1.0, self.used(state) / self.total)
+
+
+def _optimizers(model: IsoModel, cfg: TrainConfig):
+    nets = model.networks
+    opts = {
+        "g": torch.optim.Adam(list(nets["g_hl"].parameters()) + list(nets["g_lh"].parameters()),
+                              lr=cfg.lr_generators, betas=cfg.betas),
+        "d": torch.optim.Adam(list(nets["d_l"].parameters()) + list(nets["d_h"].parameters()),
+                              lr=cfg.lr_discriminators, betas=cfg.betas),
+    }
+    if model.reconstructor is not None:
+        opts["r"] = torch.optim.Adam(model.reconstructor.parameters(), lr=cfg.lr_generators, betas=(0.9, 0.999))
+    for name, opt in opts.items():
+        if name in model.state.optimizers:
+            opt.load_state_dict(model.state.optimizers[name])
+    return opts
+
+
+def _generator_lr(cfg: TrainConfig, stage_step: int) -> float:
+    return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
+
+
+def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, float]:
+    """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7)."""
+    g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
+    w = cfg.weights
+    hr_rows, lr_rows = hr.shape[-2], lr.shape[-2]
+    for p in list(d_l.parameters()) + list(d_h.parameters()):
+        p.requires_grad_(False)
+    fake_lr = g_hl(hr, lr_rows)
+    fake_hr = g_lh(lr, hr_rows)
+    loss_ghl = losses.generator_adversarial(d_l(fake_lr))
+    loss_glh = losses.generator_adversarial(d_h(fake_hr))
+    loss_cyc_lr = losses.cycle(g_hl(fake_hr, lr_rows), lr)
+    loss_cyc_hr = losses.cycle(g_lh(fake_lr, hr_rows), hr)
+    loss_mean = losses.mean_preservation(fake_lr, hr) + losses.mean_preservation(fake_hr, lr)
+    loss_g = (w.adv_hl * loss_ghl + w.adv_lh * loss_glh + w.cycle * (loss_cyc_lr + loss_cyc_hr)
+              + w.mean * loss_mean)
+    opts["g"].zero_grad(set_to_none=True)
+    loss_g.backward()
+    opts["g"].step()
+    for p in list(d_l.parameters()) + list(d_h.parameters()):
+        p.requires_grad_(True)
+    loss_dl = losses.discriminator_adversarial(d_l(lr), d_l(fake_lr.detach()))
+    loss_dh = losses.discriminator_adversarial(d_h(hr), d_h(fake_hr.detach()))
+    opts["d"].zero_grad(set_to_none=True)
+    (loss_dl + loss_dh).backward()
+    opts["d"].step()
+    return {"G_hl adversarial": loss_ghl.item(), "G_lh adversarial": loss_glh.item(),
+            "cycle LR": loss_cyc_lr.item(), "cycle HR": loss_cyc_hr.item(), "mean shift": loss_mean.item(),
+            "D_l": loss_dl.item(), "D_h": loss_dh.item()}
+
+
+def _supervised_step(model: IsoModel, opts, hr, lr_rows: int) -> dict[str, float]:
+    """Stage 2: reconstruct HR from G_hl(HR) with an L1 loss; G_hl is frozen."""
+    with torch.no_grad():
+        synthetic_lr = model.g_hl(hr, lr_rows)
+    loss = torch.nn.functional.l1_loss(model.reconstructor(synthetic_lr, hr.shape[-2]), hr)
+    opts["r"].zero_grad(set_to_none=True)
+    loss.backward()
+    opts["r"].step()
+    return {"reconstruction L1": loss.item()}
+
+
+def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPreview:
+    """G_hl on a fixed central lateral crop, beside a real axial crop of the same size."""
+    vol = sampler.volume
+    z, y, x = vol.shape
+    rows, width = sampler.hr_rows, min(x, 4 * sampler.width)
+    if rows > y:
+        rows = y
+    y0, x0 = (y - rows) // 2, (x - width) // 2
+    lateral = np.asarray(vol[z // 2, y0:y0 + rows, x0:x0 + width])
+    lr_rows = min(sampler.lr_rows, z)
+    axial = np.asarray(vol[(z - lr_rows) // 2:(z - lr_rows) // 2 + lr_rows, y // 2, x0:x0 + width])
+    g_hl = model.g_hl
+    with torch.no_grad():
+        device = next(g_hl.parameters()).device
+        t = torch.from_numpy(model.normalizer.to_unit(lateral))[None, None].to(device)
+        degraded = model.normalizer.from_unit(g_hl(t, lr_rows)[0, 0].cpu().numpy())
+    return DegradationPreview(step=step, lateral=lateral, degraded=degraded, axial=axial)
+
+
+def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
+          preview_every: int = 0) -> Iterator:
+    """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields StageStarted, TrainStep,
+    DegradationPreview (every ``preview_every`` steps, if > 0) and finally TrainFinished.
+
+    ``stop``: a ``threading.Event`` (or a callable returning bool) checked between steps; a stopped run
+    still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
+    continued where it stopped with the remaining budget.
+    """
+    check_volume(volume)
+    lr_rows, hr_rows, width = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    if resume is not None:
+        if abs(resume.config.z_factor - cfg.z_factor) > 1e-9:
+            raise IsoReconError(f"Cannot resume: the model was trained for z-factor {resume.config.z_factor:g}, "
+                                f"not {cfg.z_factor:g}.")
+        model = IsoModel(cfg, resume.normalizer, resume.networks, resume.reconstructor, resume.state)
+    else:
+        model = IsoModel(cfg, Normalizer.fit(volume, cfg.percentiles))
+    model.to(device)
+    state = model.state
+    rng = np.random.default_rng(cfg.seed)
+    if state.rng_state is not None:
+        rng.bit_generator.state = state.rng_state
+    sampler = PatchSampler(volume, model.normalizer, lr_rows, hr_rows, width, rng)
+    budget = _Budget(cfg)
+    batch = cfg.batch_size
+    stopped = False
+    opts = _optimizers(model, cfg)
+
+    def to_tensor(a):
+        return torch.from_numpy(a).to(device)
+
+    for net in model.networks.values():
+        net.train()
+    announced = None
+    while not stopped:
+        if state.stage == 1 and budget.stage_done(1, state):
+            state.stage = 2
+        if state.stage == 2 and budget.stage_done(2, state):
+            break
+        if state.stage == 2 and model.reconstructor is None:
+            model.reconstructor = model.new_reconstructor().to(device)
+            model.reconstructor.train()
+            opts = _optimizers(model, cfg)
+        if announced != state.stage:
+            announced = state.stage
+            yield StageStarted(state.stage, STAGE_NAMES[state.stage])
+        if stop_requested(stop):
+            stopped = True
+            break
+        t0 = time.perf_counter()
+        stage_step = state.stage_steps[state.stage - 1]
+        lr_g = _generator_lr(cfg, stage_step)
+        if state.stage == 1:
+            opts["g"].param_groups[0]["lr"] = lr_g
+            step_losses = _cycle_step(model, opts, to_tensor(sampler.hr_batch(batch)),
+                                      to_tensor(sampler.lr_batch(batch)), cfg)
+            rates = {"generators": lr_g, "discriminators": cfg.lr_discriminators}
+        else:
+            opts["r"].param_groups[0]["lr"] = lr_g
+            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows)
+            rates = {"reconstruction": lr_g}
+        if not all(np.isfinite(v) for v in step_losses.values()):
+            raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "
+                                "check the volume for extreme values.")
+        state.elapsed += time.perf_counter() - t0
+        state.step += 1
+        counts = list(state.stage_steps)
+        counts[state.stage - 1] += 1
+        state.stage_steps = tuple(counts)
+        if state.step % cfg.log_every == 0:
+            yield TrainStep(state.stage, state.step, step_losses, rates, state.elapsed, budget.progress(state))
+        if preview_every and state.step % preview_every == 0:
+            yield _preview(model, sampler, state.step)
+    state.rng_state = rng.bit_generator.state
+    state.optimizers = {name: opt.state_dict() for name, opt in opts.items()}
+    for net in model.networks.values():
+        net.eval()
+    if model.reconstructor is not None:
+        model.reconstructor.eval()
+    if preview_every:
+        yield _preview(model, sampler, state.step)
+    yield TrainFinished(model=model, stopped=stopped, steps=state.step, elapsed=state.elapsed)
+
+
+def train_model(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None) -> IsoModel:
+    """Run :func:`train` to the end and return the model."""
+    event = None
+    for event in train(volume, cfg, stop=stop, resume=resume):
+        pass
+    return event.model
