@@ -1,6 +1,8 @@
 """Command line: ``isorecon run | train | reconstruct | interpolate``.
 
-VOLUME is a .tif file or the word ``sample`` (the real EM sample shipped with the package).
+VOLUME is a .tif file, a zarr / OME-Zarr (read lazily; its voxel size gives the z-factor) or the word
+``sample`` (the real EM sample shipped with the package). A ``.zarr`` output of ``reconstruct`` or
+``interpolate`` is written block by block (flat memory, resumable, optionally on a dask cluster).
 Every error a user can fix is one line on stderr and exit status 2; nothing is written then.
 """
 
@@ -25,9 +27,9 @@ def _load(volume_arg: str):
 
         array, voxel = anisotropic_sample()
         return array, voxel, "sample"
-    from .core.io import read_volume
+    from .core.io import open_volume
 
-    array, voxel = read_volume(volume_arg)
+    array, voxel = open_volume(volume_arg)
     return array, voxel, Path(volume_arg).stem
 
 
@@ -77,8 +79,10 @@ def _train(volume, cfg, resume=None, quiet=False):
     from .core.train import train
 
     final = None
-    with _stop_on_interrupt() as stop, _progress_bar(1000, "train") as bar:
-        for event in train(volume, cfg, stop=stop, resume=resume):
+    with _stop_on_interrupt() as stop:
+        events = train(volume, cfg, stop=stop, resume=resume)  # checks the input before any output
+        bar = _progress_bar(1000, "train")
+        for event in events:
             if isinstance(event, StageStarted):
                 bar.set_description(f"stage {event.stage}: {event.name}")
             elif isinstance(event, TrainStep):
@@ -88,6 +92,7 @@ def _train(volume, cfg, resume=None, quiet=False):
                 bar.refresh()
             elif isinstance(event, TrainFinished):
                 final = event
+        bar.close()
     if final.stopped:
         print(f"Stopped after {final.steps} steps; the model trained so far is kept.", file=sys.stderr)
     return final.model
@@ -96,16 +101,18 @@ def _train(volume, cfg, resume=None, quiet=False):
 def _run_volume_job(events, desc):
     from .core.events import ReconFinished, ReconProgress
 
-    with _stop_on_interrupt() as stop, _progress_bar(1000, desc) as bar:
-        for event in events(stop):
-            if isinstance(event, ReconProgress):
-                bar.n = int(event.progress * 1000)
-                bar.set_postfix(axis=event.axis, refresh=False)
-                bar.refresh()
-            elif isinstance(event, ReconFinished):
-                if event.stopped:
-                    raise IsoReconError(f"{desc} stopped; nothing was written.")
-                return event.volume
+    with _stop_on_interrupt() as stop:
+        job = events(stop)  # checks the input before any output
+        with _progress_bar(1000, desc) as bar:
+            for event in job:
+                if isinstance(event, ReconProgress):
+                    bar.n = int(event.progress * 1000)
+                    bar.set_postfix(axis=event.axis, refresh=False)
+                    bar.refresh()
+                elif isinstance(event, ReconFinished):
+                    if event.stopped:
+                        raise IsoReconError(f"{desc} stopped; nothing was written.")
+                    return event.volume
 
 
 def _train_config(args, z_factor):
@@ -148,17 +155,114 @@ def cmd_train(args):
     print(f"Model saved to {args.out}")
 
 
+def _is_zarr_out(path) -> bool:
+    return str(path).rstrip("/").lower().endswith(".zarr")
+
+
+def _check_output(path, args):
+    """The output checks of every writer, before any work: a .zarr folder or a file."""
+    from .core.checkpoint import check_writable
+    from .core.io import check_zarr_writable
+
+    if _is_zarr_out(path):
+        return check_zarr_writable(path, args.overwrite)
+    if getattr(args, "scheduler", None) or getattr(args, "block_size", None):
+        raise IsoReconError("--scheduler and --block-size need a .zarr output (written block by block); "
+                            f"got {Path(path).name}.")
+    return check_writable(path, args.overwrite)
+
+
+def _block_size(args):
+    from .core.blocks import DEFAULT_BLOCK
+
+    if not getattr(args, "block_size", None):
+        return DEFAULT_BLOCK
+    try:
+        size = tuple(int(v) for v in args.block_size.split(","))
+    except ValueError:
+        size = ()
+    if len(size) != 3 or min(size) < 1:
+        raise IsoReconError(f"--block-size must be three positive integers Z,Y,X, got {args.block_size!r}.")
+    return size
+
+
+@contextmanager
+def _dask_client(address):
+    """A dask.distributed Client for --scheduler ADDRESS, or None (dask's local threads)."""
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise IsoReconError("--scheduler needs dask.distributed: pip install 'napari-isorecon[distributed]'.") \
+            from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise IsoReconError(f"Cannot reach the dask scheduler at {address}: {str(exc).splitlines()[0][:120]}.") \
+            from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _run_block_job(events, desc):
+    """Drive a blockwise writer (core.blocks) with a progress bar; a stop keeps OUT.partial for a rerun."""
+    from .core.events import ReconFinished, ReconProgress
+
+    with _stop_on_interrupt() as stop:
+        job = events(stop)  # checks input, output and any partial run before any work
+        with _progress_bar(1000, desc) as bar:
+            for event in job:
+                if isinstance(event, ReconProgress):
+                    bar.n = int(event.progress * 1000)
+                    bar.set_postfix(blocks=f"{event.done}/{event.total}", refresh=False)
+                    bar.refresh()
+                elif isinstance(event, ReconFinished):
+                    info = event.info
+                    if event.stopped:
+                        raise IsoReconError(
+                            f"{desc} stopped with {info['skipped'] + info['computed']} of {info['blocks']} blocks "
+                            f"written to {info['partial']}; run the same command again to resume.")
+                    if info["skipped"]:
+                        print(f"Resumed: {info['skipped']} of {info['blocks']} blocks were already written.",
+                              file=sys.stderr)
+                    return event.volume
+
+
+def _write_blocks(args, volume, out, desc, net, z_factor, normalizer, cfg, voxel, client):
+    from .core.blocks import plan_blocks, write_blockwise
+
+    iso_voxel = _iso_voxel(voxel, z_factor, volume.shape[0])
+    block = _block_size(args)
+    plan = plan_blocks(volume.shape, z_factor, net.receptive_radius, block)
+    if len(plan.z_edges) == 2 and volume.shape[0] > 2 * block[0]:
+        print(f"Note: {volume.shape[0]} slices at z-factor {z_factor:g} give {plan.depth} output rows, a ratio "
+              f"with no exact z blocks below {plan.lattice} slices: each block spans the whole depth "
+              "(memory grows with z; use smaller y,x in --block-size).", file=sys.stderr)
+    source = "sample" if args.volume == SAMPLE else str(Path(args.volume).resolve())
+    result = _run_block_job(
+        lambda stop: write_blockwise(volume, net, z_factor, normalizer, out, cfg, block=block,
+                                     client=client, voxel_size=iso_voxel, overwrite=args.overwrite, stop=stop,
+                                     source_name=f"{source}|{desc}"), desc)
+    return result
+
+
 def cmd_reconstruct(args):
-    from .core.checkpoint import check_writable, load_model
+    from .core.checkpoint import load_model
     from .core.io import write_volume
     from .core.reconstruct import interpolate, reconstruct
 
     volume, voxel, _ = _load(args.volume)
     for out in filter(None, (args.out, args.interpolated)):
-        check_writable(out, args.overwrite)
+        _check_output(out, args)
     expected = _z_factor(args, voxel) if args.z_factor is not None else None
     model = load_model(args.model, z_factor=expected)
     cfg = _recon_config(args)
+    if _is_zarr_out(args.out) or (args.interpolated and _is_zarr_out(args.interpolated)):
+        return _reconstruct_blockwise(args, volume, voxel, model, cfg)
     result = _run_volume_job(lambda stop: reconstruct(volume, model, cfg, stop), "reconstruct")
     iso_voxel = _iso_voxel(voxel, model.z_factor, volume.shape[0])
     write_volume(args.out, result, iso_voxel, overwrite=args.overwrite)
@@ -169,15 +273,48 @@ def cmd_reconstruct(args):
         print(f"Cubic interpolation written to {args.interpolated}")
 
 
+def _reconstruct_blockwise(args, volume, voxel, model, cfg):
+    """``reconstruct`` when an output is a .zarr: zarr outputs blockwise, a tif twin in memory."""
+    from .core.io import write_volume
+    from .core.networks import AxialInterpolator
+    from .core.reconstruct import _identity_normalizer, interpolate, reconstruct
+
+    with _dask_client(args.scheduler) as client:
+        jobs = [(args.out, "reconstruct", model.reconstruction_network(), model.normalizer)]
+        if args.interpolated:
+            jobs.append((args.interpolated, "interpolate", AxialInterpolator(model.z_factor, "cubic"),
+                         _identity_normalizer(volume)))
+        for out, desc, net, normalizer in jobs:
+            if _is_zarr_out(out):
+                result = _write_blocks(args, volume, out, desc, net, model.z_factor, normalizer, cfg, voxel, client)
+            else:
+                job = ((lambda stop: reconstruct(volume, model, cfg, stop)) if desc == "reconstruct"
+                       else (lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop)))
+                result = _run_volume_job(job, desc)
+                write_volume(out, result, _iso_voxel(voxel, model.z_factor, volume.shape[0]),
+                             overwrite=args.overwrite)
+            what = "Isotropic volume" if desc == "reconstruct" else "Cubic interpolation"
+            print(f"{what} {tuple(result.shape)} written to {out}")
+
+
 def cmd_interpolate(args):
-    from .core.checkpoint import check_writable
     from .core.io import write_volume
     from .core.reconstruct import interpolate
 
     volume, voxel, _ = _load(args.volume)
-    check_writable(args.out, args.overwrite)
+    _check_output(args.out, args)
     z_factor = _z_factor(args, voxel)
     cfg = _recon_config(args)
+    if _is_zarr_out(args.out):
+        from .core.networks import AxialInterpolator
+        from .core.reconstruct import _identity_normalizer
+
+        with _dask_client(args.scheduler) as client:
+            result = _write_blocks(args, volume, args.out, f"interpolate-{args.order}",
+                                   AxialInterpolator(z_factor, args.order), z_factor,
+                                   _identity_normalizer(volume), cfg, voxel, client)
+        print(f"{args.order.capitalize()} interpolation {tuple(result.shape)} written to {args.out}")
+        return
     result = _run_volume_job(lambda stop: interpolate(volume, z_factor, args.order, cfg, stop), "interpolate")
     write_volume(args.out, result, _iso_voxel(voxel, z_factor, volume.shape[0]), overwrite=args.overwrite)
     print(f"{args.order.capitalize()} interpolation {result.shape} written to {args.out}")
@@ -211,8 +348,26 @@ def cmd_run(args):
         print(f"{key:>17}: {path}")
 
 
+def cmd_bench(args):
+    """Simulate an anisotropic acquisition of an isotropic volume and score every method against it."""
+    from .bench import METHODS, run_bench
+
+    volume, _, _ = _load(args.volume)
+    out_dir = Path(args.out)
+    if out_dir.exists() and any(out_dir.iterdir()) and not args.overwrite:
+        raise IsoReconError(f"{out_dir} exists and is not empty; choose another folder or pass --overwrite.")
+    methods = METHODS if args.methods == ["all"] else args.methods
+    report = run_bench(volume, args.z_factor, degradation=args.degradation, minutes=args.minutes,
+                       baseline_minutes=args.baseline_minutes, methods=methods, seed=args.seed, out_dir=out_dir,
+                       steps=args.steps,
+                       log=lambda msg: print(msg, file=sys.stderr))
+    print((out_dir / "report.md").read_text())
+    return report
+
+
 def _add_common(p, z_factor=True):
-    p.add_argument("volume", help="a 3D .tif (z, y, x), or 'sample' for the shipped real EM sample")
+    p.add_argument("volume", help="a 3D .tif or zarr / OME-Zarr (z, y, x), or 'sample' for the shipped real EM "
+                                  "sample")
     if z_factor:
         p.add_argument("--z-factor", type=float, default=None,
                        help="z spacing / xy spacing, e.g. 10 for 4x4x40 nm; read from the file's voxel size "
@@ -224,7 +379,7 @@ def _add_common(p, z_factor=True):
 def _add_training(p):
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
-                        help="training budget in wall-clock minutes (default: the preset's, 5 for 'fast')")
+                        help="training budget in wall-clock minutes (default: the preset's, 10 for 'fast')")
     budget.add_argument("--steps", type=int, default=None, help="training budget in steps, instead of minutes")
     p.add_argument("--preset", default="fast", choices=["fast", "paper"],
                    help="'fast' (default): small networks for a CPU; 'paper': the paper's sizes, for a GPU")
@@ -235,6 +390,15 @@ def _add_training(p):
 
 def _add_recon(p):
     p.add_argument("--batch-size", type=int, default=8, help="slices per forward pass (default 8)")
+
+
+def _add_scale(p):
+    p.add_argument("--block-size", default=None, metavar="Z,Y,X",
+                   help="input voxels per block for a .zarr output (default 64,256,256; z is rounded to keep "
+                        "the z geometry exact)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the blocks on this dask.distributed scheduler (e.g. tcp://host:8786); the output "
+                        "must be on a file system the workers share")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,17 +431,44 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Apply the model to every xz and yz slice and fuse them.")
     _add_common(p)
     _add_recon(p)
+    _add_scale(p)
     p.add_argument("--model", required=True, help="model file from 'isorecon train'")
-    p.add_argument("--out", required=True, help="isotropic volume to write (.tif)")
+    p.add_argument("--out", required=True,
+                   help="isotropic volume to write: .tif (in memory), or .zarr (OME-Zarr, block by block; an "
+                        "interrupted run resumes when rerun)")
     p.add_argument("--interpolated", default=None, help="also write the cubic interpolation here, for comparison")
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("interpolate", help="linear or cubic interpolation along z (same geometry)")
     _add_common(p)
     _add_recon(p)
+    _add_scale(p)
     p.add_argument("--order", default="cubic", choices=["linear", "cubic"])
-    p.add_argument("--out", required=True, help="volume to write (.tif)")
+    p.add_argument("--out", required=True, help="volume to write (.tif, or .zarr block by block)")
     p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("bench", help="score every method on an isotropic volume with simulated anisotropy",
+                       description="The paper's protocol: degrade an ISOTROPIC volume along z, reconstruct it with "
+                                   "interpolation, hand-made-degradation baselines, the oracle and ours, and score "
+                                   "PSNR/SSIM on every xz and yz slice against it. Writes OUT/report.json, "
+                                   "OUT/report.md and OUT/xz_compare.png.")
+    p.add_argument("--volume", required=True, help="an isotropic 3D .tif (or 'sample' for the shipped crop)")
+    p.add_argument("--z-factor", type=float, required=True, help="anisotropy to simulate, e.g. 10, 4 or 7.5")
+    p.add_argument("--degradation", default="cubic",
+                   choices=["cubic", "take", "take_centred", "gaussian", "gaussian_centred"],
+                   help="how the acquisition is simulated (default cubic: antialiased bicubic, the paper's)")
+    p.add_argument("--minutes", type=float, default=10.0, help="training budget of each trained method")
+    p.add_argument("--baseline-minutes", type=float, default=None,
+                   help="budget for take/gaussian baselines only (default: --minutes)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="budget in steps for every trained method instead of minutes (repeatable)")
+    p.add_argument("--methods", nargs="+", default=["all"],
+                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2, "
+                        "or all (default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for the report and figure")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -9,7 +9,7 @@ Registered backbones:
 - ``drcnet``: the paper's default (linear interpolation first, residual blocks at full resolution).
 - ``edsr``: residual blocks at low resolution and a sub-pixel (pixel-shuffle along z) tail: ~f times
   fewer FLOPs than DRCNet for the same width and depth.
-- ``rcan``: like ``edsr`` with channel attention (squeeze-excitation) in every residual block.
+- ``rcan``: like ``edsr`` with channel attention (squeeze-excitation) (over a 7x7 window) in every residual block.
 - ``vdsr``: cubic interpolation first, a plain conv stack at full resolution, global residual.
 """
 
@@ -20,6 +20,7 @@ import math
 from .errors import IsoReconError
 
 _REGISTRY: dict[str, type] = {}
+ATTENTION_RADIUS = 3
 NAMES = ("drcnet", "edsr", "rcan", "vdsr")
 
 
@@ -40,12 +41,8 @@ def build_backbone(name: str, z_factor: float, channels: int, blocks: int):
 def _register_all():
     import torch
     from torch import nn
-    from torch.nn import functional as F
 
-    def axial_resize(x, out_rows: int, mode: str):
-        if mode == "cubic":
-            return F.interpolate(x, size=(out_rows, x.shape[-1]), mode="bicubic", align_corners=False)
-        return F.interpolate(x, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
+    from .resample import axial_resize
 
     class ResBlock(nn.Module):
         def __init__(self, channels: int, attention: bool = False):
@@ -53,9 +50,11 @@ def _register_all():
             self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
             self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
             self.attention = None
-            if attention:
+            if attention:  # channel attention over a local window (not the whole slice: tiles stay exact)
                 hidden = max(4, channels // 8)
-                self.attention = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1),
+                pool = nn.AvgPool2d(2 * ATTENTION_RADIUS + 1, stride=1, padding=ATTENTION_RADIUS,
+                                    count_include_pad=False)
+                self.attention = nn.Sequential(pool, nn.Conv2d(channels, hidden, 1),
                                                nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1),
                                                nn.Sigmoid())
 
@@ -156,6 +155,10 @@ def _register_all():
     class RCAN(SubPixelNet):
         name = "rcan"
         attention = True
+
+        @property
+        def receptive_radius(self) -> int:
+            return (2 + ATTENTION_RADIUS) * self.blocks + 3 + 2
 
     for cls in (DRCNet, SubPixelNet, RCAN, VDSR):
         _REGISTRY[cls.name] = cls

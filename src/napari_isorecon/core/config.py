@@ -53,7 +53,7 @@ class TrainConfig:
     patch_width: int = 64
     batch_size: int = 8
     steps: int | None = None  # budget in steps (both stages together) ...
-    minutes: float | None = 5.0  # ... or in wall-clock minutes; steps wins when both are set
+    minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
     stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
     lr_generators: float = 2e-4
     lr_discriminators: float = 1e-4

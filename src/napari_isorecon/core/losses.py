@@ -24,3 +24,4 @@ def cycle(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
 def mean_preservation(output: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
     """|mean(output) - mean(source)| per patch: changing resolution must not shift grey levels."""
     return (output.mean(dim=(-2, -1)) - source.mean(dim=(-2, -1))).abs().mean()
+

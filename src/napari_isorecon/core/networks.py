@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .resample import axial_resize
+
 
 class AxialDegradation(nn.Module):
     """G_hl: HR (N, 1, H, W) -> LR (N, 1, out_rows, W), degrading along the vertical axis.
@@ -86,7 +88,9 @@ class AxialDiscriminator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """D_h: a PatchGAN (4x4 convolutions, three of stride 2), judging overlapping patches."""
+    """D_h: a PatchGAN (three 4x4 convolutions of stride 2, then 3x3), judging overlapping patches."""
+
+    MIN_SIZE = 16
 
     def __init__(self, channels: int = 32):
         super().__init__()
@@ -94,11 +98,14 @@ class PatchDiscriminator(nn.Module):
         layers = []
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(widths[-1], widths[-1], 4, padding=1), nn.LeakyReLU(0.2, True),
-                   nn.Conv2d(widths[-1], 1, 4, padding=1)]
+        layers += [nn.Conv2d(widths[-1], widths[-1], 3, padding=1), nn.LeakyReLU(0.2, True),
+                   nn.Conv2d(widths[-1], 1, 3, padding=1)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
+        short = [max(0, self.MIN_SIZE - n) for n in x.shape[-2:]]
+        if any(short):  # very small patches (tiny factors): pad so that three stride-2 layers fit
+            x = F.pad(x, (0, short[1], 0, short[0]), mode="replicate")
         return self.net(x)
 
 
@@ -115,5 +122,4 @@ class AxialInterpolator(nn.Module):
 
     def forward(self, x, out_rows: int | None = None):
         out_rows = out_rows or max(1, int(round(x.shape[-2] * self.z_factor)))
-        mode = "bicubic" if self.order == "cubic" else "bilinear"
-        return F.interpolate(x, size=(out_rows, x.shape[-1]), mode=mode, align_corners=False)
+        return axial_resize(x, out_rows, self.order)

@@ -55,12 +55,18 @@ def _run_slices(net, slices: np.ndarray, depth: int, cfg: ReconConfig, device) -
 
 def slice_passes(volume, net, z_factor: float, normalizer: Normalizer, cfg: ReconConfig,
                  stop=None) -> Iterator:
-    """The shared engine: ``net`` over xz and/or yz slices of ``volume``; yields progress, then the result."""
+    """The shared engine: ``net`` over xz and/or yz slices of ``volume``; yields progress, then the result.
+
+    Input, factor and device are checked at the call, before the first event.
+    """
     check_volume(volume)
-    z, y, x = volume.shape
-    depth = output_depth(z, z_factor)
+    depth = output_depth(volume.shape[0], z_factor)
     device = resolve_device(cfg.device)
-    net = net.to(device).eval()
+    return _passes(volume, net.to(device).eval(), z_factor, depth, normalizer, cfg, device, stop)
+
+
+def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop) -> Iterator:
+    z, y, x = volume.shape
     acc = np.zeros((depth, y, x), dtype=np.float32)
     total = sum(y if axis == "xz" else x for axis in cfg.axes)
     done, t0 = 0, time.perf_counter()

@@ -29,7 +29,6 @@ class _Budget:
     """Steps or minutes for both stages; stage 2 gets ``stage2_fraction`` of it."""
 
     def __init__(self, cfg: TrainConfig):
-        self.cfg = cfg
         self.by_steps = cfg.steps is not None
         self.total = cfg.steps if self.by_steps else cfg.minutes * 60.0
         self.stage1 = self.total * (1 - cfg.stage2_fraction)
@@ -98,10 +97,10 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, fl
             "D_l": loss_dl.item(), "D_h": loss_dh.item()}
 
 
-def _supervised_step(model: IsoModel, opts, hr, lr_rows: int) -> dict[str, float]:
-    """Stage 2: reconstruct HR from G_hl(HR) with an L1 loss; G_hl is frozen."""
+def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None) -> dict[str, float]:
+    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen."""
     with torch.no_grad():
-        synthetic_lr = model.g_hl(hr, lr_rows)
+        synthetic_lr = (degrade or model.g_hl)(hr, lr_rows)
     loss = torch.nn.functional.l1_loss(model.reconstructor(synthetic_lr, hr.shape[-2]), hr)
     opts["r"].zero_grad(set_to_none=True)
     loss.backward()
@@ -129,16 +128,18 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
 
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
-          preview_every: int = 0) -> Iterator:
+          preview_every: int = 0, degradation: str | None = None) -> Iterator:
     """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields StageStarted, TrainStep,
     DegradationPreview (every ``preview_every`` steps, if > 0) and finally TrainFinished.
 
     ``stop``: a ``threading.Event`` (or a callable returning bool) checked between steps; a stopped run
     still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
-    continued where it stopped with the remaining budget.
+    continued where it stopped with the remaining budget. ``degradation``: instead of learning it, assume
+    a hand-made one (see :mod:`degradation`; "cubic", "take", "gaussian", ...) and train the reconstruction
+    network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped).
     """
     check_volume(volume)
-    lr_rows, hr_rows, width = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
+    geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if resume is not None:
@@ -148,7 +149,21 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         model = IsoModel(cfg, resume.normalizer, resume.networks, resume.reconstructor, resume.state)
     else:
         model = IsoModel(cfg, Normalizer.fit(volume, cfg.percentiles))
-    model.to(device)
+    degrade = None
+    if degradation is not None:
+        from .degradation import KINDS, degrade_slices
+
+        if degradation not in KINDS:
+            raise IsoReconError(f"Unknown degradation {degradation!r}; choose one of {', '.join(KINDS)}.")
+        model.state.stage = 2  # the whole budget goes to the supervised stage
+
+        def degrade(hr, rows):
+            return degrade_slices(hr, cfg.z_factor, degradation, rows)
+    return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade)
+
+
+def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None) -> Iterator:
+    lr_rows, hr_rows, width = geometry
     state = model.state
     rng = np.random.default_rng(cfg.seed)
     if state.rng_state is not None:
@@ -190,7 +205,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
             rates = {"generators": lr_g, "discriminators": cfg.lr_discriminators}
         else:
             opts["r"].param_groups[0]["lr"] = lr_g
-            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows)
+            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade)
             rates = {"reconstruction": lr_g}
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def em_volume():
+    """The shipped anisotropic real EM sample (10, 100, 200) uint8, z-factor 5."""
+    from napari_isorecon.sample import anisotropic_sample
+
+    volume, _ = anisotropic_sample()
+    return volume
+
+
+@pytest.fixture
+def tiny_config():
+    """A training config that runs a step in well under a second on a CPU."""
+    from napari_isorecon.core import TrainConfig
+
+    return TrainConfig(z_factor=5, steps=6, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
+                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

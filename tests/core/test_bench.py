@@ -1,0 +1,84 @@
+"""`isorecon bench` on a tiny isotropic volume: report structure, finite scores, repeatability."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from napari_isorecon.bench import METHODS, exact_crop_depth, run_bench
+from napari_isorecon.cli import main
+from napari_isorecon.core.errors import IsoReconError
+
+
+@pytest.fixture(scope="module")
+def iso_volume():
+    from napari_isorecon.sample import isotropic_sample
+
+    return isotropic_sample("b")[:40, :64, :96]
+
+
+def _all_scores(report):
+    for name, method in report["methods"].items():
+        for axis in ("xz", "yz"):
+            yield f"{name} {axis} psnr", method[axis]["psnr"]
+            yield f"{name} {axis} ssim", method[axis]["ssim"]
+    for name, fid in report["degradation_fidelity"].items():
+        yield f"fidelity {name} psnr", fid["psnr"]
+        yield f"fidelity {name} ssim", fid["ssim"]
+
+
+def test_cli_bench_writes_report_table_and_figure(iso_volume, tmp_path):
+    from napari_isorecon.core.io import write_volume
+
+    src = write_volume(tmp_path / "iso.tif", iso_volume)
+    out = tmp_path / "bench"
+    argv = ["bench", "--volume", str(src), "--z-factor", "4", "--steps", "3", "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["methods"]) == set(METHODS)
+    assert report["z_factor"] == 4 and report["degradation"] == "cubic" and report["machine"]
+    assert set(report["degradation_fidelity"]) == {"take", "take_centred", "gaussian", "gaussian_centred",
+                                                   "ours", "ours_stage2"}
+    assert report["methods"]["cubic"]["train_seconds"] == 0
+    for what, value in _all_scores(report):
+        assert math.isfinite(value), what
+    assert "| oracle |" in (out / "report.md").read_text()
+    assert (out / "xz_compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(argv) == 2  # a non-empty output folder is not overwritten
+
+
+def test_seeded_bench_repeats(iso_volume):
+    kwargs = dict(z_factor=2.5, methods=("cubic", "oracle", "ours_stage2"), steps=3, seed=7, log=lambda m: None)
+    a = run_bench(iso_volume, **kwargs)
+    b = run_bench(iso_volume, **kwargs)
+    assert a["methods"].keys() == b["methods"].keys()
+    for name in a["methods"]:
+        assert a["methods"][name]["xz"] == b["methods"][name]["xz"]
+        assert a["methods"][name]["yz"] == b["methods"][name]["yz"]
+    assert a["degradation_fidelity"] == b["degradation_fidelity"]
+
+
+def test_interpolation_scores_are_sensible(iso_volume):
+    report = run_bench(iso_volume, 4, methods=("linear", "cubic"), log=lambda m: None)
+    for method in ("linear", "cubic"):
+        assert 15 < report["methods"][method]["xz"]["psnr"] < 40
+        assert 0 < report["methods"][method]["yz"]["ssim"] < 1
+    assert report["summary"]["best_interpolation"] in ("linear", "cubic")
+
+
+def test_crop_keeps_whole_rows():
+    assert exact_crop_depth(250, 10) == 250
+    assert exact_crop_depth(250, 7.5) == 240
+    assert exact_crop_depth(50, 4) == 48
+    with pytest.raises(IsoReconError):
+        exact_crop_depth(10, 8)
+
+
+def test_bad_bench_arguments(iso_volume):
+    with pytest.raises(IsoReconError, match="Unknown methods"):
+        run_bench(iso_volume, 4, methods=("magic",), log=lambda m: None)
+    with pytest.raises(IsoReconError, match="Unknown degradation"):
+        run_bench(iso_volume, 4, degradation="blur", log=lambda m: None)
+    with pytest.raises(IsoReconError, match="2D"):
+        run_bench(np.zeros((64, 64), np.uint8), 4, log=lambda m: None)

@@ -1,0 +1,103 @@
+"""The command line end to end on the shipped sample, and its answers to bad input."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_isorecon.cli import main
+from napari_isorecon.core.checkpoint import load_model
+from napari_isorecon.core.io import read_volume, write_volume
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`isorecon run sample` with a short budget: the README's main job."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "sample", "--steps", "12", "--out-dir", str(out)]) == 0
+    return out
+
+
+def test_run_writes_model_isotropic_and_interpolated_volumes(trained):
+    iso, voxel = read_volume(trained / "sample_isotropic.tif")
+    interp, _ = read_volume(trained / "sample_interpolated.tif")
+    assert iso.shape == interp.shape == (50, 100, 200)
+    assert iso.dtype == np.uint8
+    assert voxel == pytest.approx((10.0, 10.0, 10.0))
+    assert not np.array_equal(iso, interp)  # the trained network is not plain interpolation
+    model = load_model(trained / "sample_model.pt")
+    assert model.z_factor == 5 and model.state.step == 12
+
+
+def test_run_refuses_to_overwrite(trained, capsys):
+    before = (trained / "sample_isotropic.tif").read_bytes()
+    assert main(["run", "sample", "--steps", "2", "--out-dir", str(trained)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert (trained / "sample_isotropic.tif").read_bytes() == before
+
+
+def test_train_then_reconstruct_a_tif_with_voxel_size(trained, tmp_path):
+    from napari_isorecon.sample import anisotropic_sample
+
+    volume, voxel = anisotropic_sample()
+    src = write_volume(tmp_path / "aniso.tif", volume, voxel)
+    assert main(["train", str(src), "--steps", "3", "--out", str(tmp_path / "m.pt")]) == 0
+    assert load_model(tmp_path / "m.pt").z_factor == 5  # read from the tif's voxel size
+    assert main(["reconstruct", str(src), "--model", str(tmp_path / "m.pt"), "--out", str(tmp_path / "iso.tif"),
+                 "--interpolated", str(tmp_path / "cubic.tif")]) == 0
+    assert tifffile.imread(tmp_path / "iso.tif").shape == (50, 100, 200)
+    assert tifffile.imread(tmp_path / "cubic.tif").shape == (50, 100, 200)
+    assert main(["interpolate", str(src), "--order", "linear", "--out", str(tmp_path / "lin.tif")]) == 0
+    assert main(["train", str(tmp_path / "m.pt"), "--steps", "3", "--out", str(tmp_path / "m2.pt"),
+                 "--resume", str(tmp_path / "m.pt")]) == 2  # a model is not a volume
+
+
+def test_resume_from_cli(trained, tmp_path):
+    model = trained / "sample_model.pt"
+    assert main(["train", "sample", "--steps", "16", "--resume", str(model), "--out", str(tmp_path / "m.pt")]) == 0
+    assert load_model(tmp_path / "m.pt").state.step == 16
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("isorecon: error:") and "Traceback" not in err and len(err.splitlines()) == 1
+    return err
+
+
+def test_bad_input_gets_one_line_and_writes_nothing(trained, tmp_path, capsys):
+    flat = tmp_path / "flat.tif"
+    tifffile.imwrite(flat, np.zeros((64, 64), np.uint8))
+    rgb = tmp_path / "rgb.tif"
+    tifffile.imwrite(rgb, np.zeros((64, 64, 3), np.uint8))
+    const = tmp_path / "const.tif"
+    tifffile.imwrite(const, np.full((6, 64, 64), 9, np.uint8))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"junk")
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(flat.read_bytes()[:100])
+    out = tmp_path / "out.tif"
+    model = str(trained / "sample_model.pt")
+    assert "2D" in _error(capsys, ["interpolate", str(flat), "--z-factor", "4", "--out", str(out)])
+    assert "RGB" in _error(capsys, ["interpolate", str(rgb), "--z-factor", "4", "--out", str(out)])
+    assert "constant" in _error(capsys, ["train", str(const), "--z-factor", "4", "--steps", "2",
+                                         "--out", str(tmp_path / "m.pt")])
+    assert "z-factor" in _error(capsys, ["interpolate", "sample", "--z-factor", "1", "--out", str(out)])
+    assert "z-factor" in _error(capsys, ["interpolate", "sample", "--z-factor", "nan", "--out", str(out)])
+    assert "does not exist" in _error(capsys, ["interpolate", str(tmp_path / "nope.tif"), "--z-factor", "4",
+                                               "--out", str(out)])
+    assert "Cannot read" in _error(capsys, ["interpolate", str(damaged), "--z-factor", "4", "--out", str(out)])
+    assert "not a napari-isorecon model" in _error(capsys, ["reconstruct", "sample", "--model", str(junk),
+                                                            "--out", str(out)])
+    assert "trained for z-factor 5" in _error(capsys, ["reconstruct", "sample", "--z-factor", "10",
+                                                       "--model", model, "--out", str(out)])
+    assert "voxel size" in _error(capsys, ["train", str(const), "--steps", "2", "--out", str(tmp_path / "m.pt")])
+    assert not out.exists() and not (tmp_path / "m.pt").exists()
+
+
+def test_help_explains_every_command(capsys):
+    for command in ("run", "train", "reconstruct", "interpolate"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0
+        assert "--device" in capsys.readouterr().out

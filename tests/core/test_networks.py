@@ -1,0 +1,71 @@
+import pytest
+import torch
+from torch.nn import functional as F
+
+from napari_isorecon.core.backbones import NAMES, build_backbone
+from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.networks import (
+    AxialDegradation,
+    AxialDiscriminator,
+    AxialInterpolator,
+    PatchDiscriminator,
+)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("factor, rows, out_rows", [(10, 6, 60), (7.5, 8, 60), (4, 5, 20)])
+def test_backbones_upsample_the_vertical_axis_only(name, factor, rows, out_rows):
+    net = build_backbone(name, factor, channels=8, blocks=1)
+    y = net(torch.rand(2, 1, rows, 40), out_rows)
+    assert y.shape == (2, 1, out_rows, 40)
+    assert net(torch.rand(1, 1, rows, 40)).shape[-2] == round(rows * factor)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untrained_backbones_start_as_interpolators(name):
+    net = build_backbone(name, 7.5, channels=8, blocks=2)
+    x = torch.rand(2, 1, 8, 40)
+    order = "linear" if name == "drcnet" else "cubic"
+    assert torch.allclose(net(x, 60), AxialInterpolator(7.5, order)(x, 60), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_receptive_radius_bounds_the_influence_of_a_pixel(name):
+    torch.manual_seed(0)
+    net = build_backbone(name, 4, channels=8, blocks=2)
+    for p in net.parameters():  # leave the interpolating start: give every weight a value
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.rand(1, 1, 12, 64)
+    x2 = x.clone()
+    x2[..., 32] += 1.0
+    changed = (net(x2, 48) - net(x, 48)).abs().amax(dim=(0, 1, 2)) > 0
+    columns = torch.nonzero(changed).flatten()
+    assert columns.min() >= 32 - net.receptive_radius and columns.max() <= 32 + net.receptive_radius
+
+
+def test_unknown_backbone_is_a_clear_error():
+    with pytest.raises(IsoReconError, match="Unknown backbone"):
+        build_backbone("unet", 10, 8, 1)
+
+
+def test_degradation_starts_as_box_average_and_sampling():
+    g = AxialDegradation(5, channels=4, blocks=1)
+    x = torch.rand(2, 1, 50, 32)
+    y = g(x, 10)
+    assert y.shape == (2, 1, 10, 32)
+    # away from the borders, the start is exactly the mean of each group of 5 rows (average pooling)
+    pooled = F.avg_pool2d(x, (5, 1))
+    assert torch.allclose(y[:, :, 2:-2], pooled[:, :, 2:-2], atol=1e-5)
+    assert torch.isclose(g.axial_kernel().sum(), torch.tensor(1.0))
+
+
+def test_degradation_handles_non_integer_factors():
+    g = AxialDegradation(7.5)
+    assert g(torch.rand(1, 1, 60, 32), 8).shape == (1, 1, 8, 32)
+    assert g(torch.rand(1, 1, 60, 32)).shape == (1, 1, 8, 32)
+
+
+def test_discriminators_judge_patches():
+    assert AxialDiscriminator(8)(torch.rand(2, 1, 8, 64)).shape == (2, 1, 8, 4)
+    scores = PatchDiscriminator(8)(torch.rand(2, 1, 80, 64))
+    assert scores.shape[:2] == (2, 1) and scores.shape[-1] > 1 and scores.shape[-2] > 1

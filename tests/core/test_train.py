@@ -1,0 +1,118 @@
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.events import StageStarted, TrainFinished, TrainStep
+from napari_isorecon.core.train import train, train_model
+
+
+def _steps(events):
+    return [e for e in events if isinstance(e, TrainStep)]
+
+
+def test_events_and_both_stages(em_volume, tiny_config):
+    events = list(train(em_volume, tiny_config))
+    assert [e.stage for e in events if isinstance(e, StageStarted)] == [1, 2]
+    steps = _steps(events)
+    assert [s.step for s in steps] == list(range(1, 7))
+    assert {s.stage for s in steps[:3]} == {1} and {s.stage for s in steps[3:]} == {2}
+    assert set(steps[0].losses) >= {"G_hl adversarial", "G_lh adversarial", "cycle LR", "cycle HR", "D_l", "D_h"}
+    assert "reconstruction L1" in steps[-1].losses
+    assert steps[-1].progress == 1.0 and all(0 < s.elapsed for s in steps)
+    final = events[-1]
+    assert isinstance(final, TrainFinished) and not final.stopped and final.steps == 6
+    assert final.model.reconstructor is not None
+
+
+def test_short_training_lowers_the_cycle_loss(em_volume, tiny_config):
+    cfg = tiny_config.replace(steps=60, stage2_fraction=0.0, channels=16, batch_size=4)
+    cycle = [s.losses["cycle LR"] + s.losses["cycle HR"] for s in _steps(train(em_volume, cfg))]
+    assert np.mean(cycle[-10:]) < 0.9 * np.mean(cycle[:10])
+
+
+def test_stage_two_improves_on_its_starting_point(em_volume, tiny_config):
+    """Stage 2 starts from G_lh; on fixed held-out pairs (G_hl(xy), xy) it must end better than G_lh."""
+    from napari_isorecon.core.sampling import PatchSampler
+
+    cfg = tiny_config.replace(steps=80, stage2_fraction=0.75, batch_size=4, lr_generators=1e-3)
+    model = train_model(em_volume, cfg)
+    sampler = PatchSampler(em_volume, model.normalizer, 4, 20, 32, np.random.default_rng(123))
+    hr = torch.from_numpy(sampler.hr_batch(64))
+    with torch.no_grad():
+        lr = model.g_hl(hr, 4)
+        before = torch.nn.functional.l1_loss(model.g_lh(lr, 20), hr)
+        after = torch.nn.functional.l1_loss(model.reconstructor(lr, 20), hr)
+    assert after < before
+
+
+def test_stop_flag_ends_between_steps_and_keeps_a_model(em_volume, tiny_config):
+    stop = threading.Event()
+    events = []
+    for event in train(em_volume, tiny_config.replace(steps=1000), stop=stop):
+        events.append(event)
+        if isinstance(event, TrainStep) and event.step == 4:
+            stop.set()
+    final = events[-1]
+    assert isinstance(final, TrainFinished) and final.stopped and final.steps == 4
+    assert final.model.g_lh is not None and final.model.state.step == 4
+
+
+def test_callable_stop_flag(em_volume, tiny_config):
+    final = list(train(em_volume, tiny_config, stop=lambda: True))[-1]
+    assert final.stopped and final.steps == 0
+
+
+def test_minutes_budget(em_volume, tiny_config):
+    cfg = tiny_config.replace(steps=None, minutes=0.02)  # 1.2 s
+    final = list(train(em_volume, cfg))[-1]
+    assert final.steps > 2 and 1.0 <= final.elapsed < 5.0
+
+
+def test_seeded_runs_repeat_exactly(em_volume, tiny_config):
+    a = train_model(em_volume, tiny_config)
+    b = train_model(em_volume, tiny_config)
+    for key, value in a.reconstruction_network().state_dict().items():
+        assert torch.equal(value, b.reconstruction_network().state_dict()[key])
+    c = train_model(em_volume, tiny_config.replace(seed=1))
+    assert not torch.equal(c.g_hl.kernel, a.g_hl.kernel)
+
+
+def test_resume_continues_exactly_where_it_stopped(em_volume, tiny_config):
+    straight = train_model(em_volume, tiny_config)
+    stop = threading.Event()
+    for event in train(em_volume, tiny_config, stop=stop):
+        if isinstance(event, TrainStep) and event.step == 2:
+            stop.set()
+    first = event.model
+    assert first.state.step == 2
+    resumed = train_model(em_volume, tiny_config, resume=first)
+    assert resumed.state.step == 6
+    for key, value in straight.reconstruction_network().state_dict().items():
+        assert torch.allclose(value, resumed.reconstruction_network().state_dict()[key], atol=1e-6), key
+
+
+def test_resume_refuses_another_z_factor(em_volume, tiny_config):
+    model = train_model(em_volume, tiny_config.replace(steps=1))
+    with pytest.raises(IsoReconError, match="z-factor"):
+        train_model(em_volume, tiny_config.replace(z_factor=4), resume=model)
+
+
+@pytest.mark.parametrize("volume, message", [
+    (np.zeros((64, 64), np.uint8), "2D"),
+    (np.full((6, 64, 64), 3, np.uint8), "constant"),
+    (np.full((6, 64, 64), np.nan, np.float32), "no finite"),
+    (np.random.default_rng(0).integers(0, 255, (6, 18, 18)).astype(np.uint8), "too small"),
+])
+def test_bad_volumes_are_refused_before_training(volume, message, tiny_config):
+    with pytest.raises(IsoReconError, match=message):
+        train_model(volume, tiny_config.replace(z_factor=10))
+
+
+def test_partly_nan_volume_trains_without_nan(em_volume, tiny_config):
+    volume = em_volume.astype(np.float32)
+    volume[2, 10:40, 10:40] = np.nan
+    model = train_model(volume, tiny_config)
+    assert all(torch.isfinite(p).all() for p in model.reconstruction_network().parameters())

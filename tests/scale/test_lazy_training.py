@@ -1,0 +1,36 @@
+"""Training on a zarr volume reads patches lazily: never the whole volume, never a large slab."""
+
+import numpy as np
+from scale_helpers import smooth_volume
+
+from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.io import read_zarr, write_zarr
+from napari_isorecon.core.reconstruct import run_to_end
+from napari_isorecon.core.train import train
+
+
+class ReadLog:
+    """A zarr array that records how many voxels each read returns."""
+
+    def __init__(self, array):
+        self.array, self.reads = array, []
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, index):
+        out = self.array[index]
+        self.reads.append(int(np.size(out)))
+        return out
+
+
+def test_training_two_steps_on_zarr_reads_only_patches_and_a_subsample(tmp_path):
+    volume = smooth_volume((40, 256, 256))  # 2.6 M voxels: more than Normalizer.fit's 2 M sample
+    source, _ = read_zarr(write_zarr(tmp_path / "big.zarr", volume, chunks=(8, 64, 64)))
+    logged = ReadLog(source)
+    cfg = TrainConfig(z_factor=4, steps=2, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
+                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+    final = run_to_end(train(logged, cfg))
+    assert final.steps == 2 and final.model.state.step == 2
+    total = int(np.prod(volume.shape))
+    assert len(logged.reads) >= 1 + 6  # the subsample, then 6 patches (2 + 2 in stage 1, 2 in stage 2) ...
+    assert max(logged.reads) <= total / 8  # ... and nothing larger than the normaliser's strided subsample
+    assert sorted(logged.reads)[-2] <= 16 * 64  # every other read is a patch-sized crop
