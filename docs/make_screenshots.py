@@ -1,0 +1,112 @@
+"""Make the screenshots in docs/images/ from a real run of the plugin (nothing is drawn by hand).
+
+    xvfb-run -a -s "-screen 0 1920x1300x24" python docs/make_screenshots.py     # headless (Linux)
+    python docs/make_screenshots.py                        # on a desktop
+    python docs/make_screenshots.py --seconds 40 --out docs/images
+
+It opens a napari viewer with the shipped anisotropic EM sample, docks the Train and Reconstruct
+widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budget, and saves:
+
+- ``train_widget.png``: the whole window during training (stage 2), with the live loss curves, the
+  degradation preview and the progress bar;
+- ``side_by_side.png``: after reconstruction and "Compare side by side": cubic interpolation above the
+  reconstruction, both in an xz plane (z vertical), at the same zoom.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from qtpy.QtWidgets import QApplication
+
+PLUGIN = "napari-isorecon"
+
+
+def wait_until(app, condition, timeout: float, step: float = 0.05) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        app.processEvents()
+        time.sleep(step)
+
+
+def settle(app, seconds: float = 0.5) -> None:
+    """Let Qt lay out and paint (animations of notifications included) before a screenshot."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def close_toasts(main_window) -> None:
+    """Close napari's notification pop-ups so they do not cover the canvas in the picture."""
+    from qtpy.QtWidgets import QWidget
+
+    for widget in main_window.findChildren(QWidget):
+        if type(widget).__name__ == "NapariQtNotification":
+            widget.close()
+
+
+def save(viewer, main_window, path: Path) -> None:
+    from imageio.v3 import imwrite
+
+    close_toasts(main_window)
+    QApplication.instance().processEvents()
+    image = viewer.screenshot(canvas_only=False, flash=False)
+    imwrite(path, image)
+    print(f"wrote {path} ({image.shape[1]} x {image.shape[0]})")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="training budget (wall clock)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "images")
+    parser.add_argument("--size", type=int, nargs=2, default=(1600, 1240), metavar=("W", "H"))
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch CPU threads (1 is much faster on a busy 2-core machine)")
+    args = parser.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    import napari
+    from qtpy.QtCore import Qt
+
+    viewer = napari.Viewer(title="napari-isorecon", show=True)
+    app = QApplication.instance()
+    viewer.window.resize(*args.size)
+    (layer,) = viewer.open_sample(PLUGIN, "anisotropic_em")
+    train_dock, train = viewer.window.add_plugin_dock_widget(PLUGIN, "Train")
+    recon_dock, recon = viewer.window.add_plugin_dock_widget(PLUGIN, "Reconstruct")
+    train_dock.parent().resizeDocks([train_dock, recon_dock], [840, 390], Qt.Orientation.Vertical)
+    viewer.dims.set_point(0, layer.extent.world[:, 0].mean())
+    settle(app)
+
+    train.device.setCurrentText("cpu")
+    train.budget_unit.setCurrentText("minutes")
+    train.budget.setValue(args.seconds / 60)
+    train.preview_every.setValue(50)
+    train.start_button.click()
+
+    # in stage 2 (70% of the budget): curves of both stages and a degradation preview are shown
+    wait_until(app, lambda: train.job is None or (train.progress_fraction >= 0.7 and train.preview.step),
+               timeout=20 * args.seconds)
+    settle(app, 1.0)
+    save(viewer, train.window(), args.out / "train_widget.png")
+
+    wait_until(app, lambda: train.job is None, timeout=30 * args.seconds)
+    recon.run_button.click()
+    wait_until(app, lambda: recon.job is None and recon.compare_button.isEnabled(), timeout=600)
+    recon.compare_button.click()
+    settle(app, 1.5)
+    save(viewer, train.window(), args.out / "side_by_side.png")
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,354 @@
+"""The Reconstruct dock widget: apply a model to a layer, add the isotropic and interpolated volumes
+placed to overlay the input, and compare them side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QEvent, QTimer
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from ..core.config import ReconConfig
+from ..core.errors import IsoReconError
+from ..core.events import ReconFinished, ReconProgress
+from ..core.geometry import check_volume, isotropic_placement
+from .compare import show_side_by_side
+from .layer_picker import LayerPicker
+from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
+from .lifetime import WidgetLifetime
+from .model_source import CheckpointCache, describe_model, latest_trained_model, train_widgets_near
+from .state import JobState, JobStateMachine
+from .train_widget import MODEL_FILTER
+from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .workers import Job, JobFailed, Tagged, in_sequence
+
+FROM_TRAIN_WIDGET = "Trained in the Train widget"
+FROM_FILE = "Model file"
+PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
+PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
+PROGRESS_TICKS = 100
+BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
+               JobState.DONE: "Reconstruct", JobState.FAILED: "Reconstruct"}
+
+
+def same_z_factor(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-3 * max(a, b)
+
+
+class ReconstructWidget(QWidget):
+    """Make an isotropic volume from a 3D image layer with a trained model (and its cubic baseline)."""
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.job_state = JobStateMachine()
+        self.result_layers: dict[str, object] = {}  # part -> layer added by the last run
+        self._lifetime = WidgetLifetime(self)
+        self._checkpoints = CheckpointCache()
+        self._watched_trainers: set[int] = set()
+        self._run = None  # what the running job needs to place its results
+        self._saved_view = None
+        self._build()
+        self.job_state.changed.connect(self._show_state)
+        self._show_state(self.job_state.state)
+        for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
+            self._lifetime.connect(emitter, self._update_compare_button)
+        self.refresh_model_info()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self._scroll, root = scrolling_body(self)
+        self.settings_box = QWidget()
+        form = QFormLayout(self.settings_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.layer_picker = LayerPicker(self.viewer, self._lifetime)
+        self.layer_picker.layer_changed.connect(self.refresh_model_info)
+        form.addRow("Image", self.layer_picker)
+
+        self.model_source = QComboBox()
+        self.model_source.addItems([FROM_TRAIN_WIDGET, FROM_FILE])
+        self.model_source.currentTextChanged.connect(self._on_source_changed)
+        form.addRow("Model", self.model_source)
+        self.file_row = QWidget()
+        file_layout = QHBoxLayout(self.file_row)
+        file_layout.setContentsMargins(0, 0, 0, 0)
+        self.model_path = QLineEdit()
+        self.model_path.setPlaceholderText("model file (.pt)")
+        self.model_path.editingFinished.connect(self.refresh_model_info)
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._on_browse)
+        file_layout.addWidget(self.model_path, 1)
+        file_layout.addWidget(browse)
+        form.addRow(self.file_row)
+        self.model_info = small_hint()
+        form.addRow(self.model_info)
+
+        self.device = device_combo()
+        form.addRow("Device", self.device)
+        root.addWidget(self.settings_box)
+
+        self.run_button = QPushButton()
+        self.run_button.clicked.connect(self._on_run_cancel)
+        root.addWidget(self.run_button)
+        self.status = small_hint()
+        root.addWidget(self.status)
+        self.compare_button = QPushButton("Compare side by side")
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Interpolated and reconstructed volumes next to each other in an xz "
+                                       "plane (z vertical), with a linked camera. Click again to go back.")
+        self.compare_button.toggled.connect(self._on_compare_toggled)
+        root.addWidget(self.compare_button)
+        root.addStretch(1)
+        self._on_source_changed(self.model_source.currentText())
+        keep_min_height(self._scroll, 400)
+
+    # ------------------------------------------------------------------ model choice
+    def _on_source_changed(self, source: str) -> None:
+        self.file_row.setVisible(source == FROM_FILE)
+        self.refresh_model_info()
+
+    def _on_browse(self) -> None:
+        start = self.model_path.text() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a napari-isorecon model", start, MODEL_FILTER)
+        if path:
+            self.model_path.setText(path)
+            self.refresh_model_info()
+
+    def resolve_model(self):
+        """The model chosen in the widget; raises IsoReconError saying what to do when there is none."""
+        if self.model_source.currentText() == FROM_FILE:
+            return self._checkpoints.load(self.model_path.text())
+        model, _ = latest_trained_model(self)
+        if model is None:
+            raise IsoReconError("No trained model yet: train one in the Train widget (Plugins > IsoRecon > "
+                                "Train), or choose 'Model file' and a saved model.")
+        return model
+
+    def _watch_trainers(self) -> None:
+        for trainer in train_widgets_near(self):
+            if id(trainer) not in self._watched_trainers:
+                self._watched_trainers.add(id(trainer))
+                trainer.model_changed.connect(self.refresh_model_info)
+
+    def refresh_model_info(self, *_) -> None:
+        """Describe the chosen model and whether it fits the picked layer."""
+        self._watch_trainers()
+        try:
+            model = self.resolve_model()
+        except IsoReconError as exc:
+            self.model_info.setText(str(exc))
+            return
+        text = f"Model: {describe_model(model)}."
+        layer = self.layer_picker.layer()
+        if layer is not None:
+            factor, _ = z_factor_of(layer.scale)
+            if factor is None:
+                text += " The layer's scale is isotropic: the model's z-factor will be assumed."
+            elif not same_z_factor(factor, model.z_factor):
+                text += f" It does not fit '{layer.name}' (z-factor {factor:g} from its scale)."
+        self.model_info.setText(text)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ParentChange and self.parent() is not None:
+            # docked: look for a Train widget in the window once the dock is in place
+            QTimer.singleShot(0, self.refresh_model_info)
+        return super().event(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh_model_info()
+
+    def enterEvent(self, event) -> None:
+        """The pointer comes in: a Train widget may have been docked since the last look."""
+        super().enterEvent(event)
+        self.refresh_model_info()
+
+    # ------------------------------------------------------------------ reconstruction
+    def _on_run_cancel(self) -> None:
+        if self.job_state.state is JobState.RUNNING:
+            self.cancel()
+        else:
+            self.start_reconstruction()
+
+    def start_reconstruction(self) -> bool:
+        """Reconstruct the picked layer; False (and a notification) when it cannot start."""
+        if self.job_state.busy:
+            show_warning("A reconstruction is already running: cancel it first, or wait for it to end.")
+            return False
+        layer = self.layer_picker.layer()
+        if layer is None:
+            show_error("No 3D image layer to reconstruct: open a volume (z, y, x).")
+            return False
+        problem = volume_problem(layer)
+        if problem:
+            show_error(problem)
+            return False
+        try:
+            model = self.resolve_model()
+            config = ReconConfig(device=self.device.currentText())
+            source = snapshot(layer)
+            check_volume(source.data, what=f"layer '{layer.name}'")
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return False
+        z_factor = model.z_factor
+        layer_factor, _ = z_factor_of(source.scale)
+        if layer_factor is None:
+            show_warning(f"'{source.name}' has an isotropic scale; assuming the model's z-factor {z_factor:g}. "
+                         "Set the layer's scale to its voxel size (z, y, x) to place the result correctly.")
+        elif not same_z_factor(layer_factor, z_factor):
+            show_error(f"The model was trained for z-factor {z_factor:g}, but '{source.name}' has z-factor "
+                       f"{layer_factor:g} (from its scale): train a model on this layer, or load one trained "
+                       f"for z-factor {layer_factor:g}.")
+            return False
+        data = source.data
+
+        def events(stop):
+            from ..core.reconstruct import interpolate, reconstruct  # imports torch: worker thread only
+
+            return in_sequence([
+                ("interpolated", lambda: interpolate(data, z_factor, "cubic", config, stop)),
+                ("isotropic", lambda: reconstruct(data, model, config, stop)),
+            ])
+
+        self.end_comparison()
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False,
+                     "failed": False}
+        self.result_layers = {}
+        self._lifetime.progress = progress(total=PROGRESS_TICKS, desc="IsoRecon: interpolating")
+        self._lifetime.job = Job(events, self._on_event, self._on_job_finished)
+        self.job_state.move_to(JobState.RUNNING)
+        self._lifetime.job.start()
+        return True
+
+    def cancel(self) -> None:
+        """Stop after the current batch of slices; what is already added stays."""
+        if self.job_state.state is JobState.RUNNING and self._lifetime.job is not None:
+            self._lifetime.job.stop()
+            self.job_state.move_to(JobState.STOPPING)
+
+    @property
+    def job(self) -> Job | None:
+        return self._lifetime.job
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, JobFailed):
+            self._run["failed"] = True
+            message = str(event.error) if isinstance(event.error, IsoReconError) else \
+                f"{type(event.error).__name__}: {event.error}"
+            self.job_state.move_to(JobState.FAILED)
+            self.status.setText(f"Reconstruction failed: {message}")
+            show_error(f"Reconstruction failed: {message}")
+            return
+        if not isinstance(event, Tagged):
+            return
+        part, inner = event.part, event.event
+        if isinstance(inner, ReconProgress):
+            self._show_progress(part, inner)
+        elif isinstance(inner, ReconFinished):
+            if inner.stopped:
+                self._run["cancelled"] = True
+            else:
+                self._add_result(part, inner.volume)
+
+    def _show_progress(self, part: str, event: ReconProgress) -> None:
+        done_before = sum(PART_WEIGHT[p] for p in PARTS[:PARTS.index(part)])
+        fraction = done_before + PART_WEIGHT[part] * event.progress
+        verb = "interpolating" if part == "interpolated" else "reconstructing"
+        bar = self._lifetime.progress
+        if bar is not None:
+            ticks = int(fraction * PROGRESS_TICKS)
+            if ticks > bar.n:
+                bar.update(ticks - bar.n)
+            description = f"IsoRecon: {verb} ({event.axis} slices)"
+            if description != bar.desc.rstrip(": "):
+                bar.set_description(description)
+        set_text_if_changed(self.status, f"{verb.capitalize()}: {event.axis} slices, {event.progress:.0%}.")
+
+    def _add_result(self, part: str, volume) -> None:
+        run = self._run
+        source = run["source"]
+        scale, translate = isotropic_placement(source.scale, source.translate, source.data.shape[-3],
+                                               run["z_factor"])
+        name = unique_layer_name(self.viewer.layers, f"{source.name} {part}")
+        layer = self.viewer.add_image(volume, name=name, scale=scale, translate=translate,
+                                      colormap=source.colormap, contrast_limits=source.contrast_limits)
+        self.result_layers[part] = unwrap(layer)
+        if not any(unwrap(known) is run["layer"] for known in self.viewer.layers):
+            show_info(f"'{source.name}' was removed while it was being processed; '{name}' was made from "
+                      "the data as it was when you pressed Reconstruct.")
+
+    def _on_job_finished(self) -> None:
+        self._lifetime.job = None
+        self._lifetime.close_progress()
+        run = self._run or {}
+        if self.job_state.busy:
+            if run.get("cancelled"):
+                self.status.setText("Cancelled; layers already made were kept.")
+            else:
+                added = " and ".join(f"'{part}'" for part in self.result_layers)
+                self.status.setText(f"Done: {added} layers added." if added else "Done.")
+            self.job_state.move_to(JobState.DONE)
+        self._show_state(self.job_state.state)
+
+    def _show_state(self, state: JobState, _old=None) -> None:
+        self.run_button.setText(BUTTON_TEXT[state])
+        self.run_button.setEnabled(state is not JobState.STOPPING)
+        self.settings_box.setEnabled(not state.busy)
+        self._update_compare_button()
+        if state is JobState.RUNNING:
+            self.status.setText("Starting...")
+
+    # ------------------------------------------------------------------ comparison
+    def _update_compare_button(self, *_) -> None:
+        comparing = self._saved_view is not None
+        self.compare_button.setEnabled(not self.job_state.busy and (comparing or self._results_present()))
+
+    def _results_present(self) -> bool:
+        present = {id(unwrap(layer)) for layer in self.viewer.layers}
+        return all(part in self.result_layers and id(self.result_layers[part]) in present for part in PARTS)
+
+    def compare_side_by_side(self) -> bool:
+        """Grid view of the interpolated (left) and reconstructed (right) volumes in an xz plane."""
+        if not self._results_present():
+            show_warning("Nothing to compare yet: reconstruct a layer first (both result layers must be open).")
+            self._set_comparing(False)
+            return False
+        if self._saved_view is None:
+            self._saved_view = show_side_by_side(self.viewer, self.result_layers["interpolated"],
+                                                 self.result_layers["isotropic"])
+        self._set_comparing(True)
+        return True
+
+    def end_comparison(self) -> None:
+        """Put the viewer back as it was before :meth:`compare_side_by_side`."""
+        if self._saved_view is not None:
+            saved, self._saved_view = self._saved_view, None
+            saved.restore(self.viewer)
+        self._set_comparing(False)
+
+    def _set_comparing(self, on: bool) -> None:
+        self.compare_button.blockSignals(True)
+        self.compare_button.setChecked(on)
+        self.compare_button.setText("Back to the normal view" if on else "Compare side by side")
+        self.compare_button.blockSignals(False)
+
+    def _on_compare_toggled(self, checked: bool) -> None:
+        if checked:
+            self.compare_side_by_side()
+        else:
+            self.end_comparison()
+
+    def closeEvent(self, event) -> None:
+        self._lifetime.end()
+        super().closeEvent(event)

@@ -1,0 +1,431 @@
+"""The Train dock widget: settings, Start/Stop, live losses, degradation preview, save/load model.
+
+The widget owns the trained model (``self.model``, announced with ``model_changed``); the Reconstruct
+widget of the same window picks it up from there (see ``model_source``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+from superqt import QCollapsible
+
+from ..core.config import PRESETS, TrainConfig, preset
+from ..core.errors import IsoReconError
+from ..core.events import STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished
+from ..core.geometry import check_volume, patch_geometry
+from .layer_picker import LayerPicker
+from .layers import snapshot, volume_problem, z_factor_of
+from .lifetime import WidgetLifetime
+from .loss_plot import LossPlot, theme_colours
+from .model_source import describe_model
+from .preview import DegradationPreview as PreviewPane
+from .state import JobState, JobStateMachine
+from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .workers import Job, JobFailed, TrainSteps
+
+PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
+BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
+PROGRESS_TICKS = 100  # whole percents: the bar repaints only when the number changes
+BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
+               JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
+               JobState.FAILED: "Start training"}
+MODEL_FILTER = "napari-isorecon model (*.pt)"
+
+
+def format_duration(seconds: float) -> str:
+    if math.isnan(seconds) or seconds < 0:  # not known yet
+        return "?"
+    if seconds < 90:
+        return f"{5 * round(seconds / 5):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class TrainWidget(QWidget):
+    """Train an isotropic reconstruction model on a 3D image layer of the viewer."""
+
+    model_changed = Signal(object)
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.model = None
+        self.model_stamp = 0.0  # time.monotonic() of the last model set; the newest one is offered
+        self.job_state = JobStateMachine()
+        self._lifetime = WidgetLifetime(self)
+        self._run_config: TrainConfig | None = None
+        self._last_step = 0
+        self._stage = 1
+        self.progress_fraction = 0.0  # of the current run's budget
+        self._watched_layer = None
+        self._last_folder = str(Path.home())
+        self._build()
+        self.job_state.changed.connect(self._show_state)
+        self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
+        self._apply_theme()
+        self._on_layer_changed(self.layer_picker.layer())
+        self._show_state(self.job_state.state, self.job_state.state)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self._scroll, root = scrolling_body(self)
+        self.settings_box = QWidget()
+        form = QFormLayout(self.settings_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.layer_picker = LayerPicker(self.viewer, self._lifetime)
+        self.layer_picker.layer_changed.connect(self._on_layer_changed)
+        form.addRow("Image", self.layer_picker)
+
+        self.z_factor = QDoubleSpinBox()
+        self.z_factor.setRange(1.0, 100.0)
+        self.z_factor.setDecimals(3)
+        self.z_factor.setSingleStep(0.5)
+        self.z_factor.setToolTip("z spacing / xy spacing of the volume (how much coarser z is).")
+        form.addRow("z-factor", self.z_factor)
+        self.z_hint = small_hint()
+        form.addRow(self.z_hint)
+
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESET_CHOICES))
+        self.preset.setToolTip("fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, "
+                               "meant for a GPU (about an hour).")
+        self.preset.currentTextChanged.connect(self._apply_preset)
+        form.addRow("Preset", self.preset)
+
+        budget_row = QHBoxLayout()
+        self.budget = QDoubleSpinBox()
+        self.budget.setRange(0.1, 100000)
+        self.budget.setDecimals(1)
+        self.budget_unit = QComboBox()
+        self.budget_unit.addItems(["minutes", "steps"])
+        self.budget_unit.currentTextChanged.connect(self._on_budget_unit)
+        budget_row.addWidget(self.budget, 1)
+        budget_row.addWidget(self.budget_unit)
+        form.addRow("Budget", budget_row)
+
+        self.device = device_combo()
+        form.addRow("Device", self.device)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        form.addRow("Seed", self.seed)
+
+        self.advanced = QCollapsible("Advanced")
+        advanced_box = QWidget()
+        adv = QFormLayout(advanced_box)
+        self.backbone = QComboBox()
+        self.backbone.addItems(BACKBONES)
+        self.backbone.setToolTip("Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.")
+        adv.addRow("Backbone", self.backbone)
+        self.channels = self._int_spin(4, 256, "Feature channels of the reconstruction network.")
+        adv.addRow("Channels", self.channels)
+        self.blocks = self._int_spin(1, 32, "Residual blocks of the reconstruction network.")
+        adv.addRow("Blocks", self.blocks)
+        self.patch_width = self._int_spin(16, 512, "Width of training patches (pixels, multiple of 16).", 16)
+        adv.addRow("Patch width", self.patch_width)
+        self.batch_size = self._int_spin(1, 256, "Patches per training step.")
+        adv.addRow("Batch size", self.batch_size)
+        self.stage2_fraction = QDoubleSpinBox()
+        self.stage2_fraction.setRange(0.0, 0.95)
+        self.stage2_fraction.setSingleStep(0.05)
+        self.stage2_fraction.setToolTip("Share of the budget for stage 2 (supervised training on "
+                                        "pairs made with the learned degradation).")
+        adv.addRow("Stage-2 share", self.stage2_fraction)
+        self.preview_every = self._int_spin(0, 100000, "Degradation preview every N steps (0: only at the end).")
+        self.preview_every.setValue(100)
+        adv.addRow("Preview every", self.preview_every)
+        self.advanced.addWidget(advanced_box)
+        form.addRow(self.advanced)
+        root.addWidget(self.settings_box)
+
+        self.start_button = QPushButton()
+        self.start_button.clicked.connect(self._on_start_stop)
+        root.addWidget(self.start_button)
+        self.status = small_hint()
+        root.addWidget(self.status)
+
+        self.loss_plot = LossPlot(self)
+        root.addWidget(self.loss_plot)
+        self.preview = PreviewPane(self)
+        root.addWidget(self.preview)
+
+        model_row = QHBoxLayout()
+        self.save_button = QPushButton("Save model...")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.load_button = QPushButton("Load model...")
+        self.load_button.clicked.connect(self._on_load_clicked)
+        model_row.addWidget(self.save_button)
+        model_row.addWidget(self.load_button)
+        root.addLayout(model_row)
+        self.model_label = small_hint("No model yet.")
+        root.addWidget(self.model_label)
+        root.addStretch(1)
+        self._apply_preset(self.preset.currentText())
+        keep_min_height(self._scroll, 260)
+
+    @staticmethod
+    def _int_spin(low: int, high: int, tip: str, step: int = 1) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setToolTip(tip)
+        return spin
+
+    # ------------------------------------------------------------------ settings
+    def _apply_preset(self, label: str) -> None:
+        """Fill the budget and advanced fields with the preset's values."""
+        defaults = TrainConfig(**PRESETS[PRESET_CHOICES[label]])
+        self.backbone.setCurrentText(defaults.backbone)
+        self.channels.setValue(defaults.channels)
+        self.blocks.setValue(defaults.blocks)
+        self.patch_width.setValue(defaults.patch_width)
+        self.batch_size.setValue(defaults.batch_size)
+        self.stage2_fraction.setValue(defaults.stage2_fraction)
+        self.budget_unit.setCurrentText("minutes")
+        self.budget.setValue(defaults.minutes)
+
+    def _on_budget_unit(self, unit: str) -> None:
+        self.budget.setDecimals(1 if unit == "minutes" else 0)
+        minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset.currentText()]]).minutes
+        self.budget.setValue(minutes if unit == "minutes" else 2000)
+
+    def training_config(self) -> TrainConfig:
+        """The TrainConfig the widget shows (raises IsoReconError with a message for bad values)."""
+        if self.budget_unit.currentText() == "minutes":
+            budget = {"minutes": float(self.budget.value()), "steps": None}
+        else:
+            budget = {"steps": max(1, round(self.budget.value())), "minutes": None}
+        return preset(PRESET_CHOICES[self.preset.currentText()], z_factor=self.z_factor.value(),
+                      backbone=self.backbone.currentText(), channels=self.channels.value(),
+                      blocks=self.blocks.value(), patch_width=self.patch_width.value(),
+                      batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
+                      device=self.device.currentText(), seed=self.seed.value(), **budget)
+
+    def _on_layer_changed(self, layer) -> None:
+        if self._watched_layer is not None:
+            self._lifetime.disconnect(self._watched_layer.events.scale, self._update_z_factor)
+        self._watched_layer = layer
+        if layer is not None:
+            self._lifetime.connect(layer.events.scale, self._update_z_factor)
+        self._update_z_factor()
+
+    def _update_z_factor(self, *_) -> None:
+        layer = self._watched_layer
+        if layer is None:
+            self.z_hint.setText("Open a 3D image layer (z, y, x), e.g. File > Open Sample > IsoRecon.")
+            return
+        factor, hint = z_factor_of(layer.scale)
+        self.z_factor.setValue(factor if factor is not None else 1.0)
+        self.z_hint.setText(hint)
+
+    # ------------------------------------------------------------------ training
+    def _on_start_stop(self) -> None:
+        if self.job_state.state is JobState.RUNNING:
+            self.stop_training()
+        else:
+            self.start_training()
+
+    def start_training(self) -> bool:
+        """Start training on the picked layer; False (and a notification) when it cannot start."""
+        if self.job_state.busy:
+            show_warning("Training is already running: press Stop first, or wait for it to end.")
+            return False
+        layer = self.layer_picker.layer()
+        if layer is None:
+            show_error("No 3D image layer to train on: open a volume (z, y, x), "
+                       "e.g. File > Open Sample > IsoRecon.")
+            return False
+        problem = volume_problem(layer)
+        if problem:
+            show_error(problem)
+            return False
+        try:
+            config = self.training_config()
+            data = snapshot(layer).data
+            check_volume(data, what=f"layer '{layer.name}'")
+            patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
+            from ..core.device import resolve_device
+
+            resolve_device(config.device)
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return False
+        self._run_config = config
+        self._last_step, self._stage, self.progress_fraction = 0, 1, 0.0
+        self.loss_plot.reset()
+        self.preview.clear()
+        preview_every = self.preview_every.value()
+
+        def events(stop):
+            from ..core.train import train  # imports torch: only in the worker thread
+
+            return train(data, config, stop=stop, preview_every=preview_every)
+
+        self._lifetime.progress = progress(total=PROGRESS_TICKS, desc="IsoRecon training")
+        self._lifetime.job = Job(events, self._on_event, self._on_job_finished)
+        self.job_state.move_to(JobState.RUNNING)
+        self._lifetime.job.start()
+        return True
+
+    def stop_training(self) -> None:
+        """End training after the current step; the model trained so far is kept."""
+        if self.job_state.state is JobState.RUNNING and self._lifetime.job is not None:
+            self._lifetime.job.stop()
+            self.job_state.move_to(JobState.STOPPING)
+
+    @property
+    def job(self) -> Job | None:
+        return self._lifetime.job
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, TrainSteps):
+            self._last_step = event.last.step
+            self.loss_plot.add_steps(event.steps)
+            self._show_progress(event.last)
+        elif isinstance(event, StageStarted):
+            self._stage = event.stage
+            self.loss_plot.mark_stage(event.stage, self._last_step)
+            self.status.setText(f"Stage {event.stage}: {event.name}.")
+        elif isinstance(event, DegradationPreview):
+            self.preview.show_preview(event, self._run_config.z_factor)
+        elif isinstance(event, TrainFinished):
+            self._set_model(event.model)
+            how = "stopped" if event.stopped else "done"
+            self.job_state.move_to(JobState.DONE)
+            self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}.")
+            show_info(f"Training {how} after {event.steps} steps; the model is ready in the Reconstruct "
+                      "widget (and can be saved).")
+        elif isinstance(event, JobFailed):
+            self.job_state.move_to(JobState.FAILED)
+            message = str(event.error) if isinstance(event.error, IsoReconError) else \
+                f"{type(event.error).__name__}: {event.error}"
+            self.status.setText(f"Training failed: {message}")
+            show_error(f"Training failed: {message}")
+
+    def _show_progress(self, step) -> None:
+        """Progress bar and status line; each is touched only when its text or value changes, since
+        every repaint of the window costs the training thread time on a small machine."""
+        self.progress_fraction = step.progress
+        bar = self._lifetime.progress
+        left = format_duration(step.seconds_left)
+        if bar is not None:
+            ticks = int(step.progress * PROGRESS_TICKS)
+            if ticks > bar.n:
+                bar.update(ticks - bar.n)
+            description = f"IsoRecon training, stage {step.stage}: {left} left"
+            if description != bar.desc.rstrip(": "):
+                bar.set_description(description)
+        set_text_if_changed(self.status, f"Stage {step.stage} ({STAGE_NAMES[step.stage]}): "
+                            f"{int(step.progress * 100)}% of the budget, about {left} left.")
+
+    def _on_job_finished(self) -> None:
+        self._lifetime.job = None
+        self._lifetime.close_progress()
+        if self.job_state.busy:  # the worker ended without a final event
+            self.job_state.move_to(JobState.FAILED)
+
+    def _show_state(self, state: JobState, _old=None) -> None:
+        self.start_button.setText(BUTTON_TEXT[state])
+        self.start_button.setEnabled(state is not JobState.STOPPING)
+        self.start_button.setToolTip("Stop ends training after the current step and keeps the model."
+                                     if state is JobState.RUNNING else "Train on the picked layer.")
+        self.settings_box.setEnabled(not state.busy)
+        self.load_button.setEnabled(not state.busy)
+        self.save_button.setEnabled(self.model is not None)
+        if state is JobState.RUNNING:
+            self.status.setText("Training: starting...")
+        elif state is JobState.STOPPING:
+            self.status.setText("Stopping after the current step; the model trained so far is kept.")
+
+    # ------------------------------------------------------------------ model
+    def _set_model(self, model) -> None:
+        self.model = model
+        self.model_stamp = time.monotonic()
+        self.model_label.setText(f"Model: {describe_model(model)}.")
+        self.save_button.setEnabled(True)
+        self.model_changed.emit(model)
+
+    def save_model_to(self, path, overwrite: bool = False):
+        """Save the current model; an existing file is replaced only with ``overwrite``. Returns the path."""
+        from ..core.checkpoint import save_model
+
+        if self.model is None:
+            show_warning("No model to save yet: train one first (or load one).")
+            return None
+        try:
+            saved = save_model(self.model, path, overwrite=overwrite)
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return None
+        show_info(f"Model saved to {saved}.")
+        return saved
+
+    def load_model_from(self, path):
+        """Load a model file as this widget's model (offered to the Reconstruct widget). Returns it."""
+        from ..core.checkpoint import load_model
+
+        if self.job_state.busy:
+            show_warning("Stop training before loading a model.")
+            return None
+        try:
+            model = load_model(path)
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return None
+        self._set_model(model)
+        show_info(f"Model loaded: {describe_model(model)}.")
+        return model
+
+    def _on_save_clicked(self) -> None:
+        path = self._ask_save_path()
+        if path:
+            # the file dialog has already asked before replacing an existing file
+            self.save_model_to(path, overwrite=True)
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a napari-isorecon model", self._last_folder,
+                                              MODEL_FILTER)
+        if path:
+            self._last_folder = str(Path(path).parent)
+            self.load_model_from(path)
+
+    def _ask_save_path(self) -> str | None:
+        dialog = QFileDialog(self, "Save the napari-isorecon model", self._last_folder, MODEL_FILTER)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("pt")  # the dialog confirms overwriting, suffix included
+        if not dialog.exec():
+            return None
+        path = dialog.selectedFiles()[0]
+        self._last_folder = str(Path(path).parent)
+        return path
+
+    # ------------------------------------------------------------------ look and lifetime
+    def _apply_theme(self, *_) -> None:
+        from napari.utils.theme import get_theme
+
+        try:
+            theme = get_theme(self.viewer.theme)
+        except ValueError:
+            return
+        self.loss_plot.set_theme(theme_colours(theme))
+
+    def closeEvent(self, event) -> None:
+        self._lifetime.end()
+        super().closeEvent(event)

@@ -1,0 +1,57 @@
+"""Small Qt helpers shared by the dock widgets."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+
+def small_hint(text: str = "") -> QLabel:
+    """A word-wrapped label in a slightly smaller font, for hints and status lines."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    font = label.font()
+    font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+    label.setFont(font)
+    return label
+
+
+def set_text_if_changed(label: QLabel, text: str) -> None:
+    """Every repaint of the window costs time (a lot under software OpenGL): skip the unchanged ones."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def scrolling_body(widget: QWidget) -> tuple[QScrollArea, QVBoxLayout]:
+    """Give ``widget`` a vertically scrolling body; return the scroll area and the body's layout. When
+    the dock area is short (two widgets stacked on a small screen) the content scrolls instead of
+    being squashed; it never scrolls sideways, it narrows."""
+    outer = QVBoxLayout(widget)
+    outer.setContentsMargins(0, 0, 0, 0)
+    area = QScrollArea(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    body = QWidget()
+    area.setWidget(body)
+    outer.addWidget(area)
+    return area, QVBoxLayout(body)
+
+
+def keep_min_height(area: QScrollArea, cap: int) -> None:
+    """Do not let a stacked dock squash ``area`` below its content's height (at most ``cap`` pixels)."""
+    area.setMinimumHeight(min(cap, area.widget().sizeHint().height()))
+
+
+def device_combo() -> QComboBox:
+    """auto / cpu / cuda / mps, with the ones this machine lacks greyed out."""
+    from ..core.device import DEVICE_NAMES, available_devices
+
+    combo = QComboBox()
+    available = set(available_devices())
+    for name in DEVICE_NAMES:
+        combo.addItem(name)
+        if name != "auto" and name not in available:
+            combo.model().item(combo.count() - 1).setEnabled(False)
+    combo.setToolTip("auto: CUDA GPU, else Apple GPU (mps), else CPU. Greyed: not on this machine.")
+    return combo

@@ -1,0 +1,77 @@
+"""Fixtures for the widget tests: a viewer with the sample, docked widgets, tiny training settings,
+recorded notifications. They run under Xvfb (pytest-xvfb); offscreen Qt cannot draw layers."""
+
+from __future__ import annotations
+
+import pytest
+from qt_helpers import PLUGIN, set_tiny_settings
+
+pytest.importorskip("napari")
+pytest.importorskip("pytestqt")
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """On a small shared CI machine, torch's two spinning OpenMP threads can make a tiny step 100x
+    slower when another process is busy; one thread keeps these tests fast and their timing stable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def notes(monkeypatch):
+    """Every notification the widgets show, as (level, message) pairs."""
+    from napari_isorecon._qt import recon_widget, train_widget
+
+    shown: list[tuple[str, str]] = []
+    for module in (train_widget, recon_widget):
+        for level in ("error", "warning", "info"):
+            monkeypatch.setattr(module, f"show_{level}", lambda message, level=level: shown.append((level, message)))
+    return shown
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+@pytest.fixture
+def sample_layer(viewer):
+    """The anisotropic sample opened through the plugin's sample-data contribution."""
+    (layer,) = viewer.open_sample(PLUGIN, "anisotropic_em")
+    return layer
+
+
+@pytest.fixture
+def train_widget(viewer, sample_layer):
+    """The Train widget docked through the manifest (napari passes a proxied viewer), tiny settings."""
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train")
+    set_tiny_settings(widget, steps=6)
+    return widget
+
+
+@pytest.fixture
+def recon_widget(viewer, sample_layer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Reconstruct")
+    return widget
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory):
+    """A model trained for z-factor 5 on the sample (core API, a few steps), saved to a file."""
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.checkpoint import save_model
+    from napari_isorecon.core.train import train_model
+    from napari_isorecon.sample import anisotropic_sample
+
+    volume, _ = anisotropic_sample()
+    cfg = TrainConfig(z_factor=5, steps=4, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
+                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+    path = tmp_path_factory.mktemp("models") / "tiny_z5.pt"
+    save_model(train_model(volume, cfg), path)
+    return path

@@ -1,0 +1,163 @@
+"""The Train widget: layer choice, z-factor, training through the worker, Stop, save/load, closing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qt_helpers import WAIT_MS, levels, set_tiny_settings, wait_for_state
+
+STAGE1_LOSSES = {"G_hl adversarial", "G_lh adversarial", "cycle LR", "cycle HR", "D_l", "D_h"}
+
+
+def test_picker_lists_only_single_channel_3d_images(viewer, sample_layer, train_widget, notes):
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="flat 2D")
+    viewer.add_image(np.zeros((8, 64, 64, 3), np.uint8), name="rgb stack", rgb=True)
+    viewer.add_image(np.zeros((2, 8, 64, 64), np.uint8), name="two channels in one layer")
+    viewer.add_labels(np.zeros((8, 64, 64), np.uint8), name="segmentation")
+    volume = viewer.add_image(np.zeros((8, 64, 64), np.uint16), name="another volume", scale=(30, 10, 10))
+    picker = train_widget.layer_picker
+    names = [picker.itemText(i) for i in range(picker.count())]
+    assert names == [sample_layer.name, "another volume"]
+
+    picker.set_layer(volume)
+    assert train_widget.z_factor.value() == pytest.approx(3.0)
+    volume.name = "renamed volume"  # the choice follows the layer, not its old name
+    assert picker.currentText() == "renamed volume" and picker.layer() is volume
+    viewer.layers.remove(volume)
+    assert picker.layer() is sample_layer
+    viewer.layers.remove(sample_layer)
+    assert picker.layer() is None and not picker.isEnabled()
+    assert train_widget.start_training() is False  # only 2D, RGB, 4D and labels layers are left
+    assert any("No 3D image layer" in m for m in levels(notes, "error"))
+
+
+def test_z_factor_comes_from_the_scale_with_a_hint_when_isotropic(viewer, train_widget, sample_layer, notes):
+    assert train_widget.z_factor.value() == pytest.approx(5.0)
+    assert "layer scale" in train_widget.z_hint.text()
+    sample_layer.scale = (10, 10, 10)
+    assert train_widget.z_factor.value() == pytest.approx(1.0)
+    assert "isotropic" in train_widget.z_hint.text()
+    assert train_widget.start_training() is False  # z-factor 1 is refused with a message
+    assert any("z-factor" in m for m in levels(notes, "error"))
+    assert train_widget.job_state.state.value == "idle" and train_widget.job is None
+
+
+def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer, train_widget, notes):
+    announced = []
+    train_widget.model_changed.connect(announced.append)
+    assert train_widget.start_training()
+    assert train_widget.start_button.text() == "Stop training"
+    assert train_widget.start_training() is False  # started twice: refused with a warning
+    assert any("already running" in m for m in levels(notes, "warning"))
+    wait_for_state(qtbot, train_widget, "done")
+
+    plot = train_widget.loss_plot
+    assert STAGE1_LOSSES | {"reconstruction L1"} <= set(plot.loss_names)
+    assert plot.point_count("D_l") == 3 and plot.point_count("reconstruction L1") == 3  # 6 steps, half each
+    assert plot._stage_marks == [3]
+    assert train_widget.preview.step == 6 and train_widget.preview.axial_image.pixmap() is not None
+    model = train_widget.model
+    assert model is not None and announced == [model]
+    assert model.state.step == 6 and model.reconstructor is not None and model.z_factor == 5
+    assert train_widget.start_button.text() == "Start training" and train_widget.save_button.isEnabled()
+    assert "Model: z-factor 5" in train_widget.model_label.text()
+    qtbot.waitUntil(lambda: train_widget.job is None, timeout=WAIT_MS)  # worker gone, progress closed
+    assert train_widget._lifetime.progress is None
+    assert not levels(notes, "error")
+
+
+def test_stop_ends_early_and_keeps_a_usable_model(qtbot, train_widget, sample_layer, viewer, notes):
+    set_tiny_settings(train_widget, steps=None, minutes=30)
+    assert train_widget.start_training()
+    qtbot.waitUntil(lambda: train_widget.loss_plot.point_count("D_l") >= 2, timeout=WAIT_MS)
+    viewer.layers.remove(sample_layer)  # the worker trains on its own snapshot
+    train_widget.stop_training()
+    assert train_widget.job_state.state.value == "stopping"
+    assert not train_widget.start_button.isEnabled()
+    wait_for_state(qtbot, train_widget, "done")
+    model = train_widget.model
+    assert model is not None and 2 <= model.state.step < 1000
+    assert any("stopped" in m for m in levels(notes, "info"))
+    degraded = model.degrade(np.zeros((40, 32), np.uint8))  # the kept model runs
+    assert degraded.shape == (8, 32)
+
+
+def test_failure_in_the_worker_becomes_a_notification(qtbot, train_widget, notes, monkeypatch):
+    from napari_isorecon.core import train as core_train
+
+    def broken_train(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+        yield  # makes this a generator
+
+    monkeypatch.setattr(core_train, "train", broken_train)
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "failed")
+    assert any("out of memory" in m for m in levels(notes, "error"))
+    assert train_widget.model is None and train_widget.start_button.isEnabled()
+
+
+def test_save_refuses_to_overwrite_and_load_restores(qtbot, train_widget, tmp_path, notes, tiny_model_file):
+    assert train_widget.save_model_to(tmp_path / "m.pt") is None  # nothing to save yet
+    assert levels(notes, "warning")
+    model = train_widget.load_model_from(tiny_model_file)
+    assert model is not None and train_widget.model is model
+
+    target = tmp_path / "m.pt"
+    assert train_widget.save_model_to(target) == target
+    before = target.read_bytes()
+    assert train_widget.save_model_to(target) is None  # exists: refused without the dialog's confirmation
+    assert any("exists" in m for m in levels(notes, "error"))
+    assert target.read_bytes() == before
+    assert train_widget.save_model_to(target, overwrite=True) == target
+
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    assert train_widget.load_model_from(tmp_path / "junk.pt") is None
+    assert any("not a napari-isorecon model" in m for m in levels(notes, "error"))
+    assert train_widget.model is model  # a bad file does not replace the model
+
+
+def test_save_button_uses_the_dialog_answer(train_widget, tmp_path, monkeypatch, tiny_model_file):
+    train_widget.load_model_from(tiny_model_file)
+    target = tmp_path / "existing.pt"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(train_widget, "_ask_save_path", lambda: str(target))  # the user confirmed replacing
+    train_widget.save_button.click()
+    assert target.read_bytes() != b"old"
+    monkeypatch.setattr(train_widget, "_ask_save_path", lambda: None)  # the user cancelled
+    train_widget.save_button.click()
+
+
+def test_closing_the_dock_stops_training(qtbot, viewer, train_widget):
+    set_tiny_settings(train_widget, steps=None, minutes=30)
+    assert train_widget.start_training()
+    job = train_widget.job
+    qtbot.waitUntil(lambda: train_widget.loss_plot.point_count() > 0, timeout=WAIT_MS)
+    viewer.window.remove_dock_widget(train_widget)
+    assert job.stop_flag.is_set() and not job.running  # thread ended before remove_dock_widget returned
+    assert train_widget._lifetime.progress is None
+
+
+def test_closing_the_viewer_stops_training(qtbot, make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-isorecon", "anisotropic_em")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-isorecon", "Train")
+    set_tiny_settings(widget, steps=None, minutes=30)
+    assert widget.start_training()
+    job = widget.job
+    qtbot.waitUntil(lambda: widget.loss_plot.point_count() > 0, timeout=WAIT_MS)
+    viewer.close()
+    assert job.stop_flag.is_set() and job.wait(10)
+
+
+def test_plot_follows_the_napari_theme_without_touching_rcparams(viewer, train_widget):
+    import matplotlib
+    from matplotlib.colors import to_hex
+    from napari.utils.theme import get_theme
+
+    rc_before = dict(matplotlib.rcParams)
+    viewer.theme = "light"
+    face = to_hex(train_widget.loss_plot.figure.get_facecolor())
+    assert face == get_theme("light").background.as_hex()
+    viewer.theme = "dark"
+    assert to_hex(train_widget.loss_plot.figure.get_facecolor()) == get_theme("dark").background.as_hex()
+    assert dict(matplotlib.rcParams) == rc_before
