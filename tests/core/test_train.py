@@ -65,10 +65,13 @@ def test_callable_stop_flag(em_volume, tiny_config):
     assert final.stopped and final.steps == 0
 
 
-def test_minutes_budget(em_volume, tiny_config):
-    cfg = tiny_config.replace(steps=None, minutes=0.02)  # 1.2 s
-    final = list(train(em_volume, cfg))[-1]
-    assert final.steps > 2 and 1.0 <= final.elapsed < 5.0
+def test_minutes_budget_ends_at_the_first_step_past_it(em_volume, tiny_config):
+    cfg = tiny_config.replace(steps=None, minutes=0.02)  # 1.2 s of training
+    events = list(train(em_volume, cfg))
+    elapsed = [e.elapsed for e in _steps(events)]
+    assert elapsed[-1] >= 1.2  # the budget was used ...
+    assert len(elapsed) == 1 or elapsed[-2] < 1.2  # ... and training stopped at the first step past it
+    assert events[-1].steps == len(elapsed) and not events[-1].stopped
 
 
 def test_seeded_runs_repeat_exactly(em_volume, tiny_config):

@@ -58,6 +58,7 @@ class TrainConfig:
     lr_generators: float = 2e-4
     lr_discriminators: float = 1e-4
     lr_decay: float = 0.98  # generator learning rate factor per epoch
+    kernel_lr_factor: float = 1.0  # learning rate of G_hl's axial kernel relative to the generators'
     steps_per_epoch: int = 200
     betas: tuple[float, float] = (0.5, 0.999)
     weights: LossWeights = field(default_factory=LossWeights)

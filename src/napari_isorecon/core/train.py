@@ -49,8 +49,11 @@ class _Budget:
 def _optimizers(model: IsoModel, cfg: TrainConfig):
     nets = model.networks
     opts = {
-        "g": torch.optim.Adam(list(nets["g_hl"].parameters()) + list(nets["g_lh"].parameters()),
-                              lr=cfg.lr_generators, betas=cfg.betas),
+        "g": torch.optim.Adam([
+            {"params": [p for n, p in nets["g_hl"].named_parameters() if n != "kernel"]
+             + list(nets["g_lh"].parameters())},
+            {"params": [nets["g_hl"].kernel], "lr_factor": cfg.kernel_lr_factor},
+        ], lr=cfg.lr_generators, betas=cfg.betas),
         "d": torch.optim.Adam(list(nets["d_l"].parameters()) + list(nets["d_h"].parameters()),
                               lr=cfg.lr_discriminators, betas=cfg.betas),
     }
@@ -199,7 +202,8 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         stage_step = state.stage_steps[state.stage - 1]
         lr_g = _generator_lr(cfg, stage_step)
         if state.stage == 1:
-            opts["g"].param_groups[0]["lr"] = lr_g
+            for group in opts["g"].param_groups:
+                group["lr"] = lr_g * group.get("lr_factor", 1.0)
             step_losses = _cycle_step(model, opts, to_tensor(sampler.hr_batch(batch)),
                                       to_tensor(sampler.lr_batch(batch)), cfg)
             rates = {"generators": lr_g, "discriminators": cfg.lr_discriminators}
