@@ -199,8 +199,8 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_figure(path: Path, truth, outputs: dict, size: int = 128) -> None:
-    """The same central xz crop for ground truth, cubic, oracle and ours, side by side."""
+def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title: str = "ground truth") -> None:
+    """The same central xz crop for ground truth (or another reference), cubic, oracle and ours, side by side."""
     names = [n for n in ("cubic", "oracle", "ours", "ours_stage2") if n in outputs]
     y = truth.shape[1] // 2
     z0 = max(0, (truth.shape[0] - size) // 2)
@@ -209,7 +209,7 @@ def write_figure(path: Path, truth, outputs: dict, size: int = 128) -> None:
     def crop(v):
         return np.asarray(v[z0:z0 + size, y, x0:x0 + size])
 
-    panels = [("ground truth", crop(truth))] + [(n, crop(outputs[n])) for n in names]
+    panels = [(first_title, crop(truth))] + [(n, crop(outputs[n])) for n in names]
     try:
         import matplotlib
 

@@ -396,12 +396,12 @@ def interpolate_blockwise(volume, z_factor: float, order: str = "cubic", cfg: Re
                           block=DEFAULT_BLOCK, client=None):
     """Linear or cubic interpolation along z, blockwise, with exactly the geometry of :func:`reconstruct`."""
     from .networks import AxialInterpolator
-    from .reconstruct import _identity_normalizer
+    from .reconstruct import interpolation_normalizer
 
     z_factor = check_z_factor(z_factor)
     check_volume(volume)
     return reconstruct_blockwise(volume, AxialInterpolator(z_factor, order), z_factor,
-                                 _identity_normalizer(volume), cfg, block, client)
+                                 interpolation_normalizer(volume), cfg, block, client)
 
 
 # ------------------------------------------------------------------------------------ writing, resuming
@@ -581,11 +581,11 @@ def write_interpolation_blockwise(volume, z_factor: float, path, order: str = "c
                                   cfg: ReconConfig | None = None, **kwargs) -> Iterator:
     """:func:`write_blockwise` with plain linear or cubic interpolation along z."""
     from .networks import AxialInterpolator
-    from .reconstruct import _identity_normalizer
+    from .reconstruct import interpolation_normalizer
 
     z_factor = check_z_factor(z_factor)
     check_volume(volume)
-    return write_blockwise(volume, AxialInterpolator(z_factor, order), z_factor, _identity_normalizer(volume),
+    return write_blockwise(volume, AxialInterpolator(z_factor, order), z_factor, interpolation_normalizer(volume),
                            path, cfg, **kwargs)
 
 

@@ -36,6 +36,11 @@ def check_writable(path, overwrite: bool = False) -> Path:
         raise IsoReconError(f"{path} is a directory; give a file name.")
     if path.exists() and not overwrite:
         raise IsoReconError(f"{path} exists; choose another name or allow overwriting (--overwrite).")
+    return check_parent_folder(path)
+
+
+def check_parent_folder(path: Path) -> Path:
+    """Refuse a path whose folder is missing or not writable."""
     if not path.parent.exists():
         raise IsoReconError(f"Folder {path.parent} does not exist; create it first.")
     if not os.access(path.parent, os.W_OK):

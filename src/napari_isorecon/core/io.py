@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write, check_writable
+from .checkpoint import atomic_write, check_parent_folder, check_writable
 from .errors import IsoReconError
 
 TIF_SUFFIXES = (".tif", ".tiff")
@@ -226,11 +226,7 @@ def check_zarr_writable(path, overwrite: bool = False) -> Path:
             raise IsoReconError(f"{path} exists; choose another name or allow overwriting (--overwrite).")
         if path.is_dir() and not any((path / n).exists() for n in (".zarray", ".zgroup", "zarr.json")):
             raise IsoReconError(f"{path} is a folder that is not a zarr store; refusing to replace it.")
-    if not path.parent.exists():
-        raise IsoReconError(f"Folder {path.parent} does not exist; create it first.")
-    if not os.access(path.parent, os.W_OK):
-        raise IsoReconError(f"Folder {path.parent} is not writable; choose another location.")
-    return path
+    return check_parent_folder(path)
 
 
 def partial_path(path) -> Path:

@@ -102,12 +102,12 @@ def interpolate(volume, z_factor: float, order: str = "cubic", cfg: ReconConfig 
     """Linear or cubic interpolation along z with exactly the geometry of :func:`reconstruct`."""
     z_factor = check_z_factor(z_factor)
     check_volume(volume)
-    normalizer = _identity_normalizer(volume)
+    normalizer = interpolation_normalizer(volume)
     cfg = cfg or ReconConfig()
     return slice_passes(volume, AxialInterpolator(z_factor, order), z_factor, normalizer, cfg, stop)
 
 
-def _identity_normalizer(volume) -> Normalizer:
+def interpolation_normalizer(volume) -> Normalizer:
     """Interpolation is linear and needs no statistics, only a scale that keeps values in range:
     the dtype's range for integers, the (sampled) value range for floats."""
     dtype = np.dtype(volume.dtype)

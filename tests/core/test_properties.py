@@ -1,0 +1,46 @@
+"""Property tests: for random shapes, dtypes and factors, geometry, dtype and value range hold."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from napari_isorecon.core import ReconConfig
+from napari_isorecon.core.geometry import isotropic_placement, output_depth
+from napari_isorecon.core.reconstruct import interpolate, run_to_end
+
+DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(z=st.integers(2, 9), y=st.integers(16, 40), x=st.integers(16, 40),
+       factor=st.floats(1.1, 12.0, allow_nan=False), dtype=st.sampled_from(DTYPES),
+       order=st.sampled_from(["linear", "cubic"]), seed=st.integers(0, 2**16))
+def test_interpolation_geometry_dtype_and_range(z, y, x, factor, dtype, order, seed):
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        volume = rng.integers(info.min, info.max, size=(z, y, x), endpoint=True).astype(dtype)
+    else:
+        volume = (rng.normal(size=(z, y, x)) * 1e3).astype(dtype)
+    out = run_to_end(interpolate(volume, factor, order, ReconConfig(tile_width=24, tile_overlap=4))).volume
+    assert out.shape == (output_depth(z, factor), y, x)
+    assert out.dtype == np.dtype(dtype)
+    assert np.isfinite(out.astype(np.float64)).all()
+    lo, hi = float(volume.min()), float(volume.max())
+    if order == "linear":  # a convex combination never leaves the input range
+        assert lo - 1e-3 * (hi - lo) <= out.min() and out.max() <= hi + 1e-3 * (hi - lo)
+    else:  # Keys' cubic overshoots by at most 12.5 % of the range per axis pass
+        span = hi - lo
+        assert lo - 0.25 * span <= float(out.min()) and float(out.max()) <= hi + 0.25 * span
+
+
+@settings(max_examples=50, deadline=None)
+@given(z=st.integers(2, 500), factor=st.floats(1.01, 100.0, allow_nan=False),
+       sz=st.floats(0.1, 100.0), t=st.floats(-1e3, 1e3))
+def test_placement_centres_the_output_on_the_input(z, factor, sz, t):
+    depth = output_depth(z, factor)
+    scale, translate = isotropic_placement((sz, 1.0, 1.0), (t, 0.0, 0.0), z, factor)
+    assert np.isclose(scale[0] * depth, sz * z)  # same physical extent
+    centre_in = t + sz * (z - 1) / 2
+    centre_out = translate[0] + scale[0] * (depth - 1) / 2
+    assert np.isclose(centre_in, centre_out, atol=1e-6 * max(1.0, abs(centre_in)))
