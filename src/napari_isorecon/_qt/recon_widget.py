@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QTimer
@@ -212,6 +213,8 @@ class ReconstructWidget(QWidget):
                        f"for z-factor {layer_factor:g}.")
             return False
         data = source.data
+        if not isinstance(data, np.ndarray):  # a dask / zarr layer: lazy results, computed block by block
+            return self._add_lazy_results(source, layer, model, config)
 
         def events(stop):
             from ..core.reconstruct import interpolate, reconstruct  # imports torch: worker thread only
@@ -287,6 +290,25 @@ class ReconstructWidget(QWidget):
         if not any(unwrap(known) is run["layer"] for known in self.viewer.layers):
             show_info(f"'{source.name}' was removed while it was being processed; '{name}' was made from "
                       "the data as it was when you pressed Reconstruct.")
+
+    def _add_lazy_results(self, source, layer, model, config) -> bool:
+        """For a lazy (dask / zarr) layer: add dask-backed layers whose blocks are reconstructed as they
+        are viewed, so a volume larger than memory never has to be loaded whole."""
+        from ..core.blocks import interpolate_blockwise, reconstruct_model_blockwise
+
+        self.end_comparison()
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False,
+                     "failed": False}
+        self.result_layers = {}
+        try:
+            self._add_result("interpolated", interpolate_blockwise(source.data, model.z_factor, "cubic", config))
+            self._add_result("isotropic", reconstruct_model_blockwise(source.data, model, config))
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return False
+        self.status.setText("Done: lazy 'interpolated' and 'isotropic' layers added; blocks are computed as "
+                            "you view them (use `isorecon reconstruct ... --out OUT.zarr` to write them all).")
+        return True
 
     def _on_job_finished(self) -> None:
         self._lifetime.job = None

@@ -325,6 +325,19 @@ def _shippable(net):
     return copy.deepcopy(net).cpu().eval()
 
 
+def _scatter_everywhere(client, obj, timeout: float = 10.0):
+    """Send ``obj`` to every worker once and wait until each holds it: a task that started before its
+    worker's copy arrived would fetch a second copy from a peer."""
+    future = client.scatter(obj, broadcast=True, hash=False)
+    workers = len(client.scheduler_info().get("workers", {}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(client.who_has([future]).get(future.key, ())) >= workers:
+            break
+        time.sleep(0.02)
+    return future
+
+
 class _Inputs:
     """How tasks get the network and the input: graph keys (local) or scattered futures (distributed)."""
 
@@ -337,8 +350,8 @@ class _Inputs:
         self.is_dask = isinstance(volume, da.Array)
         net = _shippable(net)
         if client is not None:
-            self.net = client.scatter(net, broadcast=True, hash=False)
-            self.source = None if self.is_dask else client.scatter(volume, broadcast=True, hash=False)
+            self.net = _scatter_everywhere(client, net)
+            self.source = None if self.is_dask else _scatter_everywhere(client, volume)
         else:
             self.net = dask.delayed(net, name=f"isorecon-net-{token}", traverse=False)
             self.source = None if self.is_dask else dask.delayed(volume, name=f"isorecon-src-{token}",
