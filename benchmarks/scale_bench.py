@@ -344,7 +344,7 @@ def write_report(report, path: Path):
     speed = report["speed"]
     lines = [
         "# Scale benchmark (blockwise reconstruction)", "",
-        f"Command: `python benchmarks/scale_bench.py"
+        "Command: `python benchmarks/scale_bench.py"
         + ("" if set(report.get("parts_run", ["model", "memory"])) >= {"model", "memory"}
            else f" --parts {','.join(report['parts_run'])}")
         + f"` ({report['wall_seconds'] / 60:.1f} min). "
@@ -355,7 +355,7 @@ def write_report(report, path: Path):
         f"{' '.join(f'{v:.1f}' for v in report['load_average']['start'])} / "
         f"{' '.join(f'{v:.1f}' for v in report['load_average']['end'])} (the machine is shared).", "",
         "## Conv limit and network cost", "",
-        f"- Plain 3x3 convolution, 64->64 channels, 8x128x128, float32: "
+        "- Plain 3x3 convolution, 64->64 channels, 8x128x128, float32: "
         + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in speed["conv_gflops"].items())
         + f"; the conv limit below is the best, **{report['conv_limit_gflops']:.1f} GFLOP/s**.",
         f"- Default network (edsr, 32 channels, 4 blocks, z-factor 10): **{speed['flops_per_voxel'] / 1e3:.1f} "

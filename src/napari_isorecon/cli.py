@@ -277,7 +277,7 @@ def _reconstruct_blockwise(args, volume, voxel, model, cfg):
     """``reconstruct`` when an output is a .zarr: zarr outputs blockwise, a tif twin in memory."""
     from .core.io import write_volume
     from .core.networks import AxialInterpolator
-    from .core.reconstruct import interpolation_normalizer, interpolate, reconstruct
+    from .core.reconstruct import interpolate, interpolation_normalizer, reconstruct
 
     with _dask_client(args.scheduler) as client:
         jobs = [(args.out, "reconstruct", model.reconstruction_network(), model.normalizer)]

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from qtpy.QtCore import QEvent, QObject
 
+from .state import JobState
+
+PROGRESS_TICKS = 100  # whole percents: the bar repaints only when the number changes
+
 
 class WidgetLifetime(QObject):
     """Connections, the current job and its progress bar of one widget; :meth:`end` releases them all."""
@@ -38,6 +42,23 @@ class WidgetLifetime(QObject):
             emitter.disconnect(callback)
         except (TypeError, ValueError, RuntimeError):
             pass
+
+    def start_job(self, events, on_event, on_finished, job_state, desc: str) -> None:
+        """Run ``events(stop)`` in a worker with a napari progress bar, and move ``job_state`` to RUNNING."""
+        from napari.utils import progress
+
+        from .workers import Job
+
+        self.progress = progress(total=PROGRESS_TICKS, desc=desc)
+        self.job = Job(events, on_event, on_finished)
+        job_state.move_to(JobState.RUNNING)
+        self.job.start()
+
+    def stop_job(self, job_state) -> None:
+        """Ask a running job to end after its current step, and move ``job_state`` to STOPPING."""
+        if job_state.state is JobState.RUNNING and self.job is not None:
+            self.job.stop()
+            job_state.move_to(JobState.STOPPING)
 
     def close_progress(self) -> None:
         if self.progress is not None:

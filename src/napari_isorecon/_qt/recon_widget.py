@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QTimer
 from qtpy.QtWidgets import (
@@ -26,7 +25,7 @@ from ..core.geometry import check_volume, isotropic_placement
 from .compare import show_side_by_side
 from .layer_picker import LayerPicker
 from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
-from .lifetime import WidgetLifetime
+from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .model_source import CheckpointCache, describe_model, latest_trained_model, train_widgets_near
 from .state import JobState, JobStateMachine
 from .train_widget import MODEL_FILTER
@@ -37,7 +36,6 @@ FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
-PROGRESS_TICKS = 100
 BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
                JobState.DONE: "Reconstruct", JobState.FAILED: "Reconstruct"}
 
@@ -228,17 +226,13 @@ class ReconstructWidget(QWidget):
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False,
                      "failed": False}
         self.result_layers = {}
-        self._lifetime.progress = progress(total=PROGRESS_TICKS, desc="IsoRecon: interpolating")
-        self._lifetime.job = Job(events, self._on_event, self._on_job_finished)
-        self.job_state.move_to(JobState.RUNNING)
-        self._lifetime.job.start()
+        self._lifetime.start_job(events, self._on_event, self._on_job_finished, self.job_state,
+                                 "IsoRecon: interpolating")
         return True
 
     def cancel(self) -> None:
         """Stop after the current batch of slices; what is already added stays."""
-        if self.job_state.state is JobState.RUNNING and self._lifetime.job is not None:
-            self._lifetime.job.stop()
-            self.job_state.move_to(JobState.STOPPING)
+        self._lifetime.stop_job(self.job_state)
 
     @property
     def job(self) -> Job | None:

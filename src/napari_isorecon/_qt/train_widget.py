@@ -10,7 +10,6 @@ import math
 import time
 from pathlib import Path
 
-from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
@@ -31,7 +30,7 @@ from ..core.events import STAGE_NAMES, DegradationPreview, StageStarted, TrainFi
 from ..core.geometry import check_volume, patch_geometry
 from .layer_picker import LayerPicker
 from .layers import snapshot, volume_problem, z_factor_of
-from .lifetime import WidgetLifetime
+from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreview as PreviewPane
@@ -41,7 +40,6 @@ from .workers import Job, JobFailed, TrainSteps
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
 BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
-PROGRESS_TICKS = 100  # whole percents: the bar repaints only when the number changes
 BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
                JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
                JobState.FAILED: "Start training"}
@@ -278,17 +276,13 @@ class TrainWidget(QWidget):
 
             return train(data, config, stop=stop, preview_every=preview_every)
 
-        self._lifetime.progress = progress(total=PROGRESS_TICKS, desc="IsoRecon training")
-        self._lifetime.job = Job(events, self._on_event, self._on_job_finished)
-        self.job_state.move_to(JobState.RUNNING)
-        self._lifetime.job.start()
+        self._lifetime.start_job(events, self._on_event, self._on_job_finished, self.job_state,
+                                 "IsoRecon training")
         return True
 
     def stop_training(self) -> None:
         """End training after the current step; the model trained so far is kept."""
-        if self.job_state.state is JobState.RUNNING and self._lifetime.job is not None:
-            self._lifetime.job.stop()
-            self.job_state.move_to(JobState.STOPPING)
+        self._lifetime.stop_job(self.job_state)
 
     @property
     def job(self) -> Job | None:

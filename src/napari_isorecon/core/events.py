@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+
 def stop_requested(stop) -> bool:
     """True when ``stop`` (a ``threading.Event``, a callable returning bool, or None) asks to stop."""
     if stop is None:
