@@ -74,6 +74,12 @@ def _progress_bar(total, desc):
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
 
 
+def _advance(bar, fraction: float, **postfix) -> None:
+    """Move the bar to ``fraction``; tqdm redraws at most every ``mininterval`` (a log stays short)."""
+    bar.set_postfix(**postfix, refresh=False)
+    bar.update(int(fraction * 1000) - bar.n)
+
+
 def _train(volume, cfg, resume=None, quiet=False):
     from .core.events import StageStarted, TrainFinished, TrainStep
     from .core.train import train
@@ -86,10 +92,8 @@ def _train(volume, cfg, resume=None, quiet=False):
             if isinstance(event, StageStarted):
                 bar.set_description(f"stage {event.stage}: {event.name}")
             elif isinstance(event, TrainStep):
-                bar.n = int(event.progress * 1000)
                 shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
-                bar.set_postfix(step=event.step, **shown, refresh=False)
-                bar.refresh()
+                _advance(bar, event.progress, step=event.step, **shown)
             elif isinstance(event, TrainFinished):
                 final = event
         bar.close()
@@ -106,9 +110,7 @@ def _run_volume_job(events, desc):
         with _progress_bar(1000, desc) as bar:
             for event in job:
                 if isinstance(event, ReconProgress):
-                    bar.n = int(event.progress * 1000)
-                    bar.set_postfix(axis=event.axis, refresh=False)
-                    bar.refresh()
+                    _advance(bar, event.progress, axis=event.axis)
                 elif isinstance(event, ReconFinished):
                     if event.stopped:
                         raise IsoReconError(f"{desc} stopped; nothing was written.")
@@ -217,9 +219,7 @@ def _run_block_job(events, desc):
         with _progress_bar(1000, desc) as bar:
             for event in job:
                 if isinstance(event, ReconProgress):
-                    bar.n = int(event.progress * 1000)
-                    bar.set_postfix(blocks=f"{event.done}/{event.total}", refresh=False)
-                    bar.refresh()
+                    _advance(bar, event.progress, blocks=f"{event.done}/{event.total}")
                 elif isinstance(event, ReconFinished):
                     info = event.info
                     if event.stopped:
@@ -346,11 +346,7 @@ def cmd_run(args):
     write_volume(paths["interpolated.tif"], twin, iso_voxel, overwrite=args.overwrite)
     for key, path in paths.items():
         print(f"{key:>17}: {path}")
-    from .core.evaluate import isotropy_score
 
-    gaps = {name: isotropy_score(v)["log_spectrum_gap_db"] for name, v in (("isotropic", result), ("cubic", twin))}
-    print(f"No-reference isotropy (z vs xy power-spectrum gap, lower is better): reconstruction "
-          f"{gaps['isotropic']:.2f} dB, cubic interpolation {gaps['cubic']:.2f} dB")
 
 
 def cmd_bench(args):
