@@ -28,8 +28,8 @@ def check_z_factor(z_factor) -> float:
 class LossWeights:
     """L_G = adv_hl * L_Ghl + adv_lh * L_Glh + cycle * L_cyc (+ mean * intensity term).
 
-    Defaults measured on FIB-SEM (see docs/method.md): small adversarial weights keep the
-    generators close to their interpolating start while the discriminators shape the details.
+    Small adversarial weights keep the generators close to their interpolating start while the
+    discriminators shape the details; not yet tuned by a sweep (see docs/method.md).
     """
 
     adv_hl: float = 0.05
