@@ -8,7 +8,7 @@ from napari_isorecon.core import ReconConfig
 from napari_isorecon.core.geometry import isotropic_placement, output_depth
 from napari_isorecon.core.reconstruct import interpolate, run_to_end
 
-DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
+DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

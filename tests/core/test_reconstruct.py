@@ -95,3 +95,17 @@ def test_bad_input_is_refused(em_volume):
                                                                   else "mps")))
     with pytest.raises(IsoReconError, match="Unknown device"):
         ReconConfig(device="tpu")
+
+
+@pytest.mark.parametrize("dtype, scale, offset", [(np.int64, 5000, 0), (np.int32, 5000, -20000),
+                                                  (np.float64, 1e30, 0), (np.float32, 1, -100)])
+def test_wide_integers_huge_floats_and_negative_values(dtype, scale, offset):
+    rng = np.random.default_rng(0)
+    volume = (rng.uniform(-1, 1, (6, 40, 40)) * scale + offset).astype(dtype)
+    out = run_to_end(interpolate(volume, 3, "linear")).volume
+    assert out.dtype == np.dtype(dtype) and out.shape == (18, 40, 40)
+    span = float(volume.max()) - float(volume.min())
+    assert float(volume.min()) - 1e-3 * span <= float(out.min()) and float(out.max()) <= float(volume.max()) + 1e-3 * span
+    model = IsoModel(TrainConfig(z_factor=3, steps=1, minutes=None, channels=8, blocks=1), Normalizer.fit(volume))
+    ours = run_to_end(reconstruct(volume, model)).volume
+    assert ours.dtype == np.dtype(dtype) and np.isfinite(ours.astype(np.float64)).all()

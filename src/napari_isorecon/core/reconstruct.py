@@ -109,9 +109,10 @@ def interpolate(volume, z_factor: float, order: str = "cubic", cfg: ReconConfig 
 
 def interpolation_normalizer(volume) -> Normalizer:
     """Interpolation is linear and needs no statistics, only a scale that keeps values in range:
-    the dtype's range for integers, the (sampled) value range for floats."""
+    the dtype's range for 8- and 16-bit integers, the (sampled) value range otherwise (the range of a
+    32- or 64-bit integer type is too wide for float32 precision)."""
     dtype = np.dtype(volume.dtype)
-    if dtype.kind in "ui":
+    if dtype.kind in "ui" and dtype.itemsize <= 2:
         info = np.iinfo(dtype)
         return Normalizer(float(info.min), float(info.max), dtype.str)
     return Normalizer.fit(volume, percentiles=(0.0, 100.0))
