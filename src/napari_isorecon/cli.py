@@ -80,7 +80,7 @@ def _advance(bar, fraction: float, **postfix) -> None:
     bar.update(int(fraction * 1000) - bar.n)
 
 
-def _train(volume, cfg, resume=None, quiet=False):
+def _train(volume, cfg, resume=None):
     from .core.events import StageStarted, TrainFinished, TrainStep
     from .core.train import train
 

@@ -86,8 +86,9 @@ class IsoModel:
         return self
 
     @torch.inference_mode()
-    def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0) -> np.ndarray:
-        """G_hl applied to a 2D lateral slice (input intensities), degrading along ``vertical_axis``."""
+    def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None) -> np.ndarray:
+        """G_hl applied to a 2D lateral slice (input intensities), degrading along ``vertical_axis`` to
+        ``out_rows`` rows (default round(rows / f))."""
         image = np.asarray(hr_slice)
         if vertical_axis == 1:
             image = image.T
@@ -96,7 +97,7 @@ class IsoModel:
         x = torch.from_numpy(self.normalizer.to_unit(image))[None, None].to(device)
         was_training = g_hl.training
         g_hl.eval()
-        out = g_hl(x)[0, 0].cpu().numpy()
+        out = g_hl(x, out_rows)[0, 0].cpu().numpy()
         g_hl.train(was_training)
         out = self.normalizer.from_unit(out)
         return out.T if vertical_axis == 1 else out

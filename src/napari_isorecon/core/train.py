@@ -122,12 +122,8 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
     lateral = np.asarray(vol[z // 2, y0:y0 + rows, x0:x0 + width])
     lr_rows = min(sampler.lr_rows, z)
     axial = np.asarray(vol[(z - lr_rows) // 2:(z - lr_rows) // 2 + lr_rows, y // 2, x0:x0 + width])
-    g_hl = model.g_hl
-    with torch.no_grad():
-        device = next(g_hl.parameters()).device
-        t = torch.from_numpy(model.normalizer.to_unit(lateral))[None, None].to(device)
-        degraded = model.normalizer.from_unit(g_hl(t, lr_rows)[0, 0].cpu().numpy())
-    return DegradationPreview(step=step, lateral=lateral, degraded=degraded, axial=axial)
+    return DegradationPreview(step=step, lateral=lateral, degraded=model.degrade(lateral, out_rows=lr_rows),
+                              axial=axial)
 
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
