@@ -80,13 +80,17 @@ def _advance(bar, fraction: float, **postfix) -> None:
     bar.update(int(fraction * 1000) - bar.n)
 
 
-def _train(volume, cfg, resume=None):
-    from .core.events import StageStarted, TrainFinished, TrainStep
+def _train(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0):
+    """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
+    (replaced each time), so that a killed process can resume from it."""
+    from .core.checkpoint import save_model
+    from .core.events import StageStarted, TrainFinished, TrainSnapshot, TrainStep
     from .core.train import train
 
     final = None
+    every = checkpoint_minutes * 60.0 if autosave is not None else 0.0
     with _stop_on_interrupt() as stop:
-        events = train(volume, cfg, stop=stop, resume=resume)  # checks the input before any output
+        events = train(volume, cfg, stop=stop, resume=resume, snapshot_every=every)  # checks input first
         bar = _progress_bar(1000, "train")
         for event in events:
             if isinstance(event, StageStarted):
@@ -94,12 +98,27 @@ def _train(volume, cfg, resume=None):
             elif isinstance(event, TrainStep):
                 shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
                 _advance(bar, event.progress, step=event.step, **shown)
+            elif isinstance(event, TrainSnapshot):
+                save_model(event.model, autosave, overwrite=True)
             elif isinstance(event, TrainFinished):
                 final = event
         bar.close()
     if final.stopped:
         print(f"Stopped after {final.steps} steps; the model trained so far is kept.", file=sys.stderr)
     return final.model
+
+
+def _check_autosave(autosave: Path, resume_from) -> None:
+    """An interrupted run's checkpoint is never overwritten by a new run: resume it or delete it."""
+    if autosave.exists() and (resume_from is None or Path(resume_from).resolve() != autosave.resolve()):
+        raise IsoReconError(f"{autosave} holds the last checkpoint of an interrupted run; continue it with "
+                            f"--resume {autosave}, or delete it to start over.")
+
+
+def _finish_autosave(autosave: Path) -> None:
+    """The final model is saved: the interrupted-run checkpoint is no longer needed."""
+    if autosave.exists():
+        autosave.unlink()
 
 
 def _run_volume_job(events, desc):
@@ -117,17 +136,24 @@ def _run_volume_job(events, desc):
                     return event.volume
 
 
-def _train_config(args, z_factor):
+def _train_config(args, z_factor, resume=None):
+    """Settings from the command line; a resumed model keeps its own unless --preset/--backbone are given
+    (then training refuses a mismatch). The budget (total, both stages) and device always come from here."""
     from .core.config import preset
 
-    overrides = {"z_factor": z_factor, "device": args.device, "seed": args.seed}
+    overrides = {"device": args.device}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
     if args.steps is not None:
         overrides.update(steps=args.steps, minutes=None)
     elif args.minutes is not None:
         overrides.update(minutes=args.minutes, steps=None)
+    if resume is not None and args.preset is None and args.backbone is None:
+        return resume.config.replace(**overrides)
+    overrides["z_factor"] = z_factor
     if args.backbone:
         overrides["backbone"] = args.backbone
-    return preset(args.preset, **overrides)
+    return preset(args.preset or "fast", **overrides)
 
 
 def _recon_config(args):
@@ -145,15 +171,18 @@ def _iso_voxel(voxel, z_factor, n_slices):
 
 
 def cmd_train(args):
-    from .core.checkpoint import check_writable, load_model, save_model
+    from .core.checkpoint import autosave_path, check_writable, load_model, save_model
 
     volume, voxel, _ = _load(args.volume)
     check_writable(args.out, args.overwrite)
+    autosave = autosave_path(args.out)
+    _check_autosave(autosave, args.resume)
     resume = load_model(args.resume) if args.resume else None
     z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
-    cfg = _train_config(args, z_factor)
-    model = _train(volume, cfg, resume)
+    cfg = _train_config(args, z_factor, resume)
+    model = _train(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, args.out, overwrite=args.overwrite)
+    _finish_autosave(autosave)
     print(f"Model saved to {args.out}")
 
 
@@ -322,7 +351,7 @@ def cmd_interpolate(args):
 
 def cmd_run(args):
     """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
-    from .core.checkpoint import check_writable, save_model
+    from .core.checkpoint import autosave_path, check_writable, load_model, save_model
     from .core.io import write_volume
     from .core.reconstruct import interpolate, reconstruct
 
@@ -332,12 +361,19 @@ def cmd_run(args):
     paths = {key: out_dir / f"{name}_{key}" for key in ("model.pt", "isotropic.tif", "interpolated.tif")}
     for path in paths.values():
         check_writable(path, args.overwrite)
-    z_factor = _z_factor(args, voxel)
-    cfg = _train_config(args, z_factor)
+    autosave = autosave_path(paths["model.pt"])
+    if args.resume and not autosave.exists():
+        raise IsoReconError(f"Nothing to resume: {autosave} does not exist.")
+    _check_autosave(autosave, autosave if args.resume else None)
+    resume = load_model(autosave) if args.resume else None
+    z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
+    cfg = _train_config(args, z_factor, resume)
     print(f"Training on {name} {volume.shape}, z-factor {z_factor:g}, budget "
-          f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}", file=sys.stderr)
-    model = _train(volume, cfg)
+          f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
+          f"{f' (resuming at step {resume.state.step})' if resume else ''}", file=sys.stderr)
+    model = _train(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
+    _finish_autosave(autosave)
     recon_cfg = _recon_config(args)
     iso_voxel = _iso_voxel(voxel, z_factor, volume.shape[0])
     result = _run_volume_job(lambda stop: reconstruct(volume, model, recon_cfg, stop), "reconstruct")
@@ -382,11 +418,24 @@ def _add_training(p):
     budget.add_argument("--minutes", type=float, default=None,
                         help="training budget in wall-clock minutes (default: the preset's, 10 for 'fast')")
     budget.add_argument("--steps", type=int, default=None, help="training budget in steps, instead of minutes")
-    p.add_argument("--preset", default="fast", choices=["fast", "paper"],
+    p.add_argument("--preset", default=None, choices=["fast", "paper"],
                    help="'fast' (default): small networks for a CPU; 'paper': the paper's sizes, for a GPU")
     p.add_argument("--backbone", default=None, choices=["drcnet", "edsr", "rcan", "vdsr"],
                    help="reconstruction network (default: the preset's)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0); the same seed repeats a CPU run")
+    p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
+                   help="save the model so far every MINUTES of training (default 5; 0: never) to "
+                        "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def _add_recon(p):
@@ -417,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training(p)
     _add_recon(p)
     p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run whose checkpoint (<name>_model.pt.autosave) is in DIR")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("train", help="train a model on an anisotropic volume",
@@ -490,6 +541,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("isorecon: aborted.", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("isorecon: error: out of memory; write a .zarr output (block by block, --block-size) or use a "
+              "smaller volume.", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a fault outside our checks (disk full, permissions, network storage, ...)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"isorecon: error: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -488,10 +488,15 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
 
     t0 = time.perf_counter()
     if not partial.exists():
-        target = io.create_ome_zarr(partial, plan.out_shape, normalizer.np_dtype, plan.storage_chunks(),
-                                    voxel_size, ome_version)
-        (meta_dir / "done").mkdir(parents=True)
-        (meta_dir / "manifest.json").write_text(_canonical(manifest))
+        try:
+            target = io.create_ome_zarr(partial, plan.out_shape, normalizer.np_dtype, plan.storage_chunks(),
+                                        voxel_size, ome_version)
+            (meta_dir / "done").mkdir(parents=True)
+            (meta_dir / "manifest.json").write_text(_canonical(manifest))
+        except OSError as exc:
+            if partial.exists():
+                io._remove(partial)
+            raise IsoReconError(f"Could not create {partial}: {exc.strerror or exc}.") from exc
     else:
         target = zarr.open_group(store=str(partial), mode="r+")["0"]
     todo = [b for b in plan.blocks() if not _marker(meta_dir, b.index).exists()]
@@ -515,9 +520,15 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
         runner = _run_distributed(client, tasks, stop) if client is not None else \
             _run_local(tasks, num_workers, abort)
         done = skipped
-        for finished in runner:
-            done += finished
-            yield ReconProgress(axis="blocks", done=done, total=plan.n_blocks, elapsed=time.perf_counter() - t0)
+        try:
+            for finished in runner:
+                done += finished
+                yield ReconProgress(axis="blocks", done=done, total=plan.n_blocks,
+                                    elapsed=time.perf_counter() - t0)
+        except OSError as exc:  # disk full, permissions, storage gone: finished blocks stay for a rerun
+            raise IsoReconError(
+                f"Could not write a block of {path}: {exc.strerror or exc}. The {done} finished blocks are kept "
+                f"in {partial}; fix the cause and run the same command again to resume.") from exc
     missing = [b.index for b in plan.blocks() if not _marker(meta_dir, b.index).exists()]
     info = {"path": str(path), "partial": str(partial), "blocks": plan.n_blocks, "skipped": skipped,
             "computed": plan.n_blocks - skipped - len(missing), "shape": plan.out_shape,

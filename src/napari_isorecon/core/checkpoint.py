@@ -50,7 +50,10 @@ def check_parent_folder(path: Path) -> Path:
 
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``; clean up on failure."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:  # a read-only or full folder
+        raise IsoReconError(f"Could not write {path}: {exc.strerror or exc}.") from exc
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -63,6 +66,12 @@ def atomic_write(path: Path, write) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def autosave_path(path) -> Path:
+    """Where a run writing the model ``path`` keeps its periodic checkpoint: ``path.autosave``."""
+    path = Path(path)
+    return path.with_name(path.name + ".autosave")
 
 
 def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:

@@ -100,6 +100,14 @@ class TrainConfig:
 
         check_device_name(self.device)
 
+    def network_mismatch(self, other: TrainConfig) -> str | None:
+        """The first network-defining setting in which ``other`` differs, as "name: mine vs theirs"."""
+        for name in NETWORK_FIELDS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                return f"{name} {theirs!r}, not {mine!r}"
+        return None
+
     @property
     def hr_rows(self) -> int:
         return int(round(self.lr_rows * self.z_factor))
@@ -124,6 +132,9 @@ class TrainConfig:
                 data[key] = tuple(data[key])
         return cls(**data)
 
+
+# The settings that shape the networks' weights: a model resumes or loads only with the same ones.
+NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels")
 
 PRESETS = {
     # Small networks and patches: a useful model in minutes on a 2-core CPU.

@@ -47,6 +47,16 @@ class DegradationPreview:
 
 
 @dataclass(frozen=True)
+class TrainSnapshot:
+    """Training paused at a consistent point (weights, optimisers and sampler state in ``model.state``):
+    save ``model`` now and a killed process can resume from it. Training continues when iteration does."""
+
+    model: Any  # IsoModel, live: save it before asking for the next event
+    step: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
 class TrainFinished:
     model: Any  # IsoModel
     stopped: bool  # True when the stop flag ended training early

@@ -8,6 +8,7 @@ reconstruction backbone supervised on (G_hl(xy), xy) pairs. Honours a stop flag 
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 
@@ -18,7 +19,8 @@ from . import losses
 from .config import TrainConfig
 from .device import resolve_device
 from .errors import IsoReconError
-from .events import STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished, TrainStep, stop_requested
+from .events import (STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished, TrainSnapshot, TrainStep,
+                     stop_requested)
 from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel
@@ -47,6 +49,7 @@ class _Budget:
 
 
 def _optimizers(model: IsoModel, cfg: TrainConfig):
+    """The optimisers for the networks that exist, restored from ``model.state`` when it holds them."""
     nets = model.networks
     opts = {
         "g": torch.optim.Adam([
@@ -58,11 +61,21 @@ def _optimizers(model: IsoModel, cfg: TrainConfig):
                               lr=cfg.lr_discriminators, betas=cfg.betas),
     }
     if model.reconstructor is not None:
-        opts["r"] = torch.optim.Adam(model.reconstructor.parameters(), lr=cfg.lr_generators, betas=(0.9, 0.999))
+        opts.update(_reconstructor_optimizer(model, cfg))
     for name, opt in opts.items():
         if name in model.state.optimizers:
             opt.load_state_dict(model.state.optimizers[name])
     return opts
+
+
+def _reconstructor_optimizer(model: IsoModel, cfg: TrainConfig) -> dict:
+    return {"r": torch.optim.Adam(model.reconstructor.parameters(), lr=cfg.lr_generators, betas=(0.9, 0.999))}
+
+
+def _record_state(state, rng, opts) -> None:
+    """Put what resuming needs (sampler RNG, optimiser moments) into ``state``, copied, not shared."""
+    state.rng_state = copy.deepcopy(rng.bit_generator.state)
+    state.optimizers = {name: copy.deepcopy(opt.state_dict()) for name, opt in opts.items()}
 
 
 def _generator_lr(cfg: TrainConfig, stage_step: int) -> float:
@@ -127,9 +140,10 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
 
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
-          preview_every: int = 0, degradation: str | None = None) -> Iterator:
+          preview_every: int = 0, degradation: str | None = None, snapshot_every: float = 0.0) -> Iterator:
     """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields StageStarted, TrainStep,
-    DegradationPreview (every ``preview_every`` steps, if > 0) and finally TrainFinished.
+    DegradationPreview (every ``preview_every`` steps, if > 0), TrainSnapshot (every ``snapshot_every``
+    seconds of training, if > 0: save its model to survive a killed process) and finally TrainFinished.
 
     ``stop``: a ``threading.Event`` (or a callable returning bool) checked between steps; a stopped run
     still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
@@ -145,6 +159,10 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         if abs(resume.config.z_factor - cfg.z_factor) > 1e-9:
             raise IsoReconError(f"Cannot resume: the model was trained for z-factor {resume.config.z_factor:g}, "
                                 f"not {cfg.z_factor:g}.")
+        mismatch = cfg.network_mismatch(resume.config)
+        if mismatch:
+            raise IsoReconError(f"Cannot resume: the model was trained with {mismatch}; resume with its own "
+                                "settings.")
         model = IsoModel(cfg, resume.normalizer, resume.networks, resume.reconstructor, resume.state)
     else:
         model = IsoModel(cfg, Normalizer.fit(volume, cfg.percentiles))
@@ -158,10 +176,15 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
 
         def degrade(hr, rows):
             return degrade_slices(hr, cfg.z_factor, degradation, rows)
-    return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade)
+    if snapshot_every < 0 or not np.isfinite(snapshot_every):
+        raise IsoReconError(f"The checkpoint interval must be a finite number of seconds >= 0, "
+                            f"got {snapshot_every}.")
+    return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade,
+                         snapshot_every)
 
 
-def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None) -> Iterator:
+def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None,
+                  snapshot_every: float = 0.0) -> Iterator:
     lr_rows, hr_rows, width = geometry
     state = model.state
     rng = np.random.default_rng(cfg.seed)
@@ -179,6 +202,7 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
     for net in model.networks.values():
         net.train()
     announced = None
+    last_snapshot = state.elapsed
     while not stopped:
         if state.stage == 1 and budget.stage_done(1, state):
             state.stage = 2
@@ -187,7 +211,7 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         if state.stage == 2 and model.reconstructor is None:
             model.reconstructor = model.new_reconstructor().to(device)
             model.reconstructor.train()
-            opts = _optimizers(model, cfg)
+            opts.update(_reconstructor_optimizer(model, cfg))
         if announced != state.stage:
             announced = state.stage
             yield StageStarted(state.stage, STAGE_NAMES[state.stage])
@@ -219,8 +243,11 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             yield TrainStep(state.stage, state.step, step_losses, rates, state.elapsed, budget.progress(state))
         if preview_every and state.step % preview_every == 0:
             yield _preview(model, sampler, state.step)
-    state.rng_state = rng.bit_generator.state
-    state.optimizers = {name: opt.state_dict() for name, opt in opts.items()}
+        if snapshot_every and state.elapsed - last_snapshot >= snapshot_every:
+            last_snapshot = state.elapsed
+            _record_state(state, rng, opts)
+            yield TrainSnapshot(model=model, step=state.step, elapsed=state.elapsed)
+    _record_state(state, rng, opts)
     for net in model.networks.values():
         net.eval()
     if model.reconstructor is not None:
