@@ -19,25 +19,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-
-
-def degradation_consistency(model, result: np.ndarray, observed: np.ndarray) -> dict:
-    from napari_isorecon.core.evaluate import image_scores
-
-    norm = model.normalizer
-    slices = np.ascontiguousarray(result.transpose(1, 0, 2))  # (Y, D, X): xz slices, z vertical
-    with torch.no_grad():
-        lr = model.g_hl(torch.from_numpy(norm.to_unit(slices))[:, None], observed.shape[0])[:, 0].numpy()
-    real = norm.to_unit(np.ascontiguousarray(observed.transpose(1, 0, 2)))
-    data_range = 255.0 / (norm.high - norm.low)
-    return image_scores(lr, real, data_range)
 
 
 def main(argv=None):
     from napari_isorecon.bench import machine_description, write_figure
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.evaluate import isotropy_score
+    from napari_isorecon.core.evaluate import input_consistency, isotropy_score
     from napari_isorecon.core.io import read_volume
     from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
     from napari_isorecon.core.train import train_model
@@ -61,7 +48,7 @@ def main(argv=None):
               "methods": {}}
     for name, result in (("cubic", cubic), ("ours", ours)):
         report["methods"][name] = {"isotropy": isotropy_score(result),
-                                   "degradation_consistency": degradation_consistency(model, result, volume)}
+                                   "degradation_consistency": input_consistency(model, result, volume)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2))

@@ -83,14 +83,16 @@ def _advance(bar, fraction: float, **postfix) -> None:
 def _train(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0):
     """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
     (replaced each time), so that a killed process can resume from it."""
-    from .core.checkpoint import save_model
-    from .core.events import StageStarted, TrainFinished, TrainSnapshot, TrainStep
+    from .core.checkpoint import autosaving
+    from .core.events import StageStarted, TrainFinished, TrainStep
     from .core.train import train
 
     final = None
     every = checkpoint_minutes * 60.0 if autosave is not None else 0.0
     with _stop_on_interrupt() as stop:
         events = train(volume, cfg, stop=stop, resume=resume, snapshot_every=every)  # checks input first
+        if every:
+            events = autosaving(events, autosave)
         bar = _progress_bar(1000, "train")
         for event in events:
             if isinstance(event, StageStarted):
@@ -98,14 +100,12 @@ def _train(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_mi
             elif isinstance(event, TrainStep):
                 shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
                 _advance(bar, event.progress, step=event.step, **shown)
-            elif isinstance(event, TrainSnapshot):
-                save_model(event.model, autosave, overwrite=True)
             elif isinstance(event, TrainFinished):
                 final = event
         bar.close()
     if final.stopped:
         print(f"Stopped after {final.steps} steps; the model trained so far is kept.", file=sys.stderr)
-    return final.model
+    return final.model, final.stopped
 
 
 def _check_autosave(autosave: Path, resume_from) -> None:
@@ -132,7 +132,7 @@ def _run_volume_job(events, desc):
                     _advance(bar, event.progress, axis=event.axis)
                 elif isinstance(event, ReconFinished):
                     if event.stopped:
-                        raise IsoReconError(f"{desc} stopped; nothing was written.")
+                        raise IsoReconError(f"{desc} stopped before the end; its output was not written.")
                     return event.volume
 
 
@@ -180,7 +180,7 @@ def cmd_train(args):
     resume = load_model(args.resume) if args.resume else None
     z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
     cfg = _train_config(args, z_factor, resume)
-    model = _train(volume, cfg, resume, autosave, args.checkpoint_every)
+    model, _ = _train(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, args.out, overwrite=args.overwrite)
     _finish_autosave(autosave)
     print(f"Model saved to {args.out}")
@@ -289,6 +289,7 @@ def cmd_reconstruct(args):
         _check_output(out, args)
     expected = _z_factor(args, voxel) if args.z_factor is not None else None
     model = load_model(args.model, z_factor=expected)
+    _warn_if_voxel_disagrees(voxel, model.z_factor, args.volume)
     cfg = _recon_config(args)
     if _is_zarr_out(args.out) or (args.interpolated and _is_zarr_out(args.interpolated)):
         return _reconstruct_blockwise(args, volume, voxel, model, cfg)
@@ -296,10 +297,29 @@ def cmd_reconstruct(args):
     iso_voxel = _iso_voxel(voxel, model.z_factor, volume.shape[0])
     write_volume(args.out, result, iso_voxel, overwrite=args.overwrite)
     print(f"Isotropic volume {result.shape} written to {args.out}")
+    results = {"isotropic": result}
     if args.interpolated:
         twin = _run_volume_job(lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop), "interpolate")
         write_volume(args.interpolated, twin, iso_voxel, overwrite=args.overwrite)
         print(f"Cubic interpolation written to {args.interpolated}")
+        results["interpolated"] = twin
+    _print_consistency(model, volume, results)
+
+
+def _warn_if_voxel_disagrees(voxel, model_factor: float, volume_arg: str) -> None:
+    """The model's factor is used; say so when the file's voxel size implies another one."""
+    from .core.geometry import z_factor_from_scale
+
+    if voxel is None:
+        return
+    try:
+        implied = z_factor_from_scale(voxel)
+    except IsoReconError:
+        return
+    if abs(implied - model_factor) > 0.01 * model_factor:
+        print(f"isorecon: warning: the voxel size of {volume_arg} implies z-factor {implied:g}, but the model "
+              f"was trained for {model_factor:g}; using {model_factor:g} (give --z-factor to refuse a mismatch).",
+              file=sys.stderr)
 
 
 def _reconstruct_blockwise(args, volume, voxel, model, cfg):
@@ -357,10 +377,7 @@ def cmd_run(args):
 
     volume, voxel, name = _load(args.volume)
     out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / f"{name}_{key}" for key in ("model.pt", "isotropic.tif", "interpolated.tif")}
-    for path in paths.values():
-        check_writable(path, args.overwrite)
     autosave = autosave_path(paths["model.pt"])
     if args.resume and not autosave.exists():
         raise IsoReconError(f"Nothing to resume: {autosave} does not exist.")
@@ -368,12 +385,21 @@ def cmd_run(args):
     resume = load_model(autosave) if args.resume else None
     z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
     cfg = _train_config(args, z_factor, resume)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise IsoReconError(f"{out_dir} is a file; --out-dir needs a folder.")
+    if out_dir.exists():  # a new folder holds nothing to refuse; it is made only once all else is checked
+        for path in paths.values():
+            check_writable(path, args.overwrite)
+    out_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training on {name} {volume.shape}, z-factor {z_factor:g}, budget "
           f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
           f"{f' (resuming at step {resume.state.step})' if resume else ''}", file=sys.stderr)
-    model = _train(volume, cfg, resume, autosave, args.checkpoint_every)
+    model, stopped = _train(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
     _finish_autosave(autosave)
+    if stopped:
+        print(f"Model saved to {paths['model.pt']}; reconstructing with it (Ctrl-C again stops that too).",
+              file=sys.stderr)
     recon_cfg = _recon_config(args)
     iso_voxel = _iso_voxel(voxel, z_factor, volume.shape[0])
     result = _run_volume_job(lambda stop: reconstruct(volume, model, recon_cfg, stop), "reconstruct")
@@ -382,6 +408,17 @@ def cmd_run(args):
     write_volume(paths["interpolated.tif"], twin, iso_voxel, overwrite=args.overwrite)
     for key, path in paths.items():
         print(f"{key:>17}: {path}")
+    _print_consistency(model, volume, {"isotropic": result, "interpolated": twin})
+
+
+def _print_consistency(model, volume, results: dict) -> None:
+    """The no-reference health check (core.evaluate.input_consistency) of each result."""
+    from .core.evaluate import input_consistency
+
+    scores = {name: input_consistency(model, result, volume) for name, result in results.items()}
+    shown = ", ".join(f"{name} {s['psnr']:.1f} dB (SSIM {s['ssim']:.3f})" for name, s in scores.items())
+    print(f"Consistency with the input (the result degraded again by the learned G_hl vs the input's xz "
+          f"slices; a health check, not a quality score): {shown}", file=sys.stderr)
 
 
 
@@ -541,6 +578,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("isorecon: aborted.", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        if type(exc).__name__ != "OutOfMemoryError":  # torch.cuda.OutOfMemoryError; other errors are bugs
+            raise
+        print("isorecon: error: the GPU ran out of memory; use a smaller --batch-size, or --device cpu.",
+              file=sys.stderr)
+        return 2
     except MemoryError:
         print("isorecon: error: out of memory; write a .zarr output (block by block, --block-size) or use a "
               "smaller volume.", file=sys.stderr)

@@ -17,6 +17,12 @@ def trained(tmp_path_factory):
     return out
 
 
+def test_run_reports_the_consistency_check(capsys, tmp_path):
+    assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "Consistency with the input" in err and "isotropic " in err and "interpolated " in err
+
+
 def test_run_writes_model_isotropic_and_interpolated_volumes(trained):
     iso, voxel = read_volume(trained / "sample_isotropic.tif")
     interp, _ = read_volume(trained / "sample_interpolated.tif")

@@ -24,6 +24,14 @@ def test_integer_output_is_clipped_to_dtype_range():
     assert norm.from_unit(np.array([-0.5, 0.5, 1.5])).tolist() == [0, 128, 255]
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_64_bit_clipping_never_wraps_round(dtype):
+    info = np.iinfo(dtype)
+    norm = Normalizer(float(info.min), float(info.max), np.dtype(dtype).str)
+    out = norm.from_unit(np.array([-0.5, 1.0, 1.5]))
+    assert out[0] == info.min and out[1] > info.max // 2 and out[2] > info.max // 2  # top stays at the top
+
+
 def test_constant_and_all_nan_volumes_are_refused():
     with pytest.raises(IsoReconError, match="constant"):
         Normalizer.fit(np.full((4, 16, 16), 7, np.uint8))

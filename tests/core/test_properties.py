@@ -44,3 +44,41 @@ def test_placement_centres_the_output_on_the_input(z, factor, sz, t):
     centre_in = t + sz * (z - 1) / 2
     centre_out = translate[0] + scale[0] * (depth - 1) / 2
     assert np.isclose(centre_in, centre_out, atol=1e-6 * max(1.0, abs(centre_in)))
+
+
+def _whole_volume_resize(volume: np.ndarray, depth: int, order: str) -> np.ndarray:
+    """The reference: one resize of the whole volume along z (no slicing, tiling, batching or fusion)."""
+    import torch
+
+    from napari_isorecon.core.resample import axial_resize
+
+    z, y, x = volume.shape
+    flat = torch.from_numpy(volume.astype(np.float64).reshape(1, 1, z, y * x))
+    return axial_resize(flat, depth, order).numpy().reshape(depth, y, x)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(z=st.integers(2, 8), y=st.integers(16, 36), x=st.integers(16, 36),
+       factor=st.floats(1.2, 8.0, allow_nan=False), backbone=st.sampled_from(["edsr", "rcan", "vdsr", "drcnet"]),
+       tile=st.integers(16, 40), batch=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_reconstruct_in_interpolation_mode_equals_plain_interpolation(z, y, x, factor, backbone, tile, batch,
+                                                                      seed):
+    """An untrained model is an interpolator (its residual branches start at zero): reconstructing with it,
+    through the slice passes, tiles, batches and the xz/yz fusion, equals interpolating the whole volume
+    at once along z, to the rounding of uint8."""
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.reconstruct import reconstruct
+
+    volume = np.random.default_rng(seed).integers(0, 256, size=(z, y, x)).astype(np.uint8)
+    cfg = ReconConfig(tile_width=tile, tile_overlap=min(4, tile // 2 - 1), batch_size=batch, device="cpu")
+    model = IsoModel(TrainConfig(z_factor=factor, steps=1, minutes=None, channels=4, blocks=1, backbone=backbone),
+                     Normalizer(0.0, 255.0, np.dtype(np.uint8).str))
+    order = "linear" if backbone == "drcnet" else "cubic"
+    ours = run_to_end(reconstruct(volume, model, cfg)).volume.astype(int)
+    plain = run_to_end(interpolate(volume, factor, order, cfg)).volume.astype(int)
+    reference = np.clip(np.rint(_whole_volume_resize(volume, output_depth(z, factor), order)), 0, 255).astype(int)
+    assert ours.shape == plain.shape == reference.shape
+    assert np.abs(plain - reference).max() <= 1
+    assert np.abs(ours - reference).max() <= 1

@@ -11,6 +11,14 @@ pytest.importorskip("pytestqt")
 
 
 
+@pytest.fixture(autouse=True)
+def autosave_folder(tmp_path, monkeypatch):
+    """Training checkpoints go to a fresh folder per test, never to the user's cache."""
+    folder = tmp_path / "autosave"
+    monkeypatch.setenv("NAPARI_ISORECON_AUTOSAVE", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     """On a small shared CI machine, torch's two spinning OpenMP threads can make a tiny step 100x

@@ -32,6 +32,8 @@ def test_reconstruct_adds_overlaying_layers_and_never_replaces(qtbot, viewer, sa
                                    np.array([[-20, 0, 0], [20, 0, 0]]))
     assert not np.array_equal(np.asarray(iso.data), np.asarray(interp.data))
     np.testing.assert_array_equal(np.asarray(sample_layer.data), original)  # input untouched
+    qtbot.waitUntil(lambda: "Consistency with the input" in recon_widget.status.text(), timeout=WAIT_MS)
+    assert "isotropic" in recon_widget.status.text().split("Consistency")[1]
     assert recon_widget.compare_button.isEnabled()
 
     first = dict(recon_widget.result_layers)
@@ -168,4 +170,27 @@ def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(viewer, sample_lay
     expected = run_to_end(reconstruct(volume, load_model(tiny_model_file))).volume
     assert np.abs(np.asarray(iso.data[20]).astype(int) - expected[20].astype(int)).max() <= 1
     assert isinstance(viewer.layers["lazy EM interpolated"].data, da.Array)
+    assert not levels(notes, "error")
+
+
+def test_reconstruct_started_twice_is_refused_with_a_warning(qtbot, viewer, sample_layer, recon_widget,
+                                                              tiny_model_file, notes):
+    use_file(recon_widget, tiny_model_file)
+    assert recon_widget.start_reconstruction()
+    assert recon_widget.start_reconstruction() is False
+    assert any("already running" in m for m in levels(notes, "warning"))
+    wait_for_state(qtbot, recon_widget, "done")
+    names = [layer.name for layer in viewer.layers]
+    assert names.count(f"{sample_layer.name} isotropic") == 1 and len(names) == 3
+
+
+def test_closing_the_dock_mid_run_stops_the_job_and_adds_nothing(qtbot, viewer, sample_layer, recon_widget,
+                                                                  tiny_model_file, notes):
+    use_file(recon_widget, tiny_model_file)
+    assert recon_widget.start_reconstruction()
+    job = recon_widget.job
+    viewer.window.remove_dock_widget(recon_widget)
+    assert not job.running  # the thread ended before remove_dock_widget returned
+    qtbot.wait(300)  # any late callback would land now
+    assert [layer.name for layer in viewer.layers] == [sample_layer.name]
     assert not levels(notes, "error")

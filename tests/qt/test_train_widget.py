@@ -161,3 +161,48 @@ def test_plot_follows_the_napari_theme_without_touching_rcparams(viewer, train_w
     viewer.theme = "dark"
     assert to_hex(train_widget.loss_plot.figure.get_facecolor()) == get_theme("dark").background.as_hex()
     assert dict(matplotlib.rcParams) == rc_before
+
+
+def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, train_widget, autosave_folder,
+                                                                      notes):
+    from napari_isorecon.core.checkpoint import load_model
+
+    train_widget.autosave_every_s = 1e-6  # a checkpoint after every step
+    assert not train_widget.continue_box.isEnabled()  # no model yet
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "done")
+    (checkpoint,) = autosave_folder.glob("*.autosave.pt")
+    assert checkpoint == train_widget.checkpoint_path
+    assert str(checkpoint) in train_widget.checkpoint_label.text()
+    assert load_model(checkpoint).state.step == 6  # the final model is in the checkpoint too
+
+    # after a crash: a new session loads the checkpoint and trains it on to a larger budget
+    qtbot.waitUntil(lambda: train_widget.job is None, timeout=WAIT_MS)
+    assert train_widget.load_model_from(checkpoint) is not None
+    loaded = train_widget.model
+    assert train_widget.continue_box.isEnabled()
+    train_widget.continue_box.setChecked(True)
+    assert train_widget.start_training() is False  # the budget of 6 steps is used up: say so
+    assert any("already used 6 of a budget of 6 steps" in m for m in levels(notes, "error"))
+    train_widget.budget.setValue(10)
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "done")
+    assert train_widget.model.state.step == 10 and train_widget.model is not loaded
+    assert loaded.state.step == 6  # the loaded model (maybe in use by Reconstruct) was not touched
+    assert len(list(autosave_folder.glob("*.autosave.pt"))) == 2 or \
+        load_model(train_widget.checkpoint_path).state.step == 10  # same second: the same file name
+    assert not [m for m in levels(notes, "error") if "already used" not in m]
+
+
+def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
+    import numpy as np
+
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+
+    cfg = TrainConfig(z_factor=4, steps=1, minutes=None, channels=8, blocks=1)
+    train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)))
+    train_widget.continue_box.setChecked(True)
+    assert train_widget.start_training() is False
+    assert any("trained for z-factor 4, not 5" in m for m in levels(notes, "error"))

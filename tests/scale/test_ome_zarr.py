@@ -90,3 +90,21 @@ def test_cli_reconstructs_zarr_to_ome_zarr_with_factor_from_metadata(tmp_path, c
     assert not np.array_equal(read_zarr(out)[0][:], before)
     assert main(["interpolate", str(src), "--out", str(tmp_path / "x.tif"), "--scheduler", "tcp://nowhere:1"]) == 2
     assert "need a .zarr output" in capsys.readouterr().err
+
+
+def test_zarr_stores_without_a_usable_array_are_named(tmp_path):
+    (tmp_path / "empty_folder.zarr").mkdir()
+    with pytest.raises(IsoReconError, match="Cannot read .*empty_folder.zarr as zarr"):
+        read_zarr(tmp_path / "empty_folder.zarr")
+    zarr.open_group(str(tmp_path / "empty.zarr"), mode="w")
+    with pytest.raises(IsoReconError, match="holding 0 arrays"):
+        read_zarr(tmp_path / "empty.zarr")
+    group = zarr.open_group(str(tmp_path / "nolevel.zarr"), mode="w")
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": a} for a in "zyx"],
+                                   "datasets": [{"path": "0"}]}]
+    with pytest.raises(IsoReconError, match="level '0' is missing"):
+        read_zarr(tmp_path / "nolevel.zarr")
+    group = zarr.open_group(str(tmp_path / "nodata.zarr"), mode="w")
+    group.attrs["multiscales"] = [{"version": "0.4", "datasets": []}]
+    with pytest.raises(IsoReconError, match="lists no datasets"):
+        read_zarr(tmp_path / "nodata.zarr")

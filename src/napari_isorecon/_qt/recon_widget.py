@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 
 from ..core.config import ReconConfig
 from ..core.errors import IsoReconError
-from ..core.events import ReconFinished, ReconProgress
+from ..core.events import InputConsistency, ReconFinished, ReconProgress
 from ..core.geometry import check_volume, isotropic_placement
 from .compare import show_side_by_side
 from .layer_picker import LayerPicker
@@ -34,6 +34,15 @@ from .workers import Job, JobFailed, Tagged, in_sequence
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
+def consistency_text(scores: dict | None) -> str:
+    """The no-reference health check for the status line (see core.evaluate.input_consistency)."""
+    if not scores:
+        return ""
+    shown = ", ".join(f"{part} {s['psnr']:.1f} dB" for part, s in scores.items())
+    return (f" Consistency with the input (the result degraded again by the learned G_hl vs the layer's xz "
+            f"slices; a health check, not a quality score): {shown}.")
+
+
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
 BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
@@ -215,11 +224,25 @@ class ReconstructWidget(QWidget):
             return self._add_lazy_results(source, layer, model, config)
 
         def events(stop):
+            from ..core.evaluate import input_consistency
             from ..core.reconstruct import interpolate, reconstruct  # imports torch: worker thread only
 
+            results = {}
+
+            def kept(part, job):
+                for event in job:
+                    if isinstance(event, ReconFinished) and not event.stopped:
+                        results[part] = event.volume
+                    yield event
+
+            def consistency():
+                yield InputConsistency({part: input_consistency(model, volume, data)
+                                        for part, volume in results.items()})
+
             return in_sequence([
-                ("interpolated", lambda: interpolate(data, z_factor, "cubic", config, stop)),
-                ("isotropic", lambda: reconstruct(data, model, config, stop)),
+                ("interpolated", lambda: kept("interpolated", interpolate(data, z_factor, "cubic", config, stop))),
+                ("isotropic", lambda: kept("isotropic", reconstruct(data, model, config, stop))),
+                ("consistency", consistency),
             ])
 
         self.end_comparison()
@@ -257,6 +280,8 @@ class ReconstructWidget(QWidget):
                 self._run["cancelled"] = True
             else:
                 self._add_result(part, inner.volume)
+        elif isinstance(inner, InputConsistency):
+            self._run["consistency"] = inner.scores
 
     def _show_progress(self, part: str, event: ReconProgress) -> None:
         done_before = sum(PART_WEIGHT[p] for p in PARTS[:PARTS.index(part)])
@@ -313,7 +338,8 @@ class ReconstructWidget(QWidget):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
                 added = " and ".join(f"'{part}'" for part in self.result_layers)
-                self.status.setText(f"Done: {added} layers added." if added else "Done.")
+                self.status.setText((f"Done: {added} layers added." if added else "Done.")
+                                    + consistency_text(run.get("consistency")))
             self.job_state.move_to(JobState.DONE)
         self._show_state(self.job_state.state)
 

@@ -6,13 +6,17 @@ widget of the same window picks it up from there (see ``model_source``).
 
 from __future__ import annotations
 
+import copy
 import math
+import os
+import re
 import time
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -26,7 +30,7 @@ from superqt import QCollapsible
 
 from ..core.config import PRESETS, TrainConfig, preset
 from ..core.errors import IsoReconError
-from ..core.events import STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished
+from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
 from .layer_picker import LayerPicker
 from .layers import snapshot, volume_problem, z_factor_of
@@ -44,6 +48,30 @@ BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training
                JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
                JobState.FAILED: "Start training"}
 MODEL_FILTER = "napari-isorecon model (*.pt)"
+AUTOSAVE_ENV = "NAPARI_ISORECON_AUTOSAVE"  # overrides the folder of the periodic checkpoints
+AUTOSAVE_KEEP = 10  # newest checkpoint files kept in that folder
+
+
+def default_autosave_folder() -> Path:
+    """Where training in napari keeps its periodic checkpoints, so that a crash loses at most minutes."""
+    if os.environ.get(AUTOSAVE_ENV):
+        return Path(os.environ[AUTOSAVE_ENV])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "napari-isorecon" / "autosave"
+
+
+def _autosave_file(folder: Path, layer_name: str) -> Path | None:
+    """A new checkpoint file for this run (older ones beyond the newest few are deleted); None when the
+    folder cannot be made (training then runs without checkpoints)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        old = sorted(folder.glob("*.autosave.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in old[AUTOSAVE_KEEP - 1:]:
+            stale.unlink()
+    except OSError:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", layer_name).strip("_") or "layer"
+    return folder / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}.autosave.pt"
 
 
 def format_duration(seconds: float) -> str:
@@ -74,6 +102,9 @@ class TrainWidget(QWidget):
         self.progress_fraction = 0.0  # of the current run's budget
         self._watched_layer = None
         self._last_folder = str(Path.home())
+        self.autosave_folder = default_autosave_folder()
+        self.autosave_every_s = 300.0  # seconds of training between checkpoints
+        self.checkpoint_path: Path | None = None  # the current run's checkpoint file
         self._build()
         self.job_state.changed.connect(self._show_state)
         self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
@@ -153,6 +184,11 @@ class TrainWidget(QWidget):
         form.addRow(self.advanced)
         root.addWidget(self.settings_box)
 
+        self.continue_box = QCheckBox("Continue training the current model")
+        self.continue_box.setToolTip("Train the current model (just trained or loaded, e.g. a checkpoint "
+                                     "after a crash) on, up to the budget above (counted from its start), "
+                                     "instead of starting a new one.")
+        root.addWidget(self.continue_box)
         self.start_button = QPushButton()
         self.start_button.clicked.connect(self._on_start_stop)
         root.addWidget(self.start_button)
@@ -174,6 +210,10 @@ class TrainWidget(QWidget):
         root.addLayout(model_row)
         self.model_label = small_hint("No model yet.")
         root.addWidget(self.model_label)
+        self.checkpoint_label = small_hint("")
+        self.checkpoint_label.setToolTip("Training saves the model here every few minutes and at the end: "
+                                         "after a crash, load it and continue training.")
+        root.addWidget(self.checkpoint_label)
         root.addStretch(1)
         self._apply_preset(self.preset.currentText())
         keep_min_height(self._scroll, 260)
@@ -256,6 +296,9 @@ class TrainWidget(QWidget):
             return False
         try:
             config = self.training_config()
+            resume = self._model_to_continue(config)
+            if resume is not None:
+                config = resume.config.replace(steps=config.steps, minutes=config.minutes, device=config.device)
             data = snapshot(layer).data
             check_volume(data, what=f"layer '{layer.name}'")
             patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
@@ -270,15 +313,40 @@ class TrainWidget(QWidget):
         self.loss_plot.reset()
         self.preview.clear()
         preview_every = self.preview_every.value()
+        checkpoint = self.checkpoint_path = _autosave_file(self.autosave_folder, layer.name)
+        every = self.autosave_every_s if checkpoint is not None else 0.0
+        self.checkpoint_label.setText("" if checkpoint is not None else
+                                      f"No checkpoints: cannot write to {self.autosave_folder}.")
 
         def events(stop):
+            from ..core.checkpoint import autosaving
             from ..core.train import train  # imports torch: only in the worker thread
 
-            return train(data, config, stop=stop, preview_every=preview_every)
+            job = train(data, config, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every)
+            return autosaving(job, checkpoint, final=True) if checkpoint is not None else job
 
         self._lifetime.start_job(events, self._on_event, self._on_job_finished, self.job_state,
                                  "IsoRecon training")
         return True
+
+    def _model_to_continue(self, config: TrainConfig):
+        """With "Continue" ticked: a copy of the current model (the Reconstruct widget may be using the
+        original) that can train on with ``config``'s budget; raises IsoReconError when it cannot."""
+        if not self.continue_box.isChecked():
+            return None
+        model = self.model
+        if model is None:
+            raise IsoReconError("No model to continue: train one, or load one (e.g. a checkpoint), first.")
+        if abs(model.z_factor - config.z_factor) > 1e-6 * model.z_factor:
+            raise IsoReconError(f"The current model was trained for z-factor {model.z_factor:g}, not "
+                                f"{config.z_factor:g}: untick Continue to train a new model.")
+        used, total = (model.state.step, config.steps) if config.steps else \
+            (model.state.elapsed / 60.0, config.minutes)
+        if used >= total:
+            unit = "steps" if config.steps else "minutes"
+            raise IsoReconError(f"The current model has already used {used:.4g} of a budget of {total:g} {unit}: "
+                                "raise the budget to continue training it.")
+        return copy.deepcopy(model)
 
     def stop_training(self) -> None:
         """End training after the current step; the model trained so far is kept."""
@@ -299,6 +367,8 @@ class TrainWidget(QWidget):
             self.status.setText(f"Stage {event.stage}: {event.name}.")
         elif isinstance(event, DegradationPreview):
             self.preview.show_preview(event, self._run_config.z_factor)
+        elif isinstance(event, CheckpointSaved):
+            self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
         elif isinstance(event, TrainFinished):
             self._set_model(event.model)
             how = "stopped" if event.stopped else "done"
@@ -342,6 +412,7 @@ class TrainWidget(QWidget):
                                      if state is JobState.RUNNING else "Train on the picked layer.")
         self.settings_box.setEnabled(not state.busy)
         self.load_button.setEnabled(not state.busy)
+        self.continue_box.setEnabled(not state.busy and self.model is not None)
         self.save_button.setEnabled(self.model is not None)
         if state is JobState.RUNNING:
             self.status.setText("Training: starting...")
@@ -354,6 +425,7 @@ class TrainWidget(QWidget):
         self.model_stamp = time.monotonic()
         self.model_label.setText(f"Model: {describe_model(model)}.")
         self.save_button.setEnabled(True)
+        self.continue_box.setEnabled(not self.job_state.busy)
         self.model_changed.emit(model)
 
     def save_model_to(self, path, overwrite: bool = False):

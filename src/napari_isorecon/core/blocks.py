@@ -295,6 +295,10 @@ def _block_task(source, region, net, block, normalizer, axes, batch_size, device
     return values
 
 
+class BlockWriteError(IsoReconError):
+    """Storing a finished block failed (disk full, permissions, storage gone)."""
+
+
 def _write_task(source, region, net, block, normalizer, axes, batch_size, device, target, meta_dir, skip=None):
     """Compute one block, store it, then mark it done. Returns its byte count, or None when skipped."""
     if skip is not None and skip():
@@ -304,8 +308,8 @@ def _write_task(source, region, net, block, normalizer, axes, batch_size, device
         target[block.out] = values
         _marker(meta_dir, block.index).touch()
     except OSError as exc:
-        raise IsoReconError(f"Could not write block {block.index} to {meta_dir.parent}: "
-                            f"{exc.strerror or exc}.") from exc
+        raise BlockWriteError(f"Could not write block {block.index} to {meta_dir.parent}: "
+                              f"{exc.strerror or exc}.") from exc
     nbytes = int(values.nbytes)
     del values
     _trim_heap()
@@ -525,10 +529,12 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
                 done += finished
                 yield ReconProgress(axis="blocks", done=done, total=plan.n_blocks,
                                     elapsed=time.perf_counter() - t0)
-        except OSError as exc:  # disk full, permissions, storage gone: finished blocks stay for a rerun
+        except (OSError, BlockWriteError) as exc:  # disk full, permissions, storage gone
+            what = str(exc).rstrip(".") if isinstance(exc, BlockWriteError) else \
+                f"Could not write a block of {path}: {exc.strerror or exc}"
             raise IsoReconError(
-                f"Could not write a block of {path}: {exc.strerror or exc}. The {done} finished blocks are kept "
-                f"in {partial}; fix the cause and run the same command again to resume.") from exc
+                f"{what}. The {done} finished blocks are kept in {partial}; fix the cause and run the same "
+                "command again to resume.") from exc
     missing = [b.index for b in plan.blocks() if not _marker(meta_dir, b.index).exists()]
     info = {"path": str(path), "partial": str(partial), "blocks": plan.n_blocks, "skipped": skipped,
             "computed": plan.n_blocks - skipped - len(missing), "shape": plan.out_shape,

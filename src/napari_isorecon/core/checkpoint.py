@@ -14,6 +14,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import IsoReconError
+from .events import CheckpointSaved, TrainFinished, TrainSnapshot
 from .intensity import Normalizer
 from .model import IsoModel, TrainState, build_networks
 
@@ -74,6 +75,22 @@ def autosave_path(path) -> Path:
     return path.with_name(path.name + ".autosave")
 
 
+def autosaving(events, path, final: bool = False):
+    """Pass training events through, saving the model of every TrainSnapshot to ``path`` (replaced each
+    time, atomically; the snapshot becomes a CheckpointSaved) and, with ``final``, the finished model too
+    (a CheckpointSaved before the TrainFinished)."""
+    path = Path(path)
+    for event in events:
+        if isinstance(event, TrainSnapshot):
+            save_model(event.model, path, overwrite=True)
+            yield CheckpointSaved(path=path, step=event.step)
+            continue
+        if final and isinstance(event, TrainFinished):
+            save_model(event.model, path, overwrite=True)
+            yield CheckpointSaved(path=path, step=event.steps)
+        yield event
+
+
 def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:
     path = check_writable(path, overwrite)
     payload = {
@@ -100,7 +117,8 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch.load raises many types (struct, pickle, zip errors) for foreign files
         raise IsoReconError(
-            f"{path} is not a napari-isorecon model (could not be read: {str(exc).splitlines()[0][:120]})."
+            f"{path} is damaged or not a napari-isorecon model (could not be read: "
+            f"{str(exc).splitlines()[0][:120]})."
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise IsoReconError(f"{path} is not a napari-isorecon model (no '{FORMAT}' header).")

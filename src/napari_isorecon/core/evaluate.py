@@ -23,12 +23,15 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 
 
 def psnr_ssim_2d(test: np.ndarray, reference: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image PSNR and SSIM (Gaussian window 11, sigma 1.5) for stacks (N, H, W)."""
+    """Per-image PSNR and SSIM (Gaussian window 11, sigma 1.5; smaller for images under 11 pixels, e.g. the
+    few rows of an axial slice) for stacks (N, H, W)."""
     t = torch.from_numpy(np.asarray(test, dtype=np.float64))[:, None]
     r = torch.from_numpy(np.asarray(reference, dtype=np.float64))[:, None]
     mse = ((t - r) ** 2).mean(dim=(1, 2, 3))
     psnr = 10 * torch.log10(data_range**2 / mse.clamp(min=1e-12))
-    w = _gaussian_window()
+    size = min(11, t.shape[-2], t.shape[-1])
+    size -= 1 - size % 2  # odd
+    w = _gaussian_window(size, 1.5 * size / 11)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mu_t, mu_r = F.conv2d(t, w), F.conv2d(r, w)
     var_t = F.conv2d(t * t, w) - mu_t**2
@@ -87,3 +90,22 @@ def isotropy_score(volume: np.ndarray, max_len: int = 128) -> dict:
     gap = 10 * np.log10((pz[band] + 1e-12) / (pxy[band] + 1e-12))
     return {"log_spectrum_gap_db": float(np.abs(gap).mean()), "z_to_xy_high_freq_power": float(
         pz[band].sum() / max(pxy[band].sum(), 1e-12))}
+
+
+def input_consistency(model, result, observed, max_slices: int = 64) -> dict:
+    """No-reference health check: degrade the result's xz slices again with the learned G_hl and compare
+    them with the input's real xz slices (PSNR/SSIM over at most ``max_slices`` evenly spaced y). A
+    reconstruction that drifted from the data (wrong z-factor, wrong volume, a diverged model) scores
+    low; a high score says the result is consistent with the measurement and the learned degradation,
+    not that its details are right (the reconstruction network was trained to invert that G_hl)."""
+    norm = model.normalizer
+    ys = np.unique(np.linspace(0, observed.shape[1] - 1, min(max_slices, observed.shape[1])).round().astype(int))
+    recon = np.ascontiguousarray(np.asarray(result[:, ys, :]).transpose(1, 0, 2))  # (n, D, X), z vertical
+    real = norm.to_unit(np.ascontiguousarray(np.asarray(observed[:, ys, :]).transpose(1, 0, 2)))
+    g_hl = model.g_hl
+    device = next(g_hl.parameters()).device
+    with torch.inference_mode():
+        lr = g_hl(torch.from_numpy(norm.to_unit(recon))[:, None].to(device), observed.shape[0])[:, 0].cpu().numpy()
+    dtype = norm.np_dtype
+    data_range = (np.iinfo(dtype).max - np.iinfo(dtype).min) / (norm.high - norm.low) if dtype.kind in "ui" else 1.0
+    return image_scores(lr, real, data_range)

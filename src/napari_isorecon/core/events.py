@@ -57,6 +57,14 @@ class TrainSnapshot:
 
 
 @dataclass(frozen=True)
+class CheckpointSaved:
+    """The model so far was written to ``path`` (see ``checkpoint.autosaving``)."""
+
+    path: Any  # pathlib.Path
+    step: int
+
+
+@dataclass(frozen=True)
 class TrainFinished:
     model: Any  # IsoModel
     stopped: bool  # True when the stop flag ended training early
@@ -82,3 +90,10 @@ class ReconFinished:
     stopped: bool = False
     elapsed: float = 0.0
     info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputConsistency:
+    """``core.evaluate.input_consistency`` of each result, by name: {"isotropic": {"psnr", "ssim"}, ...}."""
+
+    scores: dict

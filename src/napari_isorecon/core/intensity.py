@@ -28,17 +28,23 @@ class Normalizer:
     dtype: str
 
     @classmethod
-    def fit(cls, volume, percentiles=(0.5, 99.5)) -> Normalizer:
+    def fit(cls, volume, percentiles=(0.5, 99.5), allow_constant: bool = False) -> Normalizer:
+        """Fit to (a subsample of) ``volume``; a constant volume is refused (nothing to learn from)
+        unless ``allow_constant`` (interpolation), which gets a range around its value."""
         sample = _subsample(volume).astype(np.float64, copy=False)
         finite = sample[np.isfinite(sample)]
         if finite.size == 0:
             raise IsoReconError("The volume has no finite values (all NaN or Inf): nothing to learn from.")
-        low, high = np.percentile(finite, percentiles)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing range is refused below
+            low, high = np.percentile(finite, percentiles)
         if not high > low:  # the bulk is one value: fall back to the full range
             low, high = float(finite.min()), float(finite.max())
+        if not high > low and allow_constant:
+            span = max(1.0, 1e-6 * abs(float(low)))  # small: float32 keeps the value to ~1e-13 of it
+            low, high = float(low) - span, float(low) + span
         if not high > low:
             raise IsoReconError(f"The volume is constant (every value is {low:g}): nothing to learn from.")
-        if not np.isfinite(high - low):
+        if not np.isfinite(float(high) - float(low)):
             raise IsoReconError("The volume's intensity range overflows float64; rescale it first.")
         return cls(float(low), float(high), np.dtype(volume.dtype).str)
 
@@ -58,7 +64,10 @@ class Normalizer:
         dtype = self.np_dtype
         if dtype.kind in "ui":
             info = np.iinfo(dtype)
-            return np.clip(np.rint(out), info.min, info.max).astype(dtype)
+            top = float(info.max)
+            if top > info.max:  # 64-bit: the float above the largest integer would wrap round when cast
+                top = np.nextafter(top, -np.inf)
+            return np.clip(np.rint(out), float(info.min), top).astype(dtype)
         return out.astype(dtype)
 
     def to_dict(self) -> dict:

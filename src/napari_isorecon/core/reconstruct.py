@@ -115,7 +115,7 @@ def interpolation_normalizer(volume) -> Normalizer:
     if dtype.kind in "ui" and dtype.itemsize <= 2:
         info = np.iinfo(dtype)
         return Normalizer(float(info.min), float(info.max), dtype.str)
-    return Normalizer.fit(volume, percentiles=(0.0, 100.0))
+    return Normalizer.fit(volume, percentiles=(0.0, 100.0), allow_constant=True)
 
 
 def run_to_end(events: Iterator):

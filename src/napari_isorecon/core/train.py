@@ -19,8 +19,15 @@ from . import losses
 from .config import TrainConfig
 from .device import resolve_device
 from .errors import IsoReconError
-from .events import (STAGE_NAMES, DegradationPreview, StageStarted, TrainFinished, TrainSnapshot, TrainStep,
-                     stop_requested)
+from .events import (
+    STAGE_NAMES,
+    DegradationPreview,
+    StageStarted,
+    TrainFinished,
+    TrainSnapshot,
+    TrainStep,
+    stop_requested,
+)
 from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel

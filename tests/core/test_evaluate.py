@@ -1,0 +1,22 @@
+"""Scores: the no-reference consistency check separates a real reconstruction from results that drifted."""
+
+import numpy as np
+
+from napari_isorecon.core.evaluate import input_consistency
+from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.train import train_model
+
+
+def test_input_consistency_flags_results_that_do_not_match_the_data(em_volume, tiny_config):
+    model = train_model(em_volume, tiny_config.replace(steps=4))
+    ours = run_to_end(reconstruct(em_volume, model)).volume
+    cubic = run_to_end(interpolate(em_volume, 5, "cubic")).volume
+    good = input_consistency(model, ours, em_volume)
+    assert good["psnr"] > 25 and 0.8 < good["ssim"] <= 1
+    assert input_consistency(model, cubic, em_volume)["psnr"] > 20
+    upside_down = input_consistency(model, ours[::-1], em_volume)  # another volume's content
+    noise = np.random.default_rng(0).integers(0, 256, ours.shape).astype(np.uint8)
+    assert upside_down["psnr"] < good["psnr"] - 5
+    assert input_consistency(model, noise, em_volume)["psnr"] < good["psnr"] - 10
+    few = input_consistency(model, ours, em_volume, max_slices=5)
+    assert abs(few["psnr"] - good["psnr"]) < 3  # a handful of slices gives the same picture
