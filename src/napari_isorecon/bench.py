@@ -56,7 +56,7 @@ def _train(lr_volume, cfg: TrainConfig, degradation=None, log=print):
         if isinstance(event, TrainFinished):
             final = event
     log(f"    {final.steps} steps in {final.elapsed:.0f} s")
-    return final.model, final.elapsed
+    return final.model, final.elapsed, final.steps
 
 
 def _fidelity(degrade, lr_volume, z_factor, kind, normalizer):
@@ -113,7 +113,7 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
     for method in methods:
         log(f"- {method}")
         t0 = time.perf_counter()
-        train_seconds = 0.0
+        train_seconds, train_steps = 0.0, 0
         if method in INTERPOLATIONS:
             result = run_to_end(interpolate(lr_volume, z_factor, method)).volume
         else:
@@ -122,7 +122,7 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
             if method == "ours":
                 cfg = cfg.replace(stage2_fraction=0.0)
             kind = {"oracle": degradation}.get(method, method if method in HANDMADE else None)
-            model, train_seconds = _train(lr_volume, cfg, degradation=kind, log=log)
+            model, train_seconds, train_steps = _train(lr_volume, cfg, degradation=kind, log=log)
             if method == "ours":
                 model.reconstructor = None  # G_lh alone
             result = run_to_end(reconstruct(lr_volume, model)).volume
@@ -135,6 +135,7 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
                                                                    model.normalizer)
         scores = axial_scores(result, truth)
         scores["train_seconds"] = round(train_seconds, 1)
+        scores["train_steps"] = train_steps
         scores["total_seconds"] = round(time.perf_counter() - t0, 1)
         report["methods"][method] = scores
         outputs[method] = result
@@ -179,7 +180,7 @@ def markdown_table(report: dict) -> str:
               f"Training budget: {report['steps']} steps per trained method") + f"; seed {report['seed']}.",
              f"Scored on {report['crop']}.", "",
              "| method | xz PSNR | xz SSIM | yz PSNR | yz SSIM | gain over interp. (dB, xz/yz) | "
-             "share of oracle gain | train s |", "|---|---|---|---|---|---|---|---|"]
+             "share of oracle gain | train s (steps) |", "|---|---|---|---|---|---|---|---|"]
     summary = report.get("summary", {})
     for name, s in report["methods"].items():
         gain = summary.get("gain_db", {}).get(name, {})
@@ -187,8 +188,9 @@ def markdown_table(report: dict) -> str:
         share_txt = "/".join("-" if share.get(a) is None else f"{100 * share[a]:.0f}%" for a in ("xz", "yz")) \
             if share else "-"
         gain_txt = f"{gain.get('xz', 0):+.2f} / {gain.get('yz', 0):+.2f}" if gain else "-"
+        steps_txt = f" ({s['train_steps']:,})" if s.get("train_steps") else ""
         lines.append(f"| {name} | {s['xz']['psnr']:.2f} | {s['xz']['ssim']:.3f} | {s['yz']['psnr']:.2f} | "
-                     f"{s['yz']['ssim']:.3f} | {gain_txt} | {share_txt} | {s['train_seconds']:.0f} |")
+                     f"{s['yz']['ssim']:.3f} | {gain_txt} | {share_txt} | {s['train_seconds']:.0f}{steps_txt} |")
     if report["degradation_fidelity"]:
         lines += ["", "Degradation fidelity (the paper's Table 3): the learned G_hl or a hand-made kernel applied "
                   "to the input's xy slices, against the true simulated degradation of the same slices.", "",

@@ -174,6 +174,7 @@ def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, trai
     (checkpoint,) = autosave_folder.glob("*.autosave.pt")
     assert checkpoint == train_widget.checkpoint_path
     assert str(checkpoint) in train_widget.checkpoint_label.text()
+    assert str(checkpoint) in train_widget.checkpoint_label.toolTip()
     assert load_model(checkpoint).state.step == 6  # the final model is in the checkpoint too
 
     # after a crash: a new session loads the checkpoint and trains it on to a larger budget
@@ -206,3 +207,14 @@ def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
     train_widget.continue_box.setChecked(True)
     assert train_widget.start_training() is False
     assert any("trained for z-factor 4, not 5" in m for m in levels(notes, "error"))
+
+
+def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):
+    from napari_isorecon.core.events import CheckpointSaved
+
+    body = train_widget._scroll.widget()  # what the dock shows; wider than the dock = clipped on the right
+    width = body.minimumSizeHint().width()
+    long_path = "/a/very/deep/folder/" + "x" * 300 + ".autosave.pt"  # nothing to wrap at
+    train_widget._on_event(CheckpointSaved(path=long_path, step=3))
+    assert long_path in train_widget.checkpoint_label.text()
+    assert body.minimumSizeHint().width() <= width

@@ -39,7 +39,7 @@ from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreview as PreviewPane
 from .state import JobState, JobStateMachine
-from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .ui import device_combo, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
 from .workers import Job, JobFailed, TrainSteps
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
@@ -50,6 +50,8 @@ BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training
 MODEL_FILTER = "napari-isorecon model (*.pt)"
 AUTOSAVE_ENV = "NAPARI_ISORECON_AUTOSAVE"  # overrides the folder of the periodic checkpoints
 AUTOSAVE_KEEP = 10  # newest checkpoint files kept in that folder
+CHECKPOINT_TIP = ("Training saves the model here every few minutes and at the end: after a crash, load it "
+                  "and continue training.")
 
 
 def default_autosave_folder() -> Path:
@@ -210,9 +212,8 @@ class TrainWidget(QWidget):
         root.addLayout(model_row)
         self.model_label = small_hint("No model yet.")
         root.addWidget(self.model_label)
-        self.checkpoint_label = small_hint("")
-        self.checkpoint_label.setToolTip("Training saves the model here every few minutes and at the end: "
-                                         "after a crash, load it and continue training.")
+        self.checkpoint_label = path_label()
+        self.checkpoint_label.setToolTip(CHECKPOINT_TIP)
         root.addWidget(self.checkpoint_label)
         root.addStretch(1)
         self._apply_preset(self.preset.currentText())
@@ -369,6 +370,7 @@ class TrainWidget(QWidget):
             self.preview.show_preview(event, self._run_config.z_factor)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
+            self.checkpoint_label.setToolTip(f"{event.path}\n\n{CHECKPOINT_TIP}")
         elif isinstance(event, TrainFinished):
             self._set_model(event.model)
             how = "stopped" if event.stopped else "done"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 
 def small_hint(text: str = "") -> QLabel:
@@ -13,6 +13,15 @@ def small_hint(text: str = "") -> QLabel:
     font = label.font()
     font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
     label.setFont(font)
+    return label
+
+
+def path_label() -> QLabel:
+    """A small label for a file path: it never widens the dock (a path has no spaces to wrap at); the
+    text is clipped at the dock's edge, selectable for copying, and whole in the tooltip."""
+    label = small_hint()
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
