@@ -72,10 +72,7 @@ def _fidelity(degrade, lr_volume, z_factor, kind, normalizer):
     with torch.no_grad():
         fake = degrade(hr, rows)
         true = degrade_slices(hr, z_factor, kind, rows)
-    dtype = normalizer.np_dtype  # PSNR's peak: the dtype's range for integers, the normalised range for floats
-    data_range = (np.iinfo(dtype).max - np.iinfo(dtype).min) / (normalizer.high - normalizer.low) \
-        if dtype.kind in "ui" else 1.0
-    return image_scores(fake[:, 0].numpy(), true[:, 0].numpy(), data_range)
+    return image_scores(fake[:, 0].numpy(), true[:, 0].numpy(), normalizer.unit_data_range())
 
 
 def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: float = 10.0,

@@ -413,12 +413,10 @@ def cmd_run(args):
 
 def _print_consistency(model, volume, results: dict) -> None:
     """The no-reference health check (core.evaluate.input_consistency) of each result."""
-    from .core.evaluate import input_consistency
+    from .core.evaluate import consistency_summary, input_consistency
 
     scores = {name: input_consistency(model, result, volume) for name, result in results.items()}
-    shown = ", ".join(f"{name} {s['psnr']:.1f} dB (SSIM {s['ssim']:.3f})" for name, s in scores.items())
-    print(f"Consistency with the input (the result degraded again by the learned G_hl vs the input's xz "
-          f"slices; a health check, not a quality score): {shown}", file=sys.stderr)
+    print(consistency_summary(scores), file=sys.stderr)
 
 
 

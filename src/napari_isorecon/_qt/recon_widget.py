@@ -34,19 +34,19 @@ from .workers import Job, JobFailed, Tagged, in_sequence
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
-def consistency_text(scores: dict | None) -> str:
-    """The no-reference health check for the status line (see core.evaluate.input_consistency)."""
-    if not scores:
-        return ""
-    shown = ", ".join(f"{part} {s['psnr']:.1f} dB" for part, s in scores.items())
-    return (f" Consistency with the input (the result degraded again by the learned G_hl vs the layer's xz "
-            f"slices; a health check, not a quality score): {shown}.")
-
-
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
 BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
                JobState.DONE: "Reconstruct", JobState.FAILED: "Reconstruct"}
+
+
+def consistency_text(scores: dict | None) -> str:
+    """The no-reference health check for the status line (see core.evaluate.input_consistency)."""
+    if not scores:
+        return ""
+    from ..core.evaluate import consistency_summary  # imports torch: only once a run has produced scores
+
+    return f" {consistency_summary(scores, source='layer', with_ssim=False)}."
 
 
 def same_z_factor(a: float, b: float) -> bool:

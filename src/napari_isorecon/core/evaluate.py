@@ -106,6 +106,12 @@ def input_consistency(model, result, observed, max_slices: int = 64) -> dict:
     device = next(g_hl.parameters()).device
     with torch.inference_mode():
         lr = g_hl(torch.from_numpy(norm.to_unit(recon))[:, None].to(device), observed.shape[0])[:, 0].cpu().numpy()
-    dtype = norm.np_dtype
-    data_range = (np.iinfo(dtype).max - np.iinfo(dtype).min) / (norm.high - norm.low) if dtype.kind in "ui" else 1.0
-    return image_scores(lr, real, data_range)
+    return image_scores(lr, real, norm.unit_data_range())
+
+
+def consistency_summary(scores: dict, source: str = "input", with_ssim: bool = True) -> str:
+    """One line for the user about ``input_consistency`` scores by result name ({"isotropic": {...}, ...})."""
+    shown = ", ".join(f"{name} {s['psnr']:.1f} dB" + (f" (SSIM {s['ssim']:.3f})" if with_ssim else "")
+                      for name, s in scores.items())
+    return (f"Consistency with the input (the result degraded again by the learned G_hl vs the {source}'s xz "
+            f"slices; a health check, not a quality score): {shown}")

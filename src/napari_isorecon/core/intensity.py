@@ -70,5 +70,14 @@ class Normalizer:
             return np.clip(np.rint(out), float(info.min), top).astype(dtype)
         return out.astype(dtype)
 
+    def unit_data_range(self) -> float:
+        """PSNR's peak for data in unit scale (``to_unit``): the dtype's full range for integers, the
+        normalised range (1) for floats."""
+        dtype = self.np_dtype
+        if dtype.kind in "ui":
+            info = np.iinfo(dtype)
+            return (float(info.max) - float(info.min)) / (self.high - self.low)
+        return 1.0
+
     def to_dict(self) -> dict:
         return asdict(self)
