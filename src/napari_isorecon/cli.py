@@ -372,6 +372,7 @@ def cmd_interpolate(args):
 def cmd_run(args):
     """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
     from .core.checkpoint import autosave_path, check_writable, load_model, save_model
+    from .core.geometry import check_volume
     from .core.io import write_volume
     from .core.reconstruct import interpolate, reconstruct
 
@@ -385,6 +386,7 @@ def cmd_run(args):
     resume = load_model(autosave) if args.resume else None
     z_factor = _z_factor(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
     cfg = _train_config(args, z_factor, resume)
+    check_volume(volume)  # shape and dtype only: a 2D image is refused before any folder is made
     if out_dir.exists() and not out_dir.is_dir():
         raise IsoReconError(f"{out_dir} is a file; --out-dir needs a folder.")
     if out_dir.exists():  # a new folder holds nothing to refuse; it is made only once all else is checked

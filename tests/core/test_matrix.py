@@ -136,6 +136,13 @@ def test_run_with_a_bad_factor_creates_no_folder(tmp_path, capsys):
     assert not (tmp_path / "new").exists()
 
 
+def test_run_on_a_2d_image_creates_no_folder(tmp_path, capsys):
+    tifffile.imwrite(tmp_path / "flat.tif", np.zeros((64, 64), np.uint8))
+    argv = ["run", str(tmp_path / "flat.tif"), "--z-factor", "10", "--steps", "1", "--out-dir", str(tmp_path / "new")]
+    assert "is 2D (64, 64)" in _one_line_error(capsys, argv)
+    assert not (tmp_path / "new").exists()
+
+
 def test_newer_and_damaged_checkpoints_are_named(em_volume, tiny_config, tmp_path):
     model = train_model(em_volume, tiny_config.replace(steps=1))
     good = torch.load(save_model(model, tmp_path / "m.pt"), weights_only=True)
