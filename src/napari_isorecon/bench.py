@@ -105,6 +105,7 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
               "crop": f"z rows 0..{depth} of {iso_volume.shape[0]}, all y and x; scores are means over every "
                       "xz slice and every yz slice",
               "config": base_cfg.to_dict(), "methods": {}, "degradation_fidelity": {},
+              "degradation_fidelity_whole_g_hl": {},
               "machine": machine_description()}
     outputs = {}
     for method in methods:
@@ -128,8 +129,11 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
                     lambda hr, rows, k=method: degrade_slices(hr, z_factor, k, rows), lr_volume, z_factor,
                     degradation, model.normalizer)
             elif method in ("ours", "ours_stage2"):
-                report["degradation_fidelity"][method] = _fidelity(model.g_hl, lr_volume, z_factor, degradation,
-                                                                   model.normalizer)
+                # the degradation that makes stage-2 pairs, and the whole G_hl (residual branch included)
+                report["degradation_fidelity"][method] = _fidelity(model.pair_degradation(), lr_volume, z_factor,
+                                                                   degradation, model.normalizer)
+                report["degradation_fidelity_whole_g_hl"][method] = _fidelity(model.g_hl, lr_volume, z_factor,
+                                                                              degradation, model.normalizer)
         scores = axial_scores(result, truth)
         scores["train_seconds"] = round(train_seconds, 1)
         scores["train_steps"] = train_steps
@@ -189,11 +193,14 @@ def markdown_table(report: dict) -> str:
         lines.append(f"| {name} | {s['xz']['psnr']:.2f} | {s['xz']['ssim']:.3f} | {s['yz']['psnr']:.2f} | "
                      f"{s['yz']['ssim']:.3f} | {gain_txt} | {share_txt} | {s['train_seconds']:.0f}{steps_txt} |")
     if report["degradation_fidelity"]:
-        lines += ["", "Degradation fidelity (the paper's Table 3): the learned G_hl or a hand-made kernel applied "
-                  "to the input's xy slices, against the true simulated degradation of the same slices.", "",
+        lines += ["", "Degradation fidelity (the paper's Table 3): the learned degradation that makes stage-2 pairs "
+                  "(or a hand-made kernel) applied to the input's xy slices, against the true simulated degradation "
+                  "of the same slices.", "",
                   "| degradation model | PSNR | SSIM |", "|---|---|---|"]
         for name, s in report["degradation_fidelity"].items():
             lines.append(f"| {name} | {s['psnr']:.2f} | {s['ssim']:.3f} |")
+        for name, s in report.get("degradation_fidelity_whole_g_hl", {}).items():
+            lines.append(f"| {name}: whole G_hl (with its residual branch) | {s['psnr']:.2f} | {s['ssim']:.3f} |")
     lines += ["", "Figure: `xz_compare.png`, the same xz crop for ground truth and each shown method.", ""]
     return "\n".join(lines)
 

@@ -69,3 +69,20 @@ def test_discriminators_judge_patches():
     assert AxialDiscriminator(8)(torch.rand(2, 1, 8, 64)).shape == (2, 1, 8, 4)
     scores = PatchDiscriminator(8)(torch.rand(2, 1, 80, 64))
     assert scores.shape[:2] == (2, 1) and scores.shape[-1] > 1 and scores.shape[-2] > 1
+
+
+@pytest.mark.parametrize("factor", [4.0, 7.5, 10.0])
+def test_kernel_roughness_is_a_property_of_the_shape_not_of_the_factor(factor):
+    """Keys' cubic drawn f taps wide costs ~16 (the integral of its squared second derivative) at every
+    factor; the f-row box that G_hl starts from costs more (f^3: its edges are jumps), and a straight line nothing."""
+    import numpy as np
+
+    from napari_isorecon.core.losses import kernel_roughness
+    from napari_isorecon.core.resample import _keys
+
+    taps = np.arange(-2 * int(factor) - 2, 2 * int(factor) + 3)
+    cubic = torch.from_numpy(_keys(taps / factor) / factor)
+    assert kernel_roughness(cubic, factor).item() == pytest.approx(16.0, rel=0.15)
+    box = AxialDegradation(factor).axial_kernel().detach().double()
+    assert kernel_roughness(box, factor).item() > 3 * 16.0
+    assert kernel_roughness(torch.linspace(0.0, 1.0, 21, dtype=torch.float64), factor).item() == pytest.approx(0.0, abs=1e-9)

@@ -34,7 +34,8 @@ def test_short_training_lowers_the_cycle_loss(em_volume, tiny_config):
 
 
 def test_stage_two_improves_on_its_starting_point(em_volume, tiny_config):
-    """Stage 2 starts from G_lh; on fixed held-out pairs (G_hl(xy), xy) it must end better than G_lh."""
+    """Stage 2 starts from G_lh; on fixed held-out pairs of the kind it trains on (the learned
+    degradation of xy, xy) it must end better than G_lh."""
     from napari_isorecon.core.sampling import PatchSampler
 
     cfg = tiny_config.replace(steps=80, stage2_fraction=0.75, batch_size=4, lr_generators=1e-3)
@@ -42,7 +43,7 @@ def test_stage_two_improves_on_its_starting_point(em_volume, tiny_config):
     sampler = PatchSampler(em_volume, model.normalizer, 4, 20, 32, np.random.default_rng(123))
     hr = torch.from_numpy(sampler.hr_batch(64))
     with torch.no_grad():
-        lr = model.g_hl(hr, 4)
+        lr = model.pair_degradation()(hr, 4)
         before = torch.nn.functional.l1_loss(model.g_lh(lr, 20), hr)
         after = torch.nn.functional.l1_loss(model.reconstructor(lr, 20), hr)
     assert after < before
@@ -119,3 +120,72 @@ def test_partly_nan_volume_trains_without_nan(em_volume, tiny_config):
     volume[2, 10:40, 10:40] = np.nan
     model = train_model(volume, tiny_config)
     assert all(torch.isfinite(p).all() for p in model.reconstruction_network().parameters())
+
+
+def test_kernel_smoothness_prior_smooths_the_learned_axial_kernel(em_volume, tiny_config):
+    from napari_isorecon.core.config import LossWeights
+    from napari_isorecon.core.losses import kernel_roughness
+
+    def roughness(weight):
+        cfg = tiny_config.replace(steps=40, stage2_fraction=0.0, lr_generators=2e-3,
+                                  weights=LossWeights(kernel_smooth=weight))
+        return kernel_roughness(train_model(em_volume, cfg).g_hl.axial_kernel(), cfg.z_factor).item()
+
+    assert roughness(0.3) < 0.5 * roughness(0.0)
+
+
+@pytest.mark.parametrize("pairs", ["kernel", "full"])
+def test_stage_two_trains_on_the_chosen_pair_degradation(em_volume, tiny_config, pairs, monkeypatch):
+    """Stage-2 inputs come from G_hl's kernel path alone (default) or from the whole G_hl."""
+    from napari_isorecon.core.networks import AxialDegradation
+
+    calls = []
+    for name in ("forward", "kernel_path"):
+        original = getattr(AxialDegradation, name)
+
+        def spy(self, x, out_rows=None, _original=original, _name=name):
+            calls.append(_name)
+            return _original(self, x, out_rows)
+        monkeypatch.setattr(AxialDegradation, name, spy)
+    cfg = tiny_config.replace(stage2_pairs=pairs)
+    events = iter(train(em_volume, cfg))
+    for event in events:  # through stage 1
+        if isinstance(event, StageStarted) and event.stage == 2:
+            break
+    calls.clear()
+    list(events)
+    assert "kernel_path" in calls
+    if pairs == "kernel":
+        assert "forward" not in calls
+    else:
+        assert calls.count("forward") == calls.count("kernel_path")
+
+
+def test_pair_degradation_drops_the_residual_branch_only_for_kernel_pairs(tiny_config):
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+
+    model = IsoModel(tiny_config, Normalizer(0.0, 255.0, "uint8"))
+    torch.nn.init.normal_(model.g_hl.residual[-1].weight)  # a residual branch that does something
+    x = torch.rand(2, 1, 20, 32)
+    with torch.no_grad():
+        kernel_only, whole = model.g_hl.kernel_path(x, 4), model.g_hl(x, 4)
+        assert not torch.allclose(kernel_only, whole)
+        assert torch.equal(model.pair_degradation()(x, 4), kernel_only)
+        full = IsoModel(tiny_config.replace(stage2_pairs="full"), Normalizer(0.0, 255.0, "uint8"), model.networks)
+        assert torch.equal(full.pair_degradation()(x, 4), whole)
+
+
+def test_unknown_stage2_pairs_is_refused(tiny_config):
+    with pytest.raises(IsoReconError, match="stage2_pairs"):
+        tiny_config.replace(stage2_pairs="residual")
+
+
+def test_configs_saved_before_the_kernel_prior_load_as_they_trained():
+    from napari_isorecon.core import TrainConfig
+
+    old = TrainConfig().to_dict()
+    del old["stage2_pairs"], old["weights"]["kernel_smooth"]
+    loaded = TrainConfig.from_dict(old)
+    assert loaded.stage2_pairs == "full" and loaded.weights.kernel_smooth == 0.0
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()

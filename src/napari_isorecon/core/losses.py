@@ -25,3 +25,14 @@ def mean_preservation(output: torch.Tensor, source: torch.Tensor) -> torch.Tenso
     """|mean(output) - mean(source)| per patch: changing resolution must not shift grey levels."""
     return (output.mean(dim=(-2, -1)) - source.mean(dim=(-2, -1))).abs().mean()
 
+
+
+def kernel_roughness(kernel: torch.Tensor, z_factor: float) -> torch.Tensor:
+    """Roughness of a 1D axial kernel: f^5 * sum of squared second differences.
+
+    For a kernel that is a shape g(t / f) / f sampled at unit taps this is the integral of g''(u)^2,
+    so a shape costs the same at every z-factor (16 for Keys' cubic, 0 for a straight line) while the
+    f-row box's edges and tap-to-tap zigzags cost a lot. The prior: a physical or antialiasing axial
+    kernel is smooth; the adversarial game alone leaves the box's edges in place.
+    """
+    return z_factor ** 5 * ((kernel[2:] - 2 * kernel[1:-1] + kernel[:-2]) ** 2).sum()

@@ -85,6 +85,11 @@ class IsoModel:
             self.reconstructor.to(device)
         return self
 
+    def pair_degradation(self):
+        """What makes stage-2 inputs from HR patches: G_hl's kernel path alone or the whole G_hl
+        (``config.stage2_pairs``)."""
+        return self.g_hl.kernel_path if self.config.stage2_pairs == "kernel" else self.g_hl
+
     @torch.inference_mode()
     def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None) -> np.ndarray:
         """G_hl applied to a 2D lateral slice (input intensities), degrading along ``vertical_axis`` to

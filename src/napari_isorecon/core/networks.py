@@ -49,12 +49,17 @@ class AxialDegradation(nn.Module):
     def axial_kernel(self) -> torch.Tensor:
         return self.kernel / self.kernel.sum()
 
-    def forward(self, x, out_rows: int | None = None):
+    def kernel_path(self, x, out_rows: int | None = None):
+        """The main path alone: the learned axial kernel, then sampling at the centre of each group of f rows."""
         out_rows = out_rows or self.out_rows(x.shape[-2])
         half = (self.kernel.numel() - 1) // 2
         pad_mode = "reflect" if x.shape[-2] > half else "replicate"
         blurred = F.conv2d(F.pad(x, (0, 0, half, half), mode=pad_mode), self.axial_kernel().view(1, 1, -1, 1))
-        sampled = F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
+        return F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
+
+    def forward(self, x, out_rows: int | None = None):
+        out_rows = out_rows or self.out_rows(x.shape[-2])
+        sampled = self.kernel_path(x, out_rows)
         if self.residual is None:
             return sampled
         pooled = F.adaptive_avg_pool2d(x, (out_rows, x.shape[-1]))

@@ -103,8 +103,9 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, fl
     loss_cyc_lr = losses.cycle(g_hl(fake_hr, lr_rows), lr)
     loss_cyc_hr = losses.cycle(g_lh(fake_lr, hr_rows), hr)
     loss_mean = losses.mean_preservation(fake_lr, hr) + losses.mean_preservation(fake_hr, lr)
+    loss_kernel = losses.kernel_roughness(g_hl.axial_kernel(), g_hl.z_factor)
     loss_g = (w.adv_hl * loss_ghl + w.adv_lh * loss_glh + w.cycle * (loss_cyc_lr + loss_cyc_hr)
-              + w.mean * loss_mean)
+              + w.mean * loss_mean + w.kernel_smooth * loss_kernel)
     opts["g"].zero_grad(set_to_none=True)
     loss_g.backward()
     opts["g"].step()
@@ -121,9 +122,14 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, fl
 
 
 def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None) -> dict[str, float]:
-    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen."""
+    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen.
+
+    With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
+    branch absorbs, in stage 1, what makes the real axial slices look different from degraded lateral
+    ones beyond the kernel, and pairs made with it cost 0.2 dB (docs/method.md).
+    """
     with torch.no_grad():
-        synthetic_lr = (degrade or model.g_hl)(hr, lr_rows)
+        synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
     loss = torch.nn.functional.l1_loss(model.reconstructor(synthetic_lr, hr.shape[-2]), hr)
     opts["r"].zero_grad(set_to_none=True)
     loss.backward()
