@@ -1,15 +1,23 @@
+import json
 import os
-import sys, time, json, numpy as np, tifffile, torch
+import sys
+
+import tifffile
+import torch
+
 from napari_isorecon.core import TrainConfig
 from napari_isorecon.core.config import LossWeights
-from napari_isorecon.core.train import train
-from napari_isorecon.core.degradation import degrade_volume, degrade_slices
+from napari_isorecon.core.degradation import degrade_slices, degrade_volume
 from napari_isorecon.core.evaluate import image_scores
+from napari_isorecon.core.train import train
+
 f = float(sys.argv[1]); steps = int(sys.argv[2]); extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 w = extra.pop('weights', {})
 iso = tifffile.imread(os.environ.get('ISORECON_FIBSEM', '../shared/data/fibsem_medulla_iso10nm_250.tif'))
 lr = degrade_volume(iso, f, 'cubic'); Z = lr.shape[0]
-cfg = TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0, weights=LossWeights(**w), **extra)
+# measured before the kernel prior: kernel_smooth 0 unless given
+cfg = TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0,
+                  weights=LossWeights(**{'kernel_smooth': 0.0, **w}), **extra)
 hr = None
 for ev in train(lr, cfg):
     if type(ev).__name__ == 'TrainStep' and ev.step % (steps//5) == 0:
