@@ -9,6 +9,7 @@ Every error a user can fix is one line on stderr and exit status 2; nothing is w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -149,11 +150,15 @@ def _train_config(args, z_factor, resume=None):
     elif args.minutes is not None:
         overrides.update(minutes=args.minutes, steps=None)
     if resume is not None and args.preset is None and args.backbone is None:
-        return resume.config.replace(**overrides)
-    overrides["z_factor"] = z_factor
-    if args.backbone:
-        overrides["backbone"] = args.backbone
-    return preset(args.preset or "fast", **overrides)
+        cfg = resume.config.replace(**overrides)
+    else:
+        overrides["z_factor"] = z_factor
+        if args.backbone:
+            overrides["backbone"] = args.backbone
+        cfg = preset(args.preset or "fast", **overrides)
+    if args.kernel_smooth is not None:
+        cfg = cfg.replace(weights=dataclasses.replace(cfg.weights, kernel_smooth=args.kernel_smooth))
+    return cfg
 
 
 def _recon_config(args):
@@ -451,6 +456,8 @@ def _add_common(p, z_factor=True):
 
 
 def _add_training(p):
+    from .core.config import LossWeights
+
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
                         help="training budget in wall-clock minutes (default: the preset's, 10 for 'fast')")
@@ -460,6 +467,10 @@ def _add_training(p):
     p.add_argument("--backbone", default=None, choices=["drcnet", "edsr", "rcan", "vdsr"],
                    help="reconstruction network (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0); the same seed repeats a CPU run")
+    p.add_argument("--kernel-smooth", type=_non_negative, default=None, metavar="WEIGHT",
+                   help="weight of the smoothness prior on the learned axial kernel (default "
+                        f"{LossWeights().kernel_smooth:g}; 0: off, for "
+                        "acquisitions that sample single planes with nothing in between)")
     p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
                    help="save the model so far every MINUTES of training (default 5; 0: never) to "
                         "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")

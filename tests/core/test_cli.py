@@ -107,3 +107,16 @@ def test_help_explains_every_command(capsys):
             main([command, "--help"])
         assert exc.value.code == 0
         assert "--device" in capsys.readouterr().out
+
+
+def test_kernel_smoothness_prior_can_be_set_or_switched_off(tmp_path, capsys):
+    from napari_isorecon.core.config import LossWeights
+
+    assert main(["train", "sample", "--steps", "2", "--out", str(tmp_path / "default.pt")]) == 0
+    assert load_model(tmp_path / "default.pt").config.weights.kernel_smooth == LossWeights().kernel_smooth > 0
+    assert main(["train", "sample", "--steps", "2", "--kernel-smooth", "0", "--out", str(tmp_path / "off.pt")]) == 0
+    assert load_model(tmp_path / "off.pt").config.weights.kernel_smooth == 0.0
+    with pytest.raises(SystemExit):
+        main(["train", "sample", "--steps", "2", "--kernel-smooth", "-1", "--out", str(tmp_path / "bad.pt")])
+    assert "must be a finite number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad.pt").exists()

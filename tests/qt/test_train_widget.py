@@ -218,3 +218,12 @@ def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):
     train_widget._on_event(CheckpointSaved(path=long_path, step=3))
     assert long_path in train_widget.checkpoint_label.text()
     assert body.minimumSizeHint().width() <= width
+
+
+def test_the_kernel_smoothness_prior_is_on_by_default_and_can_be_switched_off(train_widget):
+    from napari_isorecon.core.config import LossWeights
+
+    assert train_widget.smooth_kernel.isChecked()
+    assert train_widget.training_config().weights.kernel_smooth == LossWeights().kernel_smooth > 0
+    train_widget.smooth_kernel.setChecked(False)
+    assert train_widget.training_config().weights.kernel_smooth == 0.0

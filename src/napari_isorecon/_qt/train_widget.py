@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, TrainConfig, preset
+from ..core.config import PRESETS, LossWeights, TrainConfig, preset
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
@@ -179,6 +179,12 @@ class TrainWidget(QWidget):
         self.stage2_fraction.setToolTip("Share of the budget for stage 2 (supervised training on "
                                         "pairs made with the learned degradation).")
         adv.addRow("Stage-2 share", self.stage2_fraction)
+        self.smooth_kernel = QCheckBox("Smooth axial kernel")
+        self.smooth_kernel.setChecked(True)
+        self.smooth_kernel.setToolTip("A smoothness prior on the learned axial degradation (sections and "
+                                      "milled slices blur smoothly along z). Untick for data that samples "
+                                      "single planes with nothing in between.")
+        adv.addRow("", self.smooth_kernel)
         self.preview_every = self._int_spin(0, 100000, "Degradation preview every N steps (0: only at the end).")
         self.preview_every.setValue(100)
         adv.addRow("Preview every", self.preview_every)
@@ -237,6 +243,7 @@ class TrainWidget(QWidget):
         self.patch_width.setValue(defaults.patch_width)
         self.batch_size.setValue(defaults.batch_size)
         self.stage2_fraction.setValue(defaults.stage2_fraction)
+        self.smooth_kernel.setChecked(defaults.weights.kernel_smooth > 0)
         self.budget_unit.setCurrentText("minutes")
         self.budget.setValue(defaults.minutes)
 
@@ -255,7 +262,9 @@ class TrainWidget(QWidget):
                       backbone=self.backbone.currentText(), channels=self.channels.value(),
                       blocks=self.blocks.value(), patch_width=self.patch_width.value(),
                       batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
-                      device=self.device.currentText(), seed=self.seed.value(), **budget)
+                      device=self.device.currentText(), seed=self.seed.value(),
+                      weights=LossWeights(kernel_smooth=LossWeights().kernel_smooth if self.smooth_kernel.isChecked()
+                                          else 0.0), **budget)
 
     def _on_layer_changed(self, layer) -> None:
         if self._watched_layer is not None:

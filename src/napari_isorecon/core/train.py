@@ -1,5 +1,5 @@
 """Training as a generator of events: stage 1 learns the degradation (CycleGAN), stage 2 trains the
-reconstruction backbone supervised on (G_hl(xy), xy) pairs. Honours a stop flag between steps.
+reconstruction backbone supervised on (learned degradation(xy), xy) pairs. Honours a stop flag between steps.
 
     for event in train(volume, TrainConfig(z_factor=10, minutes=5)):
         ...
