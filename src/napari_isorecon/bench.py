@@ -137,6 +137,8 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
         scores = axial_scores(result, truth)
         scores["train_seconds"] = round(train_seconds, 1)
         scores["train_steps"] = train_steps
+        if method not in INTERPOLATIONS:
+            scores["stage_steps"] = list(model.state.stage_steps)  # (CycleGAN, supervised)
         scores["total_seconds"] = round(time.perf_counter() - t0, 1)
         report["methods"][method] = scores
         outputs[method] = result

@@ -43,6 +43,8 @@ def test_cli_bench_writes_report_table_and_figure(iso_volume, tmp_path):
     assert report["methods"]["cubic"]["train_seconds"] == 0
     assert report["methods"]["cubic"]["train_steps"] == 0
     assert report["methods"]["oracle"]["train_steps"] == 3
+    assert report["methods"]["oracle"]["stage_steps"] == [0, 3]  # supervised only
+    assert sum(report["methods"]["ours_stage2"]["stage_steps"]) == 3
     assert report["methods"]["ours_stage2"]["train_steps"] == 3
     for what, value in _all_scores(report):
         assert math.isfinite(value), what

@@ -185,7 +185,22 @@ def test_configs_saved_before_the_kernel_prior_load_as_they_trained():
     from napari_isorecon.core import TrainConfig
 
     old = TrainConfig().to_dict()
-    del old["stage2_pairs"], old["weights"]["kernel_smooth"]
+    del old["stage2_pairs"], old["weights"]["kernel_smooth"], old["stage1_max_steps"]
     loaded = TrainConfig.from_dict(old)
     assert loaded.stage2_pairs == "full" and loaded.weights.kernel_smooth == 0.0
+    assert loaded.stage1_max_steps is None
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
+@pytest.mark.parametrize("share, stage1_steps", [(0.5, 3), (0.0, 20)])
+def test_stage_one_stops_at_its_step_cap_and_stage_two_gets_the_rest(em_volume, tiny_config, share, stage1_steps):
+    """With a stage 2 to give the time to, stage 1 ends at stage1_max_steps; without one (G_lh alone) the
+    cap does not apply."""
+    cfg = tiny_config.replace(steps=20, stage2_fraction=share, stage1_max_steps=3)
+    model = train_model(em_volume, cfg)
+    assert model.state.stage_steps == (stage1_steps, 20 - stage1_steps)
+
+
+def test_stage_one_step_cap_must_be_positive(tiny_config):
+    with pytest.raises(IsoReconError, match="stage1_max_steps"):
+        tiny_config.replace(stage1_max_steps=0)

@@ -63,6 +63,9 @@ class TrainConfig:
     minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
     stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
     stage2_pairs: str = "kernel"  # stage-2 inputs: G_hl's learned axial kernel alone, or "full" G_hl
+    # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
+    # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
+    stage1_max_steps: int | None = 3000
     lr_generators: float = 2e-4
     lr_discriminators: float = 1e-4
     lr_decay: float = 0.98  # generator learning rate factor per epoch
@@ -92,6 +95,9 @@ class TrainConfig:
             isinstance(self.minutes, (int, float)) and math.isfinite(self.minutes) and self.minutes > 0
         ):
             raise IsoReconError(f"minutes must be a positive number, got {self.minutes!r}.")
+        if self.stage1_max_steps is not None and (not isinstance(self.stage1_max_steps, int)
+                                                   or self.stage1_max_steps < 1):
+            raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
         if self.stage2_pairs not in STAGE2_PAIRS:
             raise IsoReconError(f"stage2_pairs must be one of {', '.join(STAGE2_PAIRS)}, got {self.stage2_pairs!r}.")
         if not 0.0 <= self.stage2_fraction < 1.0:
@@ -137,6 +143,7 @@ class TrainConfig:
             raise IsoReconError(f"Unknown training settings: {sorted(unknown)}.")
         # checkpoints from before these settings existed trained without them
         data.setdefault("stage2_pairs", "full")
+        data.setdefault("stage1_max_steps", None)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):

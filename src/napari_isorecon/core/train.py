@@ -35,7 +35,8 @@ from .sampling import PatchSampler
 
 
 class _Budget:
-    """Steps or minutes for both stages; stage 2 gets ``stage2_fraction`` of it."""
+    """Steps or minutes for both stages; stage 2 gets ``stage2_fraction`` of it, and more when stage 1
+    reaches ``stage1_max_steps`` first (only when there is a stage 2 to give the time to)."""
 
     def __init__(self, cfg: TrainConfig):
         self.by_steps = cfg.steps is not None
@@ -43,11 +44,14 @@ class _Budget:
         self.stage1 = self.total * (1 - cfg.stage2_fraction)
         if self.by_steps:
             self.stage1 = int(round(self.stage1))
+        self.stage1_max_steps = cfg.stage1_max_steps if cfg.stage2_fraction > 0 else None
 
     def used(self, state) -> float:
         return state.step if self.by_steps else state.elapsed
 
     def stage_done(self, stage: int, state) -> bool:
+        if stage == 1 and self.stage1_max_steps is not None and state.stage_steps[0] >= self.stage1_max_steps:
+            return True
         limit = self.stage1 if stage == 1 else self.total
         return self.used(state) >= limit
 
