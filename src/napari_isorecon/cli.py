@@ -9,7 +9,6 @@ Every error a user can fix is one line on stderr and exit status 2; nothing is w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 import sys
 import threading
@@ -157,7 +156,7 @@ def _train_config(args, z_factor, resume=None):
             overrides["backbone"] = args.backbone
         cfg = preset(args.preset or "fast", **overrides)
     if args.kernel_smooth is not None:
-        cfg = cfg.replace(weights=dataclasses.replace(cfg.weights, kernel_smooth=args.kernel_smooth))
+        cfg = cfg.replace_weights(kernel_smooth=args.kernel_smooth)
     return cfg
 
 

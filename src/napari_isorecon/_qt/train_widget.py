@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, LossWeights, TrainConfig, preset
+from ..core.config import PRESETS, TrainConfig, preset
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
@@ -258,13 +258,12 @@ class TrainWidget(QWidget):
             budget = {"minutes": float(self.budget.value()), "steps": None}
         else:
             budget = {"steps": max(1, round(self.budget.value())), "minutes": None}
-        return preset(PRESET_CHOICES[self.preset.currentText()], z_factor=self.z_factor.value(),
-                      backbone=self.backbone.currentText(), channels=self.channels.value(),
-                      blocks=self.blocks.value(), patch_width=self.patch_width.value(),
-                      batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
-                      device=self.device.currentText(), seed=self.seed.value(),
-                      weights=LossWeights(kernel_smooth=LossWeights().kernel_smooth if self.smooth_kernel.isChecked()
-                                          else 0.0), **budget)
+        cfg = preset(PRESET_CHOICES[self.preset.currentText()], z_factor=self.z_factor.value(),
+                     backbone=self.backbone.currentText(), channels=self.channels.value(),
+                     blocks=self.blocks.value(), patch_width=self.patch_width.value(),
+                     batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
+                     device=self.device.currentText(), seed=self.seed.value(), **budget)
+        return cfg if self.smooth_kernel.isChecked() else cfg.replace_weights(kernel_smooth=0.0)
 
     def _on_layer_changed(self, layer) -> None:
         if self._watched_layer is not None:

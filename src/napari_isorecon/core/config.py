@@ -131,6 +131,10 @@ class TrainConfig:
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
+    def replace_weights(self, **changes) -> TrainConfig:
+        """This config with some loss weights changed (the others kept)."""
+        return self.replace(weights=dataclasses.replace(self.weights, **changes))
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

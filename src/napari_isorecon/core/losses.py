@@ -26,7 +26,6 @@ def mean_preservation(output: torch.Tensor, source: torch.Tensor) -> torch.Tenso
     return (output.mean(dim=(-2, -1)) - source.mean(dim=(-2, -1))).abs().mean()
 
 
-
 def kernel_roughness(kernel: torch.Tensor, z_factor: float) -> torch.Tensor:
     """Roughness of a 1D axial kernel: f^5 * sum of squared second differences.
 
