@@ -20,3 +20,22 @@ def test_input_consistency_flags_results_that_do_not_match_the_data(em_volume, t
     assert input_consistency(model, noise, em_volume)["psnr"] < good["psnr"] - 10
     few = input_consistency(model, ours, em_volume, max_slices=5)
     assert abs(few["psnr"] - good["psnr"]) < 3  # a handful of slices gives the same picture
+
+
+def test_input_consistency_degrades_with_what_made_the_stage_two_pairs(em_volume, tiny_config):
+    """The check re-degrades with the degradation the reconstruction network learned to invert: G_hl's
+    kernel path by default, the whole G_hl for models trained on full pairs."""
+    import copy
+
+    import torch
+
+    model = train_model(em_volume, tiny_config.replace(steps=2))
+    torch.nn.init.normal_(model.g_hl.residual[-1].weight)  # a residual branch that does something
+    result = run_to_end(interpolate(em_volume, 5, "cubic")).volume
+    kernel_pairs = input_consistency(model, result, em_volume)
+    full = copy.copy(model)
+    full.config = model.config.replace(stage2_pairs="full")
+    whole = input_consistency(full, result, em_volume)
+    assert kernel_pairs["psnr"] != whole["psnr"]
+    model.g_hl.residual = None  # the kernel path alone
+    assert input_consistency(full, result, em_volume) == kernel_pairs

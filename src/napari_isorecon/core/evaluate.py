@@ -93,19 +93,20 @@ def isotropy_score(volume: np.ndarray, max_len: int = 128) -> dict:
 
 
 def input_consistency(model, result, observed, max_slices: int = 64) -> dict:
-    """No-reference health check: degrade the result's xz slices again with the learned G_hl and compare
-    them with the input's real xz slices (PSNR/SSIM over at most ``max_slices`` evenly spaced y). A
-    reconstruction that drifted from the data (wrong z-factor, wrong volume, a diverged model) scores
-    low; a high score says the result is consistent with the measurement and the learned degradation,
-    not that its details are right (the reconstruction network was trained to invert that G_hl)."""
+    """No-reference health check: degrade the result's xz slices again with the learned degradation that
+    made the stage-2 pairs (``model.pair_degradation()``) and compare them with the input's real xz slices
+    (PSNR/SSIM over at most ``max_slices`` evenly spaced y). A reconstruction that drifted from the data
+    (wrong z-factor, wrong volume, a diverged model) scores low; a high score says the result is consistent
+    with the measurement and the learned degradation, not that its details are right (the reconstruction
+    network was trained to invert that degradation)."""
     norm = model.normalizer
     ys = np.unique(np.linspace(0, observed.shape[1] - 1, min(max_slices, observed.shape[1])).round().astype(int))
     recon = np.ascontiguousarray(np.asarray(result[:, ys, :]).transpose(1, 0, 2))  # (n, D, X), z vertical
     real = norm.to_unit(np.ascontiguousarray(np.asarray(observed[:, ys, :]).transpose(1, 0, 2)))
-    g_hl = model.g_hl
-    device = next(g_hl.parameters()).device
+    degrade = model.pair_degradation()
+    device = next(model.g_hl.parameters()).device
     with torch.inference_mode():
-        lr = g_hl(torch.from_numpy(norm.to_unit(recon))[:, None].to(device), observed.shape[0])[:, 0].cpu().numpy()
+        lr = degrade(torch.from_numpy(norm.to_unit(recon))[:, None].to(device), observed.shape[0])[:, 0].cpu().numpy()
     return image_scores(lr, real, norm.unit_data_range())
 
 
@@ -113,5 +114,5 @@ def consistency_summary(scores: dict, source: str = "input", with_ssim: bool = T
     """One line for the user about ``input_consistency`` scores by result name ({"isotropic": {...}, ...})."""
     shown = ", ".join(f"{name} {s['psnr']:.1f} dB" + (f" (SSIM {s['ssim']:.3f})" if with_ssim else "")
                       for name, s in scores.items())
-    return (f"Consistency with the input (the result degraded again by the learned G_hl vs the {source}'s xz "
+    return (f"Consistency with the input (the result degraded again by the learned degradation vs the {source}'s xz "
             f"slices; a health check, not a quality score): {shown}")
