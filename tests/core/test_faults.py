@@ -165,12 +165,12 @@ def test_full_disk_while_writing_leaves_nothing_half_written(em_volume, tiny_con
 
 
 def test_unexpected_os_errors_are_one_line(monkeypatch, capsys):
-    import napari_isorecon.cli as cli
+    import napari_isorecon.cli.commands as cli
 
-    monkeypatch.setattr(cli, "_load", _refuse(OSError(errno.EIO, "Input/output error", "/mnt/em/vol.tif")))
+    monkeypatch.setattr(cli, "load_volume", _refuse(OSError(errno.EIO, "Input/output error", "/mnt/em/vol.tif")))
     assert main(["train", "whatever.tif", "--steps", "1", "--out", "m.pt"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "isorecon: error: Input/output error (/mnt/em/vol.tif)."
-    monkeypatch.setattr(cli, "_load", _refuse(MemoryError()))
+    monkeypatch.setattr(cli, "load_volume", _refuse(MemoryError()))
     assert main(["train", "whatever.tif", "--steps", "1", "--out", "m.pt"]) == 2
     assert "out of memory" in capsys.readouterr().err

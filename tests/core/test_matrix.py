@@ -215,7 +215,7 @@ def test_reconstruct_warns_when_the_voxel_size_disagrees_with_the_model(em_volum
 
 
 def test_gpu_out_of_memory_is_one_line_and_other_runtime_errors_are_not_hidden(monkeypatch, capsys):
-    import napari_isorecon.cli as cli
+    import napari_isorecon.cli.commands as cli
 
     oom = type("OutOfMemoryError", (RuntimeError,), {})  # torch.cuda.OutOfMemoryError's shape
 
@@ -224,9 +224,9 @@ def test_gpu_out_of_memory_is_one_line_and_other_runtime_errors_are_not_hidden(m
             raise error
         return load
 
-    monkeypatch.setattr(cli, "_load", fail(oom("CUDA out of memory. Tried to allocate 2.00 GiB")))
+    monkeypatch.setattr(cli, "load_volume", fail(oom("CUDA out of memory. Tried to allocate 2.00 GiB")))
     assert "GPU ran out of memory; use a smaller --batch-size, or --device cpu" in _one_line_error(
         capsys, ["reconstruct", "v.tif", "--model", "m.pt", "--out", "o.tif"])
-    monkeypatch.setattr(cli, "_load", fail(RuntimeError("a bug")))
+    monkeypatch.setattr(cli, "load_volume", fail(RuntimeError("a bug")))
     with pytest.raises(RuntimeError, match="a bug"):  # a bug stays a traceback, for a bug report
         main(["reconstruct", "v.tif", "--model", "m.pt", "--out", "o.tif"])

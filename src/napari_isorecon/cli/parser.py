@@ -1,0 +1,141 @@
+"""The command line's arguments: one parser, a subparser per command."""
+
+from __future__ import annotations
+
+import argparse
+
+from .commands import cmd_bench, cmd_interpolate, cmd_reconstruct, cmd_run, cmd_train
+
+
+def _add_common(p, z_factor=True):
+    p.add_argument("volume", help="a 3D .tif or zarr / OME-Zarr (z, y, x), or 'sample' for the shipped real EM "
+                                  "sample")
+    if z_factor:
+        p.add_argument("--z-factor", type=float, default=None,
+                       help="z spacing / xy spacing, e.g. 10 for 4x4x40 nm; read from the file's voxel size "
+                            "when omitted")
+    p.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu), cpu, cuda or mps")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _add_training(p):
+    from ..core.config import LossWeights
+
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=None,
+                        help="training budget in wall-clock minutes (default: the preset's, 10 for 'fast')")
+    budget.add_argument("--steps", type=int, default=None, help="training budget in steps, instead of minutes")
+    p.add_argument("--preset", default=None, choices=["fast", "paper"],
+                   help="'fast' (default): small networks for a CPU; 'paper': the paper's sizes, for a GPU")
+    p.add_argument("--backbone", default=None, choices=["drcnet", "edsr", "rcan", "vdsr"],
+                   help="reconstruction network (default: the preset's)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0); the same seed repeats a CPU run")
+    p.add_argument("--kernel-smooth", type=_non_negative, default=None, metavar="WEIGHT",
+                   help="weight of the smoothness prior on the learned axial kernel (default "
+                        f"{LossWeights().kernel_smooth:g}; 0: off, for "
+                        "acquisitions that sample single planes with nothing in between)")
+    p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
+                   help="save the model so far every MINUTES of training (default 5; 0: never) to "
+                        "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _add_recon(p):
+    p.add_argument("--batch-size", type=int, default=8, help="slices per forward pass (default 8)")
+
+
+def _add_scale(p):
+    p.add_argument("--block-size", default=None, metavar="Z,Y,X",
+                   help="input voxels per block for a .zarr output (default 64,256,256; z is rounded to keep "
+                        "the z geometry exact)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the blocks on this dask.distributed scheduler (e.g. tcp://host:8786); the output "
+                        "must be on a file system the workers share")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isorecon",
+        description="Isotropic reconstruction of anisotropic 3D EM volumes: learn the real axial degradation "
+                    "from the volume itself (Deng et al., MICCAI 2020), then reconstruct.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="train, reconstruct and interpolate in one go (the main job)",
+                       description="Train on VOLUME, then write DIR/<name>_model.pt, <name>_isotropic.tif and "
+                                   "<name>_interpolated.tif (cubic, for comparison).")
+    _add_common(p)
+    _add_training(p)
+    _add_recon(p)
+    p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run whose checkpoint (<name>_model.pt.autosave) is in DIR")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="train a model on an anisotropic volume",
+                       description="Learn the volume's axial degradation (CycleGAN) and a reconstruction "
+                                   "network; Ctrl-C stops early and still saves the model.")
+    _add_common(p)
+    _add_training(p)
+    p.add_argument("--out", required=True, help="model file to write (.pt)")
+    p.add_argument("--resume", default=None, help="continue training from this model file")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reconstruct", help="make the isotropic volume with a trained model",
+                       description="Apply the model to every xz and yz slice and fuse them.")
+    _add_common(p)
+    _add_recon(p)
+    _add_scale(p)
+    p.add_argument("--model", required=True, help="model file from 'isorecon train'")
+    p.add_argument("--out", required=True,
+                   help="isotropic volume to write: .tif (in memory), or .zarr (OME-Zarr, block by block; an "
+                        "interrupted run resumes when rerun)")
+    p.add_argument("--interpolated", default=None, help="also write the cubic interpolation here, for comparison")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("interpolate", help="linear or cubic interpolation along z (same geometry)")
+    _add_common(p)
+    _add_recon(p)
+    _add_scale(p)
+    p.add_argument("--order", default="cubic", choices=["linear", "cubic"])
+    p.add_argument("--out", required=True, help="volume to write (.tif, or .zarr block by block)")
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("bench", help="score every method on an isotropic volume with simulated anisotropy",
+                       description="The paper's protocol: degrade an ISOTROPIC volume along z, reconstruct it with "
+                                   "interpolation, hand-made-degradation baselines, the oracle and ours, and score "
+                                   "PSNR/SSIM on every xz and yz slice against it. Writes OUT/report.json, "
+                                   "OUT/report.md and OUT/xz_compare.png.")
+    p.add_argument("--volume", required=True, help="an isotropic 3D .tif (or 'sample' for the shipped crop)")
+    p.add_argument("--z-factor", type=float, required=True, help="anisotropy to simulate, e.g. 10, 4 or 7.5")
+    p.add_argument("--degradation", default="cubic",
+                   choices=["cubic", "take", "take_centred", "gaussian", "gaussian_centred"],
+                   help="how the acquisition is simulated (default cubic: antialiased bicubic, the paper's)")
+    p.add_argument("--minutes", type=float, default=10.0, help="training budget of each trained method")
+    p.add_argument("--baseline-minutes", type=float, default=None,
+                   help="budget for take/gaussian baselines only (default: --minutes)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="budget in steps for every trained method instead of minutes (repeatable)")
+    p.add_argument("--methods", nargs="+", default=["all"],
+                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2, "
+                        "or all (default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for the report and figure")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
