@@ -17,8 +17,13 @@ def trained(tmp_path_factory):
     return out
 
 
-def test_run_reports_the_consistency_check(capsys, tmp_path):
-    assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path)]) == 0
+def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_behind_an_option(capsys, tmp_path):
+    assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
+    assert "isorecon validate sample --z-factor 5" in err
+    assert "Learned axial kernel: centroid" in err and " nm," in err  # the sample's voxel size is known
+    assert main(["run", "sample", "--steps", "2", "--consistency", "--out-dir", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert "Consistency with the input" in err and "isotropic " in err and "interpolated " in err
 

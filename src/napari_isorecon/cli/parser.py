@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import info, validate
 from .commands import cmd_bench, cmd_interpolate, cmd_reconstruct, cmd_run, cmd_train
 
 
@@ -18,7 +19,7 @@ def _add_common(p, z_factor=True):
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
-def _add_training(p):
+def _add_training(p, checkpoints: bool = True):
     from ..core.config import LossWeights
 
     budget = p.add_mutually_exclusive_group()
@@ -34,6 +35,8 @@ def _add_training(p):
                    help="weight of the smoothness prior on the learned axial kernel (default "
                         f"{LossWeights().kernel_smooth:g}; 0: off, for "
                         "acquisitions that sample single planes with nothing in between)")
+    if not checkpoints:
+        return
     p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
                    help="save the model so far every MINUTES of training (default 5; 0: never) to "
                         "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")
@@ -51,6 +54,13 @@ def _non_negative(text: str) -> float:
 
 def _add_recon(p):
     p.add_argument("--batch-size", type=int, default=8, help="slices per forward pass (default 8)")
+
+
+def _add_consistency(p):
+    p.add_argument("--consistency", action="store_true",
+                   help="diagnostic: also print the input-consistency score (the result degraded again by the "
+                        "learned degradation vs the input). It is circular, high for ours whether ours is better "
+                        "or worse: not a quality score; use 'isorecon validate' for that")
 
 
 def _add_scale(p):
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_training(p)
     _add_recon(p)
+    _add_consistency(p)
     p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run whose checkpoint (<name>_model.pt.autosave) is in DIR")
@@ -94,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Apply the model to every xz and yz slice and fuse them.")
     _add_common(p)
     _add_recon(p)
+    _add_consistency(p)
     _add_scale(p)
     p.add_argument("--model", required=True, help="model file from 'isorecon train'")
     p.add_argument("--out", required=True,
@@ -132,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the report and figure")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_bench)
+
+    validate.add_parser(sub, _add_common, _add_training)
+    info.add_parser(sub)
     return parser
 
 

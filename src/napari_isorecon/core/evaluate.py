@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 
-def _data_range(reference: np.ndarray) -> float:
+def data_range_of(reference: np.ndarray) -> float:
     if np.issubdtype(reference.dtype, np.integer):
         info = np.iinfo(reference.dtype)
         return float(info.max - info.min)
@@ -45,7 +45,7 @@ def axial_scores(result: np.ndarray, truth: np.ndarray, crop: int = 0) -> dict:
     """Mean PSNR/SSIM over all xz slices and over all yz slices; ``crop`` z rows dropped at both ends."""
     if result.shape != truth.shape:
         raise ValueError(f"shapes differ: {result.shape} vs {truth.shape}")
-    data_range = _data_range(truth)
+    data_range = data_range_of(truth)
     zs = slice(crop, truth.shape[0] - crop if crop else None)
     scores = {}
     for axis, name in ((1, "xz"), (2, "yz")):

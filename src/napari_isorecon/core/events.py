@@ -38,12 +38,14 @@ class TrainStep:
 
 @dataclass(frozen=True)
 class DegradationPreview:
-    """G_hl applied to a lateral crop, beside a real axial crop of the same size (input intensities)."""
+    """The degradation that makes the stage-2 pairs (``IsoModel.pair_degradation``) applied to a lateral
+    crop, beside a real axial crop of the same size (input intensities), and G_hl's learned axial kernel."""
 
     step: int
     lateral: Any  # HR xy crop
-    degraded: Any  # G_hl(lateral)
+    degraded: Any  # pair_degradation(lateral)
     axial: Any  # real xz crop with the same number of LR rows
+    kernel: Any = None  # G_hl's axial kernel taps (numpy, sum 1), one per lateral pixel along z, centred
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,32 @@ class ReconFinished:
 
 
 @dataclass(frozen=True)
+class ReconWithUncertainty(ReconFinished):
+    """A test-time-augmented reconstruction (core.uncertainty): ``volume`` is the mean of the flipped
+    predictions (the result, input dtype), ``uncertainty`` their per-voxel spread (standard deviation,
+    float32, in input intensity units); ``info["augmentation"]`` says which flips were used and why."""
+
+    uncertainty: Any = None
+
+
+@dataclass(frozen=True)
 class InputConsistency:
     """``core.evaluate.input_consistency`` of each result, by name: {"isotropic": {"psnr", "ssim"}, ...}."""
 
     scores: dict
+
+
+@dataclass(frozen=True)
+class CheckProgress:
+    """A phase of a check after training (reconstructing, scoring), with its progress 0..1."""
+
+    phase: str
+    progress: float
+
+
+@dataclass(frozen=True)
+class HiddenSectionsChecked:
+    """The end of the hidden-section check: its report, or None when it was stopped."""
+
+    report: Any  # core.hidden_report.HiddenSectionReport
+    stopped: bool = False

@@ -1,0 +1,141 @@
+"""The hidden-section self-check: its geometry on volumes where the answer is known, its report, its CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_isorecon.cli import main
+from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.events import CheckProgress, HiddenSectionsChecked, TrainFinished
+from napari_isorecon.core.hidden_sections import (
+    hidden_section_weights,
+    neighbour_mean,
+    predict_hidden,
+    run_hidden_section_check,
+    split_sections,
+)
+from napari_isorecon.core.reconstruct import interpolate, run_to_end
+
+
+def _linear_in_z(depth=11, size=32):
+    z = np.arange(depth, dtype=np.float32)[:, None, None]
+    return (10 + 3 * z + np.linspace(0, 5, size, dtype=np.float32)[None, None, :]) * np.ones((1, size, size),
+                                                                                              np.float32)
+
+
+def test_split_keeps_even_sections_and_hides_the_odd_ones_between_them():
+    vol = np.arange(10)[:, None, None] * np.ones((1, 16, 16))
+    kept, hidden = split_sections(vol)
+    assert kept[:, 0, 0].tolist() == [0, 2, 4, 6, 8]
+    assert hidden[:, 0, 0].tolist() == [1, 3, 5, 7]  # section 9 has no kept neighbour above it
+    with pytest.raises(IsoReconError, match="at least 5 sections"):
+        split_sections(vol[:4])
+
+
+@pytest.mark.parametrize("z_factor", [2.0, 5.0, 7.5])
+def test_a_volume_linear_in_z_is_predicted_exactly(z_factor):
+    vol = _linear_in_z()
+    kept, hidden = split_sections(vol)
+    assert np.allclose(neighbour_mean(kept), hidden, atol=1e-5)
+    linear = run_to_end(interpolate(kept, 2 * z_factor, "linear")).volume
+    assert np.allclose(predict_hidden(linear, kept.shape[0]), hidden, atol=1e-4)
+    cubic = run_to_end(interpolate(kept, 2 * z_factor, "cubic")).volume
+    # cubic is linear away from the ends (its end rows see the replicated border)
+    assert np.allclose(predict_hidden(cubic, kept.shape[0])[1:-1], hidden[1:-1], atol=1e-4)
+
+
+def test_weights_average_over_the_section_thickness_and_sum_to_one():
+    w = hidden_section_weights(n_kept=4, depth=40, thickness=1.0)  # 2F = 10 output rows per kept section
+    assert np.allclose(w.sum(axis=1), 1)
+    # hidden section 0 sits at output rows 10 +- 2.5 (centres 7.5 .. 12.5 are read linearly)
+    assert np.flatnonzero(w[0]).tolist() == [7, 8, 9, 10, 11, 12]
+    thin = hidden_section_weights(4, 40, thickness=0.2)
+    assert np.flatnonzero(thin[0]).tolist() == [9, 10]
+    a_step = np.zeros(40)
+    a_step[10:] = 1.0  # an edge in the middle of the hidden section: its thickness averages it
+    assert 0.3 < w[0] @ a_step < 0.7
+    with pytest.raises(IsoReconError, match="thickness"):
+        hidden_section_weights(4, 40, thickness=0)
+
+
+def _tiny_stack(depth=9, size=48, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(depth)])
+    return np.clip(vol + rng.normal(0, 4, vol.shape), 0, 255).astype(np.uint8)
+
+
+def _tiny_cfg(**kw):
+    return TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
+                       lr_rows=3, patch_width=16, batch_size=2, **kw)
+
+
+def test_the_check_trains_at_twice_the_factor_and_reports_every_method():
+    events = list(run_hidden_section_check(_tiny_stack(), _tiny_cfg()))
+    finished = next(e for e in events if isinstance(e, TrainFinished))
+    assert finished.model.z_factor == 6 and finished.steps == 4
+    assert any(isinstance(e, CheckProgress) for e in events)
+    last = events[-1]
+    assert isinstance(last, HiddenSectionsChecked) and not last.stopped
+    report = last.report
+    assert [s["index"] for s in report.sections] == [1, 3, 5, 7]
+    assert set(report.summary) == {"ours", "cubic", "neighbour mean"}
+    for scores in report.summary.values():
+        assert np.isfinite(scores["psnr"]) and 0 < scores["ssim"] <= 1
+    assert report.against["cubic"]["psnr"]["mean"] == pytest.approx(
+        report.summary["ours"]["psnr"] - report.summary["cubic"]["psnr"])
+
+
+def test_the_verdict_says_when_ours_loses():
+    from napari_isorecon.core.hidden_report import HiddenSectionReport
+
+    hidden = np.zeros((3, 8, 8))
+    preds = {m: np.zeros((3, 8, 8)) for m in ("ours", "cubic", "neighbour mean")}
+
+    def report(ours_psnr):
+        scores = {"ours": (np.full(3, ours_psnr), np.full(3, 0.5)), "cubic": (np.full(3, 20.0), np.full(3, 0.4)),
+                  "neighbour mean": (np.full(3, 19.0), np.full(3, 0.4))}
+        return HiddenSectionReport.from_scores(scores, hidden, preds, z_factor=10, thickness=1.0, training={})
+
+    assert report(21.0).ours_wins and report(21.0).verdict.startswith("Ours predicts the hidden sections better")
+    losing = report(19.5)
+    assert not losing.ours_wins and "NOT better" in losing.verdict and "cubic in PSNR" in losing.verdict
+    assert "prefer the interpolated volume" in losing.verdict
+
+
+def test_a_stop_during_training_ends_without_a_report():
+    events = list(run_hidden_section_check(_tiny_stack(), _tiny_cfg(), stop=lambda: True))
+    assert events[-1] == HiddenSectionsChecked(report=None, stopped=True)
+
+
+def test_cli_validate_writes_report_and_figure_and_refuses_to_overwrite(tmp_path, capsys):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    out = tmp_path / "check"
+    args = ["validate", str(path), "--z-factor", "3", "--steps", "4", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Verdict:" in printed and "| cubic |" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["check_z_factor"] == 6 and len(report["sections"]) == 4
+    assert report["training"]["steps"] == 4
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "# Hidden-section check" in (out / "report.md").read_text()
+    assert main(args) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--z-factor", "60"], "larger than 100"),  # the check trains at 2F
+    (["--z-factor", "3", "--thickness", "3"], "thickness"),
+])
+def test_cli_validate_refuses_bad_settings_in_one_line(tmp_path, capsys, bad, message):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    assert main(["validate", str(path), "--steps", "4", "--out", str(tmp_path / "o"), *bad]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("isorecon: error:") and message in err and "\n" not in err
+    assert not (tmp_path / "o").exists()
