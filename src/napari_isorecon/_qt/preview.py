@@ -1,4 +1,5 @@
-"""The degradation preview: G_hl applied to a lateral (xy) crop, beside a real axial (xz) crop.
+"""The degradation preview: the learned degradation that makes the stage-2 training pairs (G_hl's kernel
+path by default, ``IsoModel.pair_degradation``) applied to a lateral (xy) crop, beside a real axial (xz) crop.
 
 If the learned degradation is right, the two look alike: same blur and texture along z. Both are
 drawn with the same grey levels and stretched by the z-factor so that they have their physical
@@ -44,7 +45,8 @@ class DegradationPreview(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.degraded_image = QLabel()
-        self.degraded_image.setToolTip("G_hl (the learned degradation) applied to a lateral (xy) crop.")
+        self.degraded_image.setToolTip("The learned degradation that makes the training pairs of stage 2 "
+                                       "applied to a lateral (xy) crop.")
         self.axial_image = QLabel()
         self.axial_image.setToolTip("A real axial (xz) crop of the same volume, z vertical.")
         for widget in (self.caption, self.degraded_image, self.axial_image):
@@ -73,6 +75,6 @@ class DegradationPreview(QWidget):
             label.setPixmap(pixmap_of(to_grey8(image, low, high), width, height))
             label.setFixedSize(width, height)
         self.step = event.step
-        self.caption.setText(f"Degradation preview, step {event.step}: G_hl(xy crop) above, a real xz crop "
-                             "below. They should look alike.")
+        self.caption.setText(f"Degradation preview, step {event.step}: an xy crop degraded as for the "
+                             "training pairs above, a real xz crop below. They should look alike.")
         self._set_images_visible(True)

@@ -15,35 +15,23 @@ from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QPushButton,
-    QSpinBox,
-    QWidget,
-)
-from superqt import QCollapsible
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
-from ..core.config import PRESETS, TrainConfig, preset
+from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
-from .layer_picker import LayerPicker
-from .layers import snapshot, volume_problem, z_factor_of
+from .kernel_plot import KernelPlot, lateral_axis
+from .layers import snapshot, volume_problem
 from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreview as PreviewPane
 from .state import JobState, JobStateMachine
-from .ui import device_combo, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
+from .train_settings import TrainSettings
+from .ui import keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
 from .workers import Job, JobFailed, TrainSteps
 
-PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
-BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
 BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
                JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
                JobState.FAILED: "Start training"}
@@ -99,10 +87,10 @@ class TrainWidget(QWidget):
         self.job_state = JobStateMachine()
         self._lifetime = WidgetLifetime(self)
         self._run_config: TrainConfig | None = None
+        self._kernel_axis = lateral_axis(None)  # (spacing, unit) of one kernel tap in the current run
         self._last_step = 0
         self._stage = 1
         self.progress_fraction = 0.0  # of the current run's budget
-        self._watched_layer = None
         self._last_folder = str(Path.home())
         self.autosave_folder = default_autosave_folder()
         self.autosave_every_s = 300.0  # seconds of training between checkpoints
@@ -111,85 +99,14 @@ class TrainWidget(QWidget):
         self.job_state.changed.connect(self._show_state)
         self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
         self._apply_theme()
-        self._on_layer_changed(self.layer_picker.layer())
         self._show_state(self.job_state.state, self.job_state.state)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self._scroll, root = scrolling_body(self)
-        self.settings_box = QWidget()
-        form = QFormLayout(self.settings_box)
-        form.setContentsMargins(0, 0, 0, 0)
-        self.layer_picker = LayerPicker(self.viewer, self._lifetime)
-        self.layer_picker.layer_changed.connect(self._on_layer_changed)
-        form.addRow("Image", self.layer_picker)
-
-        self.z_factor = QDoubleSpinBox()
-        self.z_factor.setRange(1.0, 100.0)
-        self.z_factor.setDecimals(3)
-        self.z_factor.setSingleStep(0.5)
-        self.z_factor.setToolTip("z spacing / xy spacing of the volume (how much coarser z is).")
-        form.addRow("z-factor", self.z_factor)
-        self.z_hint = small_hint()
-        form.addRow(self.z_hint)
-
-        self.preset = QComboBox()
-        self.preset.addItems(list(PRESET_CHOICES))
-        self.preset.setToolTip("fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, "
-                               "meant for a GPU (about an hour).")
-        self.preset.currentTextChanged.connect(self._apply_preset)
-        form.addRow("Preset", self.preset)
-
-        budget_row = QHBoxLayout()
-        self.budget = QDoubleSpinBox()
-        self.budget.setRange(0.1, 100000)
-        self.budget.setDecimals(1)
-        self.budget_unit = QComboBox()
-        self.budget_unit.addItems(["minutes", "steps"])
-        self.budget_unit.currentTextChanged.connect(self._on_budget_unit)
-        budget_row.addWidget(self.budget, 1)
-        budget_row.addWidget(self.budget_unit)
-        form.addRow("Budget", budget_row)
-
-        self.device = device_combo()
-        form.addRow("Device", self.device)
-
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        form.addRow("Seed", self.seed)
-
-        self.advanced = QCollapsible("Advanced")
-        advanced_box = QWidget()
-        adv = QFormLayout(advanced_box)
-        self.backbone = QComboBox()
-        self.backbone.addItems(BACKBONES)
-        self.backbone.setToolTip("Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.")
-        adv.addRow("Backbone", self.backbone)
-        self.channels = self._int_spin(4, 256, "Feature channels of the reconstruction network.")
-        adv.addRow("Channels", self.channels)
-        self.blocks = self._int_spin(1, 32, "Residual blocks of the reconstruction network.")
-        adv.addRow("Blocks", self.blocks)
-        self.patch_width = self._int_spin(16, 512, "Width of training patches (pixels, multiple of 16).", 16)
-        adv.addRow("Patch width", self.patch_width)
-        self.batch_size = self._int_spin(1, 256, "Patches per training step.")
-        adv.addRow("Batch size", self.batch_size)
-        self.stage2_fraction = QDoubleSpinBox()
-        self.stage2_fraction.setRange(0.0, 0.95)
-        self.stage2_fraction.setSingleStep(0.05)
-        self.stage2_fraction.setToolTip("Share of the budget for stage 2 (supervised training on "
-                                        "pairs made with the learned degradation).")
-        adv.addRow("Stage-2 share", self.stage2_fraction)
-        self.smooth_kernel = QCheckBox("Smooth axial kernel")
-        self.smooth_kernel.setChecked(True)
-        self.smooth_kernel.setToolTip("A smoothness prior on the learned axial degradation (sections and "
-                                      "milled slices blur smoothly along z). Untick for data that samples "
-                                      "single planes with nothing in between.")
-        adv.addRow("", self.smooth_kernel)
-        self.preview_every = self._int_spin(0, 100000, "Degradation preview every N steps (0: only at the end).")
-        self.preview_every.setValue(100)
-        adv.addRow("Preview every", self.preview_every)
-        self.advanced.addWidget(advanced_box)
-        form.addRow(self.advanced)
+        self.settings_box = TrainSettings(self.viewer, self._lifetime)
+        for name in TrainSettings.FIELDS:  # scripts and tests reach the fields on the widget
+            setattr(self, name, getattr(self.settings_box, name))
         root.addWidget(self.settings_box)
 
         self.continue_box = QCheckBox("Continue training the current model")
@@ -205,6 +122,8 @@ class TrainWidget(QWidget):
 
         self.loss_plot = LossPlot(self)
         root.addWidget(self.loss_plot)
+        self.kernel_plot = KernelPlot(self)
+        root.addWidget(self.kernel_plot)
         self.preview = PreviewPane(self)
         root.addWidget(self.preview)
 
@@ -222,65 +141,11 @@ class TrainWidget(QWidget):
         self.checkpoint_label.setToolTip(CHECKPOINT_TIP)
         root.addWidget(self.checkpoint_label)
         root.addStretch(1)
-        self._apply_preset(self.preset.currentText())
         keep_min_height(self._scroll, 260)
-
-    @staticmethod
-    def _int_spin(low: int, high: int, tip: str, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setToolTip(tip)
-        return spin
-
-    # ------------------------------------------------------------------ settings
-    def _apply_preset(self, label: str) -> None:
-        """Fill the budget and advanced fields with the preset's values."""
-        defaults = TrainConfig(**PRESETS[PRESET_CHOICES[label]])
-        self.backbone.setCurrentText(defaults.backbone)
-        self.channels.setValue(defaults.channels)
-        self.blocks.setValue(defaults.blocks)
-        self.patch_width.setValue(defaults.patch_width)
-        self.batch_size.setValue(defaults.batch_size)
-        self.stage2_fraction.setValue(defaults.stage2_fraction)
-        self.smooth_kernel.setChecked(defaults.weights.kernel_smooth > 0)
-        self.budget_unit.setCurrentText("minutes")
-        self.budget.setValue(defaults.minutes)
-
-    def _on_budget_unit(self, unit: str) -> None:
-        self.budget.setDecimals(1 if unit == "minutes" else 0)
-        minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset.currentText()]]).minutes
-        self.budget.setValue(minutes if unit == "minutes" else 2000)
 
     def training_config(self) -> TrainConfig:
         """The TrainConfig the widget shows (raises IsoReconError with a message for bad values)."""
-        if self.budget_unit.currentText() == "minutes":
-            budget = {"minutes": float(self.budget.value()), "steps": None}
-        else:
-            budget = {"steps": max(1, round(self.budget.value())), "minutes": None}
-        cfg = preset(PRESET_CHOICES[self.preset.currentText()], z_factor=self.z_factor.value(),
-                     backbone=self.backbone.currentText(), channels=self.channels.value(),
-                     blocks=self.blocks.value(), patch_width=self.patch_width.value(),
-                     batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
-                     device=self.device.currentText(), seed=self.seed.value(), **budget)
-        return cfg if self.smooth_kernel.isChecked() else cfg.replace_weights(kernel_smooth=0.0)
-
-    def _on_layer_changed(self, layer) -> None:
-        if self._watched_layer is not None:
-            self._lifetime.disconnect(self._watched_layer.events.scale, self._update_z_factor)
-        self._watched_layer = layer
-        if layer is not None:
-            self._lifetime.connect(layer.events.scale, self._update_z_factor)
-        self._update_z_factor()
-
-    def _update_z_factor(self, *_) -> None:
-        layer = self._watched_layer
-        if layer is None:
-            self.z_hint.setText("Open a 3D image layer (z, y, x), e.g. File > Open Sample > IsoRecon.")
-            return
-        factor, hint = z_factor_of(layer.scale)
-        self.z_factor.setValue(factor if factor is not None else 1.0)
-        self.z_hint.setText(hint)
+        return self.settings_box.training_config()
 
     # ------------------------------------------------------------------ training
     def _on_start_stop(self) -> None:
@@ -318,8 +183,10 @@ class TrainWidget(QWidget):
             show_error(str(exc))
             return False
         self._run_config = config
+        self._kernel_axis = lateral_axis(layer)
         self._last_step, self._stage, self.progress_fraction = 0, 1, 0.0
         self.loss_plot.reset()
+        self.kernel_plot.clear()
         self.preview.clear()
         preview_every = self.preview_every.value()
         checkpoint = self.checkpoint_path = _autosave_file(self.autosave_folder, layer.name)
@@ -376,11 +243,15 @@ class TrainWidget(QWidget):
             self.status.setText(f"Stage {event.stage}: {event.name}.")
         elif isinstance(event, DegradationPreview):
             self.preview.show_preview(event, self._run_config.z_factor)
+            if event.kernel is not None:
+                self.kernel_plot.show_kernel(event.kernel, self._run_config.z_factor, *self._kernel_axis,
+                                             step=event.step)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
             self.checkpoint_label.setToolTip(f"{event.path}\n\n{CHECKPOINT_TIP}")
         elif isinstance(event, TrainFinished):
             self._set_model(event.model)
+            self.show_model_kernel(event.model, self._kernel_axis)
             how = "stopped" if event.stopped else "done"
             self.job_state.move_to(JobState.DONE)
             self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}.")
@@ -438,6 +309,11 @@ class TrainWidget(QWidget):
         self.continue_box.setEnabled(not self.job_state.busy)
         self.model_changed.emit(model)
 
+    def show_model_kernel(self, model, axis: tuple[float, str]) -> None:
+        """Plot ``model``'s learned axial kernel; ``axis``: (spacing, unit) of one tap (``lateral_axis``)."""
+        taps = model.g_hl.axial_kernel().detach().cpu().numpy()
+        self.kernel_plot.show_kernel(taps, model.z_factor, *axis, step=model.state.step)
+
     def save_model_to(self, path, overwrite: bool = False):
         """Save the current model; an existing file is replaced only with ``overwrite``. Returns the path."""
         from ..core.checkpoint import save_model
@@ -466,6 +342,7 @@ class TrainWidget(QWidget):
             show_error(str(exc))
             return None
         self._set_model(model)
+        self.show_model_kernel(model, lateral_axis(self.layer_picker.layer()))
         show_info(f"Model loaded: {describe_model(model)}.")
         return model
 
@@ -501,6 +378,7 @@ class TrainWidget(QWidget):
         except ValueError:
             return
         self.loss_plot.set_theme(theme_colours(theme))
+        self.kernel_plot.set_theme(theme_colours(theme))
 
     def closeEvent(self, event) -> None:
         self._lifetime.end()

@@ -91,18 +91,22 @@ class IsoModel:
         return self.g_hl.kernel_path if self.config.stage2_pairs == "kernel" else self.g_hl
 
     @torch.inference_mode()
-    def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None) -> np.ndarray:
+    def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None,
+                pairs: bool = False) -> np.ndarray:
         """G_hl applied to a 2D lateral slice (input intensities), degrading along ``vertical_axis`` to
-        ``out_rows`` rows (default round(rows / f))."""
+        ``out_rows`` rows (default round(rows / f)). ``pairs``: apply what makes the stage-2 pairs
+        (:meth:`pair_degradation`, G_hl's kernel path alone with ``stage2_pairs="kernel"``) instead of
+        the whole G_hl."""
         image = np.asarray(hr_slice)
         if vertical_axis == 1:
             image = image.T
         g_hl = self.g_hl
+        degradation = self.pair_degradation() if pairs else g_hl
         device = next(g_hl.parameters()).device
         x = torch.from_numpy(self.normalizer.to_unit(image))[None, None].to(device)
         was_training = g_hl.training
         g_hl.eval()
-        out = g_hl(x, out_rows)[0, 0].cpu().numpy()
+        out = degradation(x, out_rows)[0, 0].cpu().numpy()
         g_hl.train(was_training)
         out = self.normalizer.from_unit(out)
         return out.T if vertical_axis == 1 else out

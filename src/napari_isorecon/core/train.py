@@ -142,7 +142,8 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None) -> d
 
 
 def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPreview:
-    """G_hl on a fixed central lateral crop, beside a real axial crop of the same size."""
+    """The pair degradation on a fixed central lateral crop, beside a real axial crop of the same size,
+    with G_hl's axial kernel."""
     vol = sampler.volume
     z, y, x = vol.shape
     rows, width = sampler.hr_rows, min(x, 4 * sampler.width)
@@ -152,8 +153,10 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
     lateral = np.asarray(vol[z // 2, y0:y0 + rows, x0:x0 + width])
     lr_rows = min(sampler.lr_rows, z)
     axial = np.asarray(vol[(z - lr_rows) // 2:(z - lr_rows) // 2 + lr_rows, y // 2, x0:x0 + width])
-    return DegradationPreview(step=step, lateral=lateral, degraded=model.degrade(lateral, out_rows=lr_rows),
-                              axial=axial)
+    with torch.no_grad():
+        kernel = model.g_hl.axial_kernel().detach().cpu().numpy().copy()
+    return DegradationPreview(step=step, lateral=lateral, axial=axial, kernel=kernel,
+                              degraded=model.degrade(lateral, out_rows=lr_rows, pairs=True))
 
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
