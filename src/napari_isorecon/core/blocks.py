@@ -67,6 +67,7 @@ from .config import ReconConfig, check_z_factor
 from .device import resolve_device
 from .errors import IsoReconError
 from .events import ReconFinished, ReconProgress, stop_requested
+from .fusion import PLAIN, SharedBlocks, by_slabs
 from .geometry import check_volume, output_depth
 from .intensity import Normalizer
 
@@ -235,37 +236,32 @@ def _forward(net, slices: np.ndarray, out_rows: int, device) -> np.ndarray:
 
 
 def compute_block(raw, net, block: Block, normalizer: Normalizer, axes=("xz", "yz"), batch_size: int = 8,
-                  device="cpu") -> np.ndarray:
+                  device="cpu", fusion=PLAIN):
     """The output block from its halo'd input ``raw`` (input intensities): the xz and yz passes fused,
-    halo cropped, averaged and mapped back to the input dtype exactly as :func:`slice_passes` does."""
+    halo cropped, averaged and mapped back to the input dtype exactly as :func:`slice_passes` does.
+    A ``fusion`` with several outputs (:class:`uncertainty.FlipEnsemble`) returns a tuple of blocks."""
     device = resolve_device(str(device))
     net = _net_on(net, device)
-    unit = _by_slabs(normalizer.to_unit, raw, np.float32)
+    unit = by_slabs(normalizer.to_unit, raw, np.float32)
     kz, ky, kx = block.keep
-    acc = np.zeros((kz.stop - kz.start, ky.stop - ky.start, kx.stop - kx.start), dtype=np.float32)
-    for axis in axes:
+    acc = fusion.accumulator((kz.stop - kz.start, ky.stop - ky.start, kx.stop - kx.start), len(axes))
+
+    def forward(slices):
+        return _forward(net, slices, block.out_rows, device)
+
+    for index, axis in enumerate(axes):
         if axis == "xz":  # slices at fixed y: (n, Z, X)
             for s0 in range(ky.start, ky.stop, batch_size):
                 s1 = min(ky.stop, s0 + batch_size)
-                out = _forward(net, unit[:, s0:s1, :].transpose(1, 0, 2), block.out_rows, device)
-                acc[:, s0 - ky.start:s1 - ky.start, :] += out[:, kz, kx].transpose(1, 0, 2)
+                out = fusion.predict(forward, unit[:, s0:s1, :].transpose(1, 0, 2))
+                acc.add(index, np.s_[:, s0 - ky.start:s1 - ky.start, :], out[:, :, kz, kx].transpose(0, 2, 1, 3))
         else:  # slices at fixed x: (n, Z, Y)
             for s0 in range(kx.start, kx.stop, batch_size):
                 s1 = min(kx.stop, s0 + batch_size)
-                out = _forward(net, unit[:, :, s0:s1].transpose(2, 0, 1), block.out_rows, device)
-                acc[:, :, s0 - kx.start:s1 - kx.start] += out[:, kz, ky].transpose(1, 2, 0)
-    acc /= len(axes)
-    return _by_slabs(normalizer.from_unit, acc, normalizer.np_dtype)
-
-
-def _by_slabs(convert, array: np.ndarray, dtype, voxels: int = 1 << 20) -> np.ndarray:
-    """``convert(array)`` (elementwise) a z slab of ~1 M voxels at a time: the same values, but without
-    the float64 temporaries of the whole block (which would triple a block's memory)."""
-    out = np.empty(array.shape, dtype=dtype)
-    step = max(1, voxels // max(1, array[0].size))
-    for z0 in range(0, array.shape[0], step):
-        out[z0:z0 + step] = convert(array[z0:z0 + step])
-    return out
+                out = fusion.predict(forward, unit[:, :, s0:s1].transpose(2, 0, 1))
+                acc.add(index, np.s_[:, :, s0 - kx.start:s1 - kx.start], out[:, :, kz, ky].transpose(0, 2, 3, 1))
+    values = acc.finish(normalizer)
+    return values[0] if len(values) == 1 else values
 
 
 def _read(source, region) -> np.ndarray:
@@ -289,8 +285,14 @@ def _trim_heap() -> None:
         pass
 
 
-def _block_task(source, region, net, block, normalizer, axes, batch_size, device):
-    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device)
+def _block_task(source, region, net, block, normalizer, axes, batch_size, device, fusion=PLAIN, shared=None,
+                output=0):
+    """One block's output; with ``shared`` (a :class:`fusion.SharedBlocks`) output ``output`` of the
+    fusion's several, the others kept for the tasks that ask for them."""
+    if shared is not None:
+        return shared.take(block.index, output, lambda: _block_task(source, region, net, block, normalizer,
+                                                                    axes, batch_size, device, fusion))
+    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device, fusion)
     _trim_heap()
     return values
 
@@ -299,18 +301,22 @@ class BlockWriteError(IsoReconError):
     """Storing a finished block failed (disk full, permissions, storage gone)."""
 
 
-def _write_task(source, region, net, block, normalizer, axes, batch_size, device, target, meta_dir, skip=None):
-    """Compute one block, store it, then mark it done. Returns its byte count, or None when skipped."""
+def _write_task(source, region, net, block, normalizer, axes, batch_size, device, target, meta_dir, skip=None,
+                fusion=PLAIN):
+    """Compute one block, store it (each of a fusion's outputs in its own ``target``), then mark it done.
+    Returns its byte count, or None when skipped."""
     if skip is not None and skip():
         return None
-    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device)
+    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device, fusion)
+    values, targets = (values, target) if isinstance(values, tuple) else ((values,), (target,))
     try:
-        target[block.out] = values
+        for array, values_of_one in zip(targets, values):
+            array[block.out] = values_of_one
         _marker(meta_dir, block.index).touch()
     except OSError as exc:
         raise BlockWriteError(f"Could not write block {block.index} to {meta_dir.parent}: "
                               f"{exc.strerror or exc}.") from exc
-    nbytes = int(values.nbytes)
+    nbytes = sum(int(v.nbytes) for v in values)
     del values
     _trim_heap()
     return nbytes
@@ -380,27 +386,33 @@ def _check(volume, net, z_factor, cfg):
 
 
 def reconstruct_blockwise(volume, net, z_factor: float, normalizer: Normalizer, cfg: ReconConfig | None = None,
-                          block=DEFAULT_BLOCK, client=None, halo=None):
+                          block=DEFAULT_BLOCK, client=None, halo=None, fusion=PLAIN):
     """A lazy dask array (D, Y, X) in the input dtype: ``net`` over blocks of ``volume`` (numpy, zarr or
     dask). Computing a slice of it computes only the blocks it touches. With ``client`` the network is
-    scattered to every worker now and the array must be computed on that client."""
+    scattered to every worker now and the array must be computed on that client. A ``fusion`` with several
+    outputs gives a tuple of arrays whose blocks are computed once for all of them (see SharedBlocks)."""
     import dask
     import dask.array as da
 
     z_factor, cfg = _check(volume, net, z_factor, cfg)
     plan = plan_blocks(volume.shape, z_factor, net.receptive_radius, block, halo)
     inputs = _Inputs(volume, net, client)
-    dtype = normalizer.np_dtype
+    dtypes = fusion.output_dtypes(normalizer)
+    shared = None if len(dtypes) == 1 else dask.delayed(SharedBlocks(len(dtypes)), traverse=False,
+                                                        name=f"isorecon-shared-{inputs.token}")
     nz, ny, nx = plan.grid
-    grid = [[[None] * nx for _ in range(ny)] for _ in range(nz)]
+    grids = [[[[None] * nx for _ in range(ny)] for _ in range(nz)] for _ in dtypes]
     for blk in plan.blocks():
         i, j, k = blk.index
         source, region = inputs.args(blk)
-        task = dask.delayed(_block_task, pure=False)(
-            source, region, inputs.net, blk, normalizer, cfg.axes, cfg.batch_size, cfg.device,
-            dask_key_name=f"isorecon-block-{inputs.token}-{i}-{j}-{k}")
-        grid[i][j][k] = da.from_delayed(task, shape=blk.out_shape, dtype=dtype)
-    return da.block(grid)
+        for output, dtype in enumerate(dtypes):
+            suffix = "" if shared is None else f"-{output}"
+            task = dask.delayed(_block_task, pure=False)(
+                source, region, inputs.net, blk, normalizer, cfg.axes, cfg.batch_size, cfg.device, fusion,
+                shared, output, dask_key_name=f"isorecon-block-{inputs.token}-{i}-{j}-{k}{suffix}")
+            grids[output][i][j][k] = da.from_delayed(task, shape=blk.out_shape, dtype=dtype)
+    arrays = tuple(da.block(grid) for grid in grids)
+    return arrays[0] if shared is None else arrays
 
 
 def reconstruct_model_blockwise(volume, model, cfg: ReconConfig | None = None, block=DEFAULT_BLOCK, client=None):
@@ -451,7 +463,7 @@ def _canonical(data) -> str:
 def write_blockwise(volume, net, z_factor: float, normalizer: Normalizer, path, cfg: ReconConfig | None = None,
                     block=DEFAULT_BLOCK, client=None, voxel_size=None, overwrite: bool = False, stop=None,
                     num_workers: int | None = None, source_name: str | None = None,
-                    ome_version: str = "0.4") -> Iterator:
+                    ome_version: str = "0.4", fusion=PLAIN, more_paths=()) -> Iterator:
     """Reconstruct ``volume`` block by block into the OME-Zarr ``path`` (voxel size ``voxel_size`` in nm
     for the *output*), resuming an interrupted run of the same job. Yields ReconProgress (blocks done /
     blocks) and finally ReconFinished whose ``volume`` is the written array opened lazily (None when
@@ -459,50 +471,68 @@ def write_blockwise(volume, net, z_factor: float, normalizer: Normalizer, path, 
 
     Checks the input, the output path and any partial run at the call, before the first event.
     ``num_workers``: threads of the local scheduler (ignored with a ``client``); default 2.
+    A ``fusion`` with several outputs (:class:`uncertainty.FlipEnsemble`) writes the first to ``path`` and
+    the others to ``more_paths`` (OME-Zarr, float32), built and resumed together with it.
     """
     from . import io
 
     z_factor, cfg = _check(volume, net, z_factor, cfg)
     path = io.check_zarr_writable(path, overwrite)
+    more_paths = tuple(io.check_zarr_writable(p, overwrite) for p in more_paths)
+    if len(more_paths) != len(fusion.output_dtypes(normalizer)) - 1:
+        raise ValueError(f"{type(fusion).__name__} writes {len(fusion.output_dtypes(normalizer))} volumes: "
+                         f"give {len(fusion.output_dtypes(normalizer)) - 1} more_paths")
     plan = plan_blocks(volume.shape, z_factor, net.receptive_radius, block)
     manifest = _manifest(volume, net, z_factor, normalizer, cfg, plan, voxel_size, source_name)
+    if fusion.describe() is not None:
+        manifest.update(fusion=fusion.describe(), more_outputs=[str(p.resolve()) for p in more_paths])
     partial = io.partial_path(path)
     meta_dir = partial / _META_DIR
+    more_partials = tuple(io.partial_path(p) for p in more_paths)
     if partial.exists():
         try:
             previous = json.loads((meta_dir / "manifest.json").read_text())
         except (OSError, ValueError):
             previous = None
-        if previous is None or _canonical(previous) != _canonical(manifest):
+        if previous is None or _canonical(previous) != _canonical(manifest) or \
+                not all(p.exists() for p in more_partials):
             if not overwrite:
                 raise IsoReconError(
                     f"{partial} holds an interrupted run with other settings (input, model, axes or block "
                     "size); delete it, or add --overwrite to start over.")
             io._remove(partial)
+    if not partial.exists():  # a companion left by a run whose main output is gone cannot be resumed
+        for stale in more_partials:
+            io._remove(stale)
     return _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, meta_dir, client,
-                         voxel_size, overwrite, stop, num_workers or default_workers(), ome_version)
+                         voxel_size, overwrite, stop, num_workers or default_workers(), ome_version, fusion,
+                         tuple(zip(more_paths, more_partials)))
 
 
 def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, meta_dir, client, voxel_size,
-                  overwrite, stop, num_workers, ome_version) -> Iterator:
+                  overwrite, stop, num_workers, ome_version, fusion, more) -> Iterator:
     import dask
     import zarr
 
     from . import io
 
     t0 = time.perf_counter()
+    dtypes = fusion.output_dtypes(normalizer)
     if not partial.exists():
+        made = [partial] + [p for _, p in more]
         try:
-            target = io.create_ome_zarr(partial, plan.out_shape, normalizer.np_dtype, plan.storage_chunks(),
-                                        voxel_size, ome_version)
+            targets = [io.create_ome_zarr(p, plan.out_shape, dtype, plan.storage_chunks(), voxel_size, ome_version,
+                                          name="isotropic" if n == 0 else fusion.outputs[n])
+                       for n, (p, dtype) in enumerate(zip(made, dtypes))]
             (meta_dir / "done").mkdir(parents=True)
             (meta_dir / "manifest.json").write_text(_canonical(manifest))
         except OSError as exc:
-            if partial.exists():
-                io._remove(partial)
+            for p in made:
+                io._remove(p)
             raise IsoReconError(f"Could not create {partial}: {exc.strerror or exc}.") from exc
     else:
-        target = zarr.open_group(store=str(partial), mode="r+")["0"]
+        targets = [zarr.open_group(store=str(p), mode="r+")["0"] for p in [partial] + [p for _, p in more]]
+    target = targets[0] if len(targets) == 1 else tuple(targets)
     todo = [b for b in plan.blocks() if not _marker(meta_dir, b.index).exists()]
     skipped = plan.n_blocks - len(todo)
     yield ReconProgress(axis="blocks", done=skipped, total=plan.n_blocks, elapsed=time.perf_counter() - t0)
@@ -519,7 +549,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
             i, j, k = blk.index
             tasks.append(dask.delayed(_write_task, pure=False)(
                 source, region, inputs.net, blk, normalizer, cfg.axes, cfg.batch_size, cfg.device, target,
-                meta_dir, None if client is not None else skip,
+                meta_dir, None if client is not None else skip, fusion,
                 dask_key_name=f"isorecon-write-{inputs.token}-{i}-{j}-{k}"))
         runner = _run_distributed(client, tasks, stop) if client is not None else \
             _run_local(tasks, num_workers, abort)
@@ -542,10 +572,12 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
     if missing:
         yield ReconFinished(volume=None, stopped=True, elapsed=time.perf_counter() - t0, info=info)
         return
+    for more_path, more_partial in more:
+        io.finish_partial(more_partial, more_path, overwrite)
     io._remove(meta_dir)
     io.finish_partial(partial, path, overwrite)
-    result = zarr.open_group(store=str(path), mode="r")["0"]
-    yield ReconFinished(volume=result, stopped=False, elapsed=time.perf_counter() - t0, info=info)
+    volumes = tuple(zarr.open_group(store=str(p), mode="r")["0"] for p in [path] + [p for p, _ in more])
+    yield fusion.finished(volumes, elapsed=time.perf_counter() - t0, info=info)
 
 
 def _run_local(tasks, num_workers: int, abort: threading.Event) -> Iterator[int]:

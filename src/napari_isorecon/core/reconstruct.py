@@ -20,6 +20,7 @@ import torch
 from .config import ReconConfig, check_z_factor
 from .device import resolve_device
 from .events import ReconFinished, ReconProgress, stop_requested
+from .fusion import PLAIN
 from .geometry import check_volume, output_depth
 from .intensity import Normalizer
 from .networks import AxialInterpolator
@@ -54,23 +55,29 @@ def _run_slices(net, slices: np.ndarray, depth: int, cfg: ReconConfig, device) -
 
 
 def slice_passes(volume, net, z_factor: float, normalizer: Normalizer, cfg: ReconConfig,
-                 stop=None) -> Iterator:
+                 stop=None, fusion=PLAIN) -> Iterator:
     """The shared engine: ``net`` over xz and/or yz slices of ``volume``; yields progress, then the result.
 
+    ``fusion`` (see :mod:`fusion`) says how the predictions become the output: the mean of the passes,
+    or with :class:`uncertainty.FlipEnsemble` the mean and spread of flipped predictions.
     Input, factor and device are checked at the call, before the first event.
     """
     check_volume(volume)
     depth = output_depth(volume.shape[0], z_factor)
     device = resolve_device(cfg.device)
-    return _passes(volume, net.to(device).eval(), z_factor, depth, normalizer, cfg, device, stop)
+    return _passes(volume, net.to(device).eval(), z_factor, depth, normalizer, cfg, device, stop, fusion)
 
 
-def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop) -> Iterator:
+def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion) -> Iterator:
     z, y, x = volume.shape
-    acc = np.zeros((depth, y, x), dtype=np.float32)
+    acc = fusion.accumulator((depth, y, x), len(cfg.axes))
     total = sum(y if axis == "xz" else x for axis in cfg.axes)
     done, t0 = 0, time.perf_counter()
-    for axis in cfg.axes:
+
+    def forward(slices):
+        return _run_slices(net, slices, depth, cfg, device)
+
+    for index, axis in enumerate(cfg.axes):
         count = y if axis == "xz" else x
         for s0 in range(0, count, cfg.batch_size):
             if stop_requested(stop):
@@ -79,16 +86,15 @@ def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop) -> Iter
             s1 = min(count, s0 + cfg.batch_size)
             if axis == "xz":
                 block = normalizer.to_unit(volume[:, s0:s1, :]).transpose(1, 0, 2)  # (n, Z, X)
-                acc[:, s0:s1, :] += _run_slices(net, block, depth, cfg, device).transpose(1, 0, 2)
+                acc.add(index, np.s_[:, s0:s1, :], fusion.predict(forward, block).transpose(0, 2, 1, 3))
             else:
                 block = normalizer.to_unit(volume[:, :, s0:s1]).transpose(2, 0, 1)  # (n, Z, Y)
-                acc[:, :, s0:s1] += _run_slices(net, block, depth, cfg, device).transpose(1, 2, 0)
+                acc.add(index, np.s_[:, :, s0:s1], fusion.predict(forward, block).transpose(0, 2, 3, 1))
             done += s1 - s0
             yield ReconProgress(axis=axis, done=done, total=total, elapsed=time.perf_counter() - t0)
-    acc /= len(cfg.axes)
-    result = normalizer.from_unit(acc)
-    yield ReconFinished(volume=result, stopped=False, elapsed=time.perf_counter() - t0,
-                        info={"z_factor": z_factor, "axes": cfg.axes, "device": str(device)})
+    volumes = acc.finish(normalizer)
+    yield fusion.finished(volumes, elapsed=time.perf_counter() - t0,
+                          info={"z_factor": z_factor, "axes": cfg.axes, "device": str(device)})
 
 
 def reconstruct(volume, model, cfg: ReconConfig | None = None, stop=None) -> Iterator:
