@@ -26,6 +26,9 @@ def check_z_factor(z_factor) -> float:
 
 # Stage-2 training pairs: (G_hl's kernel path alone, or the whole G_hl with its residual branch)(xy), xy.
 STAGE2_PAIRS = ("kernel", "full")
+# G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
+# blurred by a Gaussian of learnable width, centred: two parameters; see networks.section_kernel).
+KERNEL_MODELS = ("free", "section")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class TrainConfig:
     minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
     stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
     stage2_pairs: str = "kernel"  # stage-2 inputs: G_hl's learned axial kernel alone, or "full" G_hl
+    kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
+    # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
+    # sections, core.noise), so that they look like the real, noisy axial slices
+    match_noise: bool = False
     # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
     stage1_max_steps: int | None = 3000
@@ -98,6 +105,8 @@ class TrainConfig:
         if self.stage1_max_steps is not None and (not isinstance(self.stage1_max_steps, int)
                                                    or self.stage1_max_steps < 1):
             raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
+        if self.kernel_model not in KERNEL_MODELS:
+            raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
         if self.stage2_pairs not in STAGE2_PAIRS:
             raise IsoReconError(f"stage2_pairs must be one of {', '.join(STAGE2_PAIRS)}, got {self.stage2_pairs!r}.")
         if not 0.0 <= self.stage2_fraction < 1.0:
@@ -148,6 +157,8 @@ class TrainConfig:
         # checkpoints from before these settings existed trained without them
         data.setdefault("stage2_pairs", "full")
         data.setdefault("stage1_max_steps", None)
+        data.setdefault("kernel_model", "free")
+        data.setdefault("match_noise", False)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):
@@ -157,7 +168,8 @@ class TrainConfig:
 
 
 # The settings that shape the networks' weights: a model resumes or loads only with the same ones.
-NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels")
+NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
+                  "kernel_model")
 
 PRESETS = {
     # Small networks and patches: a useful model in minutes on a 2-core CPU.

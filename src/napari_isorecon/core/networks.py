@@ -24,15 +24,23 @@ class AxialDegradation(nn.Module):
     blocks without batch norm, its last convolution zero-initialised, for what a kernel cannot express.
     """
 
-    def __init__(self, z_factor: float, channels: int = 16, blocks: int = 2):
+    def __init__(self, z_factor: float, channels: int = 16, blocks: int = 2, kernel_model: str = "free"):
         super().__init__()
         self.z_factor = float(z_factor)
+        self.kernel_model = kernel_model
         half = int(math.ceil(2 * self.z_factor))
         taps = torch.arange(-half, half + 1, dtype=torch.float32)
-        # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-f/2, f/2]
-        box = (torch.minimum(taps + 0.5, torch.tensor(self.z_factor / 2))
-               - torch.maximum(taps - 0.5, torch.tensor(-self.z_factor / 2))).clamp(min=0)
-        self.kernel = nn.Parameter(box / box.sum())
+        self.register_buffer("taps", taps, persistent=False)
+        if kernel_model == "free":
+            # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-f/2, f/2]
+            box = (torch.minimum(taps + 0.5, torch.tensor(self.z_factor / 2))
+                   - torch.maximum(taps - 0.5, torch.tensor(-self.z_factor / 2))).clamp(min=0)
+            self.kernel = nn.Parameter(box / box.sum())
+        elif kernel_model == "section":
+            # log(thickness / f) and log(blur sigma / f): starts as the one-z-step box, slightly blurred
+            self.kernel = nn.Parameter(torch.tensor([0.0, math.log(0.1)]))
+        else:
+            raise ValueError(f"kernel_model must be 'free' or 'section', got {kernel_model!r}")
         self.residual = None
         if blocks > 0:
             layers = [nn.Conv2d(2, channels, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
@@ -47,12 +55,23 @@ class AxialDegradation(nn.Module):
         return max(1, int(round(rows / self.z_factor)))
 
     def axial_kernel(self) -> torch.Tensor:
-        return self.kernel / self.kernel.sum()
+        """The normalised taps, one per lateral pixel along z, centred on the sampled row."""
+        if self.kernel_model == "free":
+            return self.kernel / self.kernel.sum()
+        thickness, sigma = self.section_shape()
+        return section_kernel(self.taps, thickness, sigma)
+
+    def section_shape(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(thickness, blur sigma) in lateral pixels of the "section" kernel model."""
+        f = self.z_factor
+        thickness = f * torch.exp(self.kernel[0]).clamp(max=3.5)
+        sigma = f * torch.exp(self.kernel[1]).clamp(min=0.02 / f, max=1.0)
+        return thickness, sigma
 
     def kernel_path(self, x, out_rows: int | None = None):
         """The main path alone: the learned axial kernel, then sampling at the centre of each group of f rows."""
         out_rows = out_rows or self.out_rows(x.shape[-2])
-        half = (self.kernel.numel() - 1) // 2
+        half = (self.taps.numel() - 1) // 2
         pad_mode = "reflect" if x.shape[-2] > half else "replicate"
         blurred = F.conv2d(F.pad(x, (0, 0, half, half), mode=pad_mode), self.axial_kernel().view(1, 1, -1, 1))
         return F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
@@ -64,6 +83,27 @@ class AxialDegradation(nn.Module):
             return sampled
         pooled = F.adaptive_avg_pool2d(x, (out_rows, x.shape[-1]))
         return sampled + self.residual(torch.cat([sampled, pooled], dim=1))
+
+
+def section_kernel(taps: torch.Tensor, thickness, sigma) -> torch.Tensor:
+    """A box of ``thickness`` (a section integrating z) blurred by a Gaussian of ``sigma`` (beam, detector,
+    section-to-section blur), integrated over each unit tap [t - 0.5, t + 0.5] and normalised.
+
+    The box convolved with the Gaussian has the profile (Phi((x + w/2)/s) - Phi((x - w/2)/s)) / w; its integral
+    over a pixel uses the antiderivative s * psi(x / s) of Phi(x / s), psi(u) = u Phi(u) + phi(u). Thickness
+    ~0 gives a Gaussian, sigma ~0 a sharp box; both together cover bicubic-like, thick and thin sections
+    and planes, with the centroid pinned at the sampled row.
+    """
+    def psi(u):
+        return u * torch.special.ndtr(u) + torch.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
+
+    def antiderivative(x):  # of the box * Gaussian profile, times w / s
+        return psi((x + thickness / 2) / sigma) - psi((x - thickness / 2) / sigma)
+
+    taps = taps.double()  # the differences of psi cancel badly in float32 for thin sections
+    thickness, sigma = torch.as_tensor(thickness).double(), torch.as_tensor(sigma).double()
+    weights = (antiderivative(taps + 0.5) - antiderivative(taps - 0.5)).clamp(min=0)
+    return (weights / weights.sum()).float()
 
 
 class _Residual(nn.Module):

@@ -31,6 +31,7 @@ from .events import (
 from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel
+from .noise import add_missing_noise, volume_noise_sigma
 from .sampling import PatchSampler
 
 
@@ -93,21 +94,24 @@ def _generator_lr(cfg: TrainConfig, stage_step: int) -> float:
     return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
 
 
-def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, float]:
-    """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7)."""
+def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise_sigma: float = 0.0) -> dict[str, float]:
+    """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise_sigma``: the volume's pixel
+    noise, partly put back into G_hl's fakes (core.noise)."""
     g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
     w = cfg.weights
     hr_rows, lr_rows = hr.shape[-2], lr.shape[-2]
     for p in list(d_l.parameters()) + list(d_h.parameters()):
         p.requires_grad_(False)
-    fake_lr = g_hl(hr, lr_rows)
+    fake_lr = add_missing_noise(g_hl(hr, lr_rows), noise_sigma, g_hl.axial_kernel())
     fake_hr = g_lh(lr, hr_rows)
     loss_ghl = losses.generator_adversarial(d_l(fake_lr))
     loss_glh = losses.generator_adversarial(d_h(fake_hr))
     loss_cyc_lr = losses.cycle(g_hl(fake_hr, lr_rows), lr)
     loss_cyc_hr = losses.cycle(g_lh(fake_lr, hr_rows), hr)
     loss_mean = losses.mean_preservation(fake_lr, hr) + losses.mean_preservation(fake_hr, lr)
-    loss_kernel = losses.kernel_roughness(g_hl.axial_kernel(), g_hl.z_factor)
+    # the prior is for free taps; the section model's two parameters need none
+    loss_kernel = (losses.kernel_roughness(g_hl.axial_kernel(), g_hl.z_factor) if g_hl.kernel_model == "free"
+                   else torch.zeros((), device=hr.device))
     loss_g = (w.adv_hl * loss_ghl + w.adv_lh * loss_glh + w.cycle * (loss_cyc_lr + loss_cyc_hr)
               + w.mean * loss_mean + w.kernel_smooth * loss_kernel)
     opts["g"].zero_grad(set_to_none=True)
@@ -125,7 +129,8 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig) -> dict[str, fl
             "D_l": loss_dl.item(), "D_h": loss_dh.item()}
 
 
-def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None) -> dict[str, float]:
+def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
+                     noise_sigma: float = 0.0) -> dict[str, float]:
     """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen.
 
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
@@ -134,6 +139,8 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None) -> d
     """
     with torch.no_grad():
         synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
+        if degrade is None:
+            synthetic_lr = add_missing_noise(synthetic_lr, noise_sigma, model.g_hl.axial_kernel())
     loss = torch.nn.functional.l1_loss(model.reconstructor(synthetic_lr, hr.shape[-2]), hr)
     opts["r"].zero_grad(set_to_none=True)
     loss.backward()
@@ -169,7 +176,8 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
     continued where it stopped with the remaining budget. ``degradation``: instead of learning it, assume
     a hand-made one (see :mod:`degradation`; "cubic", "take", "gaussian", ...) and train the reconstruction
-    network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped).
+    network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped). It may also
+    be a callable ``(hr, rows) -> lr`` on unit-scale (N, 1, H, W) tensors (the bench's oracle with noise).
     """
     check_volume(volume)
     geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
@@ -187,7 +195,10 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     else:
         model = IsoModel(cfg, Normalizer.fit(volume, cfg.percentiles))
     degrade = None
-    if degradation is not None:
+    if callable(degradation):
+        model.state.stage = 2
+        degrade = degradation
+    elif degradation is not None:
         from .degradation import KINDS, degrade_slices
 
         if degradation not in KINDS:
@@ -215,6 +226,7 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
     batch = cfg.batch_size
     stopped = False
     opts = _optimizers(model, cfg)
+    noise_sigma = volume_noise_sigma(volume, model.normalizer) if cfg.match_noise else 0.0
 
     def to_tensor(a):
         return torch.from_numpy(a).to(device)
@@ -245,11 +257,12 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             for group in opts["g"].param_groups:
                 group["lr"] = lr_g * group.get("lr_factor", 1.0)
             step_losses = _cycle_step(model, opts, to_tensor(sampler.hr_batch(batch)),
-                                      to_tensor(sampler.lr_batch(batch)), cfg)
+                                      to_tensor(sampler.lr_batch(batch)), cfg, noise_sigma)
             rates = {"generators": lr_g, "discriminators": cfg.lr_discriminators}
         else:
             opts["r"].param_groups[0]["lr"] = lr_g
-            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade)
+            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
+                                           noise_sigma)
             rates = {"reconstruction": lr_g}
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "

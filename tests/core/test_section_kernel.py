@@ -1,0 +1,72 @@
+"""G_hl's section kernel (a box of learnable thickness blurred by a Gaussian) and the matched noise."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.kernel_summary import kernel_summary
+from napari_isorecon.core.networks import AxialDegradation, section_kernel
+from napari_isorecon.core.noise import add_missing_noise, image_noise_sigma
+from napari_isorecon.core.train import train_model
+
+TAPS = torch.arange(-25, 26, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("thickness", [5.0, 10.0, 15.0])
+def test_a_sharp_section_is_a_box_of_its_thickness(thickness):
+    k = section_kernel(TAPS, torch.tensor(thickness), torch.tensor(0.05)).numpy()
+    s = kernel_summary(k, 10)
+    assert k.sum() == pytest.approx(1, abs=1e-6) and s["centroid_px"] == pytest.approx(0, abs=1e-6)
+    assert s["equivalent_thickness_px"] == pytest.approx(thickness, rel=0.03)
+    assert (k > 1e-4).sum() in (int(thickness), int(thickness) + 1, int(thickness) + 2)
+
+
+def test_a_thin_section_blurred_is_a_gaussian():
+    sigma = 4.0
+    k = section_kernel(TAPS, torch.tensor(1e-3), torch.tensor(sigma)).numpy()
+    g = np.exp(-0.5 * (TAPS.numpy() / sigma) ** 2)
+    assert np.allclose(k, g / g.sum(), atol=2e-3)
+
+
+def test_the_section_model_has_two_parameters_with_gradients_and_stays_centred():
+    g = AxialDegradation(10, blocks=0, kernel_model="section")
+    assert g.kernel.numel() == 2
+    g.axial_kernel()[20].backward()
+    assert torch.all(g.kernel.grad != 0)
+    with torch.no_grad():
+        g.kernel.copy_(torch.tensor([np.log(1.5), np.log(0.3)]))
+    s = kernel_summary(g.axial_kernel().detach().numpy(), 10)
+    assert s["centroid_px"] == pytest.approx(0, abs=1e-5)
+    with pytest.raises(ValueError, match="kernel_model"):
+        AxialDegradation(10, kernel_model="spline")
+
+
+def test_noise_is_measured_on_textured_images():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:128, :128]
+    clean = 100 + 40 * np.sin(xx / 9.0) * np.cos(yy / 7.0) + 0.3 * xx
+    assert image_noise_sigma(clean) < 0.5
+    for sigma in (2.0, 10.0):
+        assert image_noise_sigma(clean + rng.normal(0, sigma, clean.shape)) == pytest.approx(sigma, rel=0.1)
+
+
+def test_the_missing_noise_is_what_the_kernel_averaged_away():
+    torch.manual_seed(0)
+    kernel = torch.full((10,), 0.1)  # a box of 10 rows keeps 1/sqrt(10) of the noise
+    out = add_missing_noise(torch.zeros(20000), 0.2, kernel)
+    assert out.std().item() == pytest.approx(0.2 * np.sqrt(1 - 0.1), rel=0.03)
+    assert torch.equal(add_missing_noise(torch.zeros(5), 0.0, kernel), torch.zeros(5))
+
+
+def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_keep_theirs():
+    rng = np.random.default_rng(1)
+    vol = (rng.random((8, 48, 48)) * 200).astype(np.uint8)
+    cfg = TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
+                      lr_rows=3, patch_width=16, batch_size=2, kernel_model="section", match_noise=True)
+    model = train_model(vol, cfg)
+    assert model.g_hl.kernel_model == "section" and model.reconstructor is not None
+    old = TrainConfig().to_dict()
+    del old["kernel_model"], old["match_noise"]
+    restored = TrainConfig.from_dict(old)
+    assert restored.kernel_model == "free" and restored.match_noise is False
