@@ -1,6 +1,7 @@
 """Scores: the no-reference consistency check separates a real reconstruction from results that drifted."""
 
 import numpy as np
+import pytest
 
 from napari_isorecon.core.evaluate import input_consistency
 from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
@@ -39,3 +40,20 @@ def test_input_consistency_degrades_with_what_made_the_stage_two_pairs(em_volume
     assert kernel_pairs["psnr"] != whole["psnr"]
     model.g_hl.residual = None  # the kernel path alone
     assert input_consistency(full, result, em_volume) == kernel_pairs
+
+
+def test_psnr_and_ssim_agree_with_scikit_image():
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from napari_isorecon.core.evaluate import psnr_ssim_2d
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:64, :80]
+    reference = (120 + 80 * np.sin(xx / 6.0) * np.cos(yy / 4.0)).astype(np.float64)
+    tests = [reference + rng.normal(0, s, reference.shape) for s in (2.0, 10.0, 30.0)]
+    psnr, ssim = psnr_ssim_2d(np.stack(tests), np.stack([reference] * 3), data_range=255.0)
+    for t, p, s in zip(tests, psnr, ssim):
+        assert p == pytest.approx(peak_signal_noise_ratio(reference, t, data_range=255.0), abs=1e-6)
+        expected = structural_similarity(reference, t, data_range=255.0, gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False)
+        assert s == pytest.approx(expected, abs=1e-9)
