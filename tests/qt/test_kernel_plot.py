@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from qt_helpers import wait_for_state
 
-from napari_isorecon._qt.kernel_plot import PIXELS, KernelPlot, lateral_axis
+from napari_isorecon._qt.kernel_plot import PIXELS, KernelCanvas, lateral_axis
 
 
-def _learned_line(plot: KernelPlot):
+def _learned_line(plot: KernelCanvas):
     (line,) = [line for line in plot.axes.get_lines() if line.get_label().startswith("learned")]
     return line
 
@@ -18,10 +18,10 @@ def test_training_sends_the_kernel_taps_to_the_plot(qtbot, train_widget):
     shown = []
     original = train_widget.kernel_plot.show_kernel
     train_widget.kernel_plot.show_kernel = lambda *a, **k: (shown.append(k.get("step")), original(*a, **k))
-    assert train_widget.kernel_plot.taps is None
+    assert train_widget.kernel_plot.canvas.taps is None
     assert train_widget.start_training()
     wait_for_state(qtbot, train_widget, "done")
-    plot = train_widget.kernel_plot
+    plot = train_widget.kernel_plot.canvas
     assert shown[:2] == [3, 6]  # live, with each degradation preview (every 3 of 6 steps), then the end
     taps = train_widget.model.g_hl.axial_kernel().detach().numpy()
     assert np.allclose(plot.taps, taps) and plot.step == 6
@@ -31,16 +31,18 @@ def test_training_sends_the_kernel_taps_to_the_plot(qtbot, train_widget):
     assert np.allclose(x, 10.0 * np.arange(-half, half + 1)) and np.allclose(y, taps)  # taps in nm along z
     assert "nm" in plot.axes.get_xlabel()
     labels = [line.get_label() for line in plot.axes.get_lines()]
-    assert "box (one z-step)" in labels and "bicubic (antialiased)" in labels
+    assert "box, one z-step" in labels and "bicubic" in labels
+    caption = train_widget.kernel_plot.caption.text()  # the summary, in nm
+    assert caption.startswith("Learned axial kernel: centroid") and "FWHM" in caption and " nm" in caption
 
 
 def test_a_loaded_model_shows_its_kernel(viewer, train_widget, sample_layer, tiny_model_file):
     sample_layer.scale = (5, 1, 1)  # unit lateral scale: the axis is in lateral pixels
     model = train_widget.load_model_from(tiny_model_file)
-    plot = train_widget.kernel_plot
+    plot = train_widget.kernel_plot.canvas
     assert np.allclose(plot.taps, model.g_hl.axial_kernel().detach().numpy())
     assert plot.step == model.state.step and plot.unit == PIXELS and plot.spacing == 1.0
-    assert "xy pixels" in plot.axes.get_xlabel()
+    assert "xy pixels" in plot.axes.get_xlabel() and " px" in train_widget.kernel_plot.caption.text()
 
 
 def test_lateral_axis_reads_the_layer_unit_or_assumes_nm(viewer):
@@ -57,6 +59,6 @@ def test_kernel_plot_follows_the_theme(viewer, train_widget):
     from napari.utils.theme import get_theme
 
     viewer.theme = "light"
-    assert to_hex(train_widget.kernel_plot.figure.get_facecolor()) == get_theme("light").background.as_hex()
+    assert to_hex(train_widget.kernel_plot.canvas.figure.get_facecolor()) == get_theme("light").background.as_hex()
     viewer.theme = "dark"
-    assert to_hex(train_widget.kernel_plot.figure.get_facecolor()) == get_theme("dark").background.as_hex()
+    assert to_hex(train_widget.kernel_plot.canvas.figure.get_facecolor()) == get_theme("dark").background.as_hex()

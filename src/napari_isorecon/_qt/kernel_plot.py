@@ -13,14 +13,17 @@ import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from qtpy.QtWidgets import QSizePolicy
+from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from ..core.kernel_summary import describe_kernel, kernel_summary
 from ..core.reference_kernels import bicubic_antialias_density, box_density, tap_offsets
 from .loss_plot import DEFAULT_COLOURS, MARGINS_PX
+from .ui import small_hint
 
 LEARNED_COLOUR = "#E69F00"  # G_hl's colour in the loss plot
 BICUBIC_COLOUR = "#56B4E9"
 PIXELS = "xy pixels"
+NM_PER_UNIT = {"nm": 1.0, "µm": 1e3, "um": 1e3, "mm": 1e6}
 
 
 def lateral_axis(layer) -> tuple[float, str]:
@@ -39,10 +42,43 @@ def lateral_axis(layer) -> tuple[float, str]:
     return spacing, "nm"
 
 
-class KernelPlot(FigureCanvasQTAgg):
-    """Call :meth:`show_kernel` with the taps of ``model.g_hl.axial_kernel()`` (numpy)."""
+class KernelPlot(QWidget):
+    """The kernel canvas and a one-line summary under it (centroid, FWHM, equivalent section thickness);
+    call :meth:`show_kernel` with the taps of ``model.g_hl.axial_kernel()`` (numpy)."""
 
-    def __init__(self, parent=None, height_px: int = 170):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.canvas = KernelCanvas(self)
+        self.caption = small_hint()
+        layout.addWidget(self.canvas)
+        layout.addWidget(self.caption)
+        self.caption.setVisible(False)
+
+    def clear(self) -> None:
+        self.canvas.clear()
+        self.caption.setVisible(False)
+
+    def show_kernel(self, taps, z_factor: float, spacing: float = 1.0, unit: str = PIXELS,
+                    step: int | None = None) -> None:
+        """Draw ``taps`` (centred, one per lateral pixel) for a model of ``z_factor``; ``spacing`` is one
+        lateral pixel in ``unit``; ``step``, the training step they come from."""
+        self.canvas.show_kernel(taps, z_factor, spacing, unit, step)
+        nm_per_unit = NM_PER_UNIT.get(unit)
+        summary = kernel_summary(taps, z_factor, spacing * nm_per_unit if nm_per_unit else None)
+        self.caption.setText(describe_kernel(summary) + ".")
+        self.caption.setVisible(True)
+
+    def set_theme(self, colours: dict[str, str]) -> None:
+        self.canvas.set_theme(colours)
+
+
+class KernelCanvas(FigureCanvasQTAgg):
+    """The plot itself (see :class:`KernelPlot`)."""
+
+    def __init__(self, parent=None, height_px: int = 160):
         self.figure = Figure(figsize=(3.2, height_px / 100), dpi=100)
         super().__init__(self.figure)
         self.setParent(parent)
@@ -106,12 +142,14 @@ class KernelPlot(FigureCanvasQTAgg):
         dense = np.linspace(-reach, reach, 801)
         ax.axhline(0.0, color=c["text"], linewidth=0.6, alpha=0.5)
         ax.plot(dense * s, box_density(dense, f), color=c["text"], linestyle="--", linewidth=1.0, alpha=0.8,
-                label="box (one z-step)")
+                label="box, one z-step")
         ax.plot(dense * s, bicubic_antialias_density(dense, f), color=BICUBIC_COLOUR, linestyle="--",
-                linewidth=1.0, label="bicubic (antialiased)")
-        learned = "learned" if self.step is None else f"learned, step {self.step}"
+                linewidth=1.0, label="bicubic")
         ax.plot(offsets * s, self.taps, color=LEARNED_COLOUR, marker="o", markersize=2.5, linewidth=1.4,
-                label=learned)
+                label="learned")
+        if self.step is not None:
+            ax.text(0.01, 0.97, f"step {self.step}", transform=ax.transAxes, ha="left", va="top",
+                    color=c["text"], fontsize=7, alpha=0.8)
         ax.set_xlim(-reach * s, reach * s)
         legend = ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=6.5, ncol=3, frameon=False,
                            handlelength=1.4, handletextpad=0.4, columnspacing=0.8, borderpad=0.1,

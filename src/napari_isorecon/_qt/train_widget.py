@@ -7,7 +7,6 @@ widget of the same window picks it up from there (see ``model_source``).
 from __future__ import annotations
 
 import copy
-import math
 import os
 import re
 import time
@@ -21,6 +20,7 @@ from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
+from .hidden_check import HiddenSectionCheck
 from .kernel_plot import KernelPlot, lateral_axis
 from .layers import snapshot, volume_problem
 from .lifetime import PROGRESS_TICKS, WidgetLifetime
@@ -29,7 +29,7 @@ from .model_source import describe_model
 from .preview import DegradationPreview as PreviewPane
 from .state import JobState, JobStateMachine
 from .train_settings import TrainSettings
-from .ui import keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
+from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
 from .workers import Job, JobFailed, TrainSteps
 
 BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
@@ -62,16 +62,6 @@ def _autosave_file(folder: Path, layer_name: str) -> Path | None:
         return None
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", layer_name).strip("_") or "layer"
     return folder / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}.autosave.pt"
-
-
-def format_duration(seconds: float) -> str:
-    if math.isnan(seconds) or seconds < 0:  # not known yet
-        return "?"
-    if seconds < 90:
-        return f"{5 * round(seconds / 5):.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class TrainWidget(QWidget):
@@ -140,6 +130,9 @@ class TrainWidget(QWidget):
         self.checkpoint_label = path_label()
         self.checkpoint_label.setToolTip(CHECKPOINT_TIP)
         root.addWidget(self.checkpoint_label)
+        self.hidden_check = HiddenSectionCheck(self)
+        self.hidden_check.job_state.changed.connect(lambda *_: self._show_state(self.job_state.state))
+        root.addWidget(self.hidden_check)
         root.addStretch(1)
         keep_min_height(self._scroll, 260)
 
@@ -156,8 +149,9 @@ class TrainWidget(QWidget):
 
     def start_training(self) -> bool:
         """Start training on the picked layer; False (and a notification) when it cannot start."""
-        if self.job_state.busy:
-            show_warning("Training is already running: press Stop first, or wait for it to end.")
+        if self.job_state.busy or self.hidden_check.busy:
+            show_warning("Training or a hidden-section check is already running: press Stop first, or wait "
+                         "for it to end.")
             return False
         layer = self.layer_picker.layer()
         if layer is None:
@@ -288,12 +282,13 @@ class TrainWidget(QWidget):
 
     def _show_state(self, state: JobState, _old=None) -> None:
         self.start_button.setText(BUTTON_TEXT[state])
-        self.start_button.setEnabled(state is not JobState.STOPPING)
+        checking = self.hidden_check.busy
+        self.start_button.setEnabled(state is not JobState.STOPPING and not checking)
         self.start_button.setToolTip("Stop ends training after the current step and keeps the model."
                                      if state is JobState.RUNNING else "Train on the picked layer.")
-        self.settings_box.setEnabled(not state.busy)
+        self.settings_box.setEnabled(not state.busy and not checking)
         self.load_button.setEnabled(not state.busy)
-        self.continue_box.setEnabled(not state.busy and self.model is not None)
+        self.continue_box.setEnabled(not state.busy and not checking and self.model is not None)
         self.save_button.setEnabled(self.model is not None)
         if state is JobState.RUNNING:
             self.status.setText("Training: starting...")

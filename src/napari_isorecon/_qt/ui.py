@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
@@ -23,6 +25,17 @@ def path_label() -> QLabel:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def format_duration(seconds: float) -> str:
+    """"35 s", "4.2 min", "1.5 h"; "?" when not known yet (NaN or negative)."""
+    if math.isnan(seconds) or seconds < 0:
+        return "?"
+    if seconds < 90:
+        return f"{5 * round(seconds / 5):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def set_text_if_changed(label: QLabel, text: str) -> None:

@@ -1,0 +1,336 @@
+"""The Train widget's *Check on hidden sections*: quality without ground truth, in the background.
+
+Every other section of the picked layer is hidden; a model trained with the Train widget's settings on the
+rest (at twice the z-factor) predicts them, and they are scored against the real ones, beside cubic
+interpolation and the mean of the two neighbours (``core.hidden_sections``). The verdict, a summary table
+and the figure of the worst and the median section are shown here; *Save report...* writes report.json, .md
+and .png. The job runs like training (a worker with a progress bar and Stop) but with its own state, and
+neither can start while the other runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import IsoReconError
+from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted
+from .layers import snapshot, volume_problem
+from .lifetime import PROGRESS_TICKS, WidgetLifetime
+from .state import JobState, JobStateMachine
+from .ui import format_duration, path_label, set_text_if_changed, small_hint
+from .workers import JobFailed, TrainSteps
+
+TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
+METHODS = ("ours", "cubic", "neighbour mean")
+REPORT_FILES = ("report.json", "report.md", "report.png")
+BUTTON_TEXT = {JobState.RUNNING: "Stop check", JobState.STOPPING: "Stopping..."}
+CHECK_TIP = ("Hides every other section, trains with the settings above (same budget) on the rest at twice "
+             "the z-factor, and scores its predictions of the hidden sections against the real ones. Takes "
+             "about as long as training.")
+MEASURES = ("Quality at twice your z spacing, on your own data: a lower bound for the model trained on all "
+            "sections.")
+
+
+@dataclass(frozen=True)
+class RenderedFigure:
+    """The report's figure drawn to RGBA pixels in the worker (drawing costs the GUI thread ~0.5 s)."""
+
+    rgba: np.ndarray
+
+
+def render_figure(figure) -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+def check_events(volume, config, stop):
+    """The core check's events, with the figure rendered just before the final ``HiddenSectionsChecked``."""
+    from ..core.hidden_sections import run_hidden_section_check  # imports torch: only in the worker thread
+
+    for event in run_hidden_section_check(volume, config, stop=stop):
+        if isinstance(event, HiddenSectionsChecked) and event.report is not None:
+            yield RenderedFigure(render_figure(event.report.figure()))
+        yield event
+
+
+class FigureThumbnail(QLabel):
+    """The report's figure, shrunk to the dock's width; a click shows it full size in a window of its own."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.full_size: QPixmap | None = None
+        self.window_shown: QLabel | None = None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def set_figure(self, pixmap: QPixmap, width: int) -> None:
+        self.full_size = pixmap
+        self.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+
+    def mousePressEvent(self, event) -> None:
+        if self.full_size is None:
+            return
+        if self.window_shown is None:
+            self.window_shown = QLabel(self, Qt.WindowType.Window)
+            self.window_shown.setWindowTitle("Hidden-section check: worst and median section")
+        self.window_shown.setPixmap(self.full_size)
+        self.window_shown.show()
+        self.window_shown.raise_()
+
+
+class HiddenSectionCheck(QWidget):
+    """Button, status, verdict, summary table, figure and *Save report...* for one Train widget (``owner``:
+    its layer picker, settings and training state are read from there)."""
+
+    def __init__(self, owner, parent=None):
+        super().__init__(parent)
+        self.owner = owner
+        self.job_state = JobStateMachine()
+        self._lifetime = WidgetLifetime(owner)  # ends the job when the Train widget goes away
+        self.report = None
+        self.report_paths: dict | None = None
+        self.figure_rgba: np.ndarray | None = None
+        self._check_z_factor = 0.0
+        self._last_folder = str(Path.home())
+        self._build()
+        self.job_state.changed.connect(self._show_state)
+        owner.job_state.changed.connect(self._show_state)
+        self._show_state()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.button = QPushButton()
+        self.button.setToolTip(CHECK_TIP)
+        self.button.clicked.connect(self._on_button)
+        layout.addWidget(self.button)
+        self.status = small_hint()
+        layout.addWidget(self.status)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.verdict)
+        self.measures = small_hint(MEASURES)
+        layout.addWidget(self.measures)
+        self.table = self._summary_table()
+        layout.addWidget(self.table)
+        self.figure_label = FigureThumbnail()
+        self.figure_label.setToolTip("The worst and the median hidden section (by our PSNR): real, ours, "
+                                     "cubic. Click to see it full size.")
+        layout.addWidget(self.figure_label)
+        row = QHBoxLayout()
+        self.save_button = QPushButton("Save report...")
+        self.save_button.setToolTip("Write report.json, report.md and report.png into a folder.")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        row.addWidget(self.save_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.saved_label = path_label()
+        layout.addWidget(self.saved_label)
+        self._show_report(None)
+
+    @staticmethod
+    def _summary_table() -> QTableWidget:
+        table = QTableWidget(len(METHODS), 2)
+        table.setHorizontalHeaderLabels(["PSNR (dB)", "SSIM"])
+        table.setVerticalHeaderLabels(list(METHODS))
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setToolTip("Means over the hidden sections (a cell's tooltip gives the standard deviation).")
+        height = table.horizontalHeader().sizeHint().height() + sum(table.rowHeight(r) for r in range(len(METHODS)))
+        table.setFixedHeight(height + 2 * table.frameWidth())
+        return table
+
+    # ------------------------------------------------------------------ running
+    @property
+    def busy(self) -> bool:
+        return self.job_state.busy
+
+    @property
+    def job(self):
+        return self._lifetime.job
+
+    def _on_button(self) -> None:
+        if self.job_state.state is JobState.RUNNING:
+            self.stop_check()
+        else:
+            self.start_check()
+
+    def start_check(self) -> bool:
+        """Start the check on the Train widget's layer and settings; False (and a notification) when it cannot."""
+        if self.busy or self.owner.job_state.busy:
+            show_warning("Training or a check is already running: stop it or wait for it to end first.")
+            return False
+        layer = self.owner.layer_picker.layer()
+        problem = "No 3D image layer to check: open a volume (z, y, x)." if layer is None else volume_problem(layer)
+        if problem:
+            show_error(problem)
+            return False
+        try:
+            config = self.owner.training_config()
+            from ..core.device import resolve_device
+
+            resolve_device(config.device)
+        except IsoReconError as exc:
+            show_error(str(exc))
+            return False
+        data = snapshot(layer).data
+        self._check_z_factor = 2 * config.z_factor
+        self.figure_rgba = None
+        self._show_report(None)
+        self._lifetime.start_job(lambda stop: check_events(data, config, stop), self._on_event,
+                                 self._on_job_finished, self.job_state, "IsoRecon hidden-section check")
+        self.status.setText(f"Check: training at z-factor {self._check_z_factor:g} on every other section of "
+                            f"'{layer.name}'...")
+        return True
+
+    def stop_check(self) -> None:
+        """End the check after the current step; no verdict is given."""
+        self._lifetime.stop_job(self.job_state)
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, TrainSteps):
+            step = event.last
+            self._advance(TRAIN_SHARE * step.progress, f"check, stage {step.stage}: "
+                          f"{format_duration(step.seconds_left)} left")
+            set_text_if_changed(self.status, f"Check: training at z-factor {self._check_z_factor:g}, stage "
+                                f"{step.stage}: {int(step.progress * 100)}% of the budget, about "
+                                f"{format_duration(step.seconds_left)} left.")
+        elif isinstance(event, StageStarted):
+            self.status.setText(f"Check: training at z-factor {self._check_z_factor:g}, stage {event.stage}.")
+        elif isinstance(event, CheckProgress):
+            self._advance(TRAIN_SHARE + (1 - TRAIN_SHARE) * event.progress, f"check: {event.phase}")
+            set_text_if_changed(self.status, f"Check: {event.phase}, {int(event.progress * 100)}%.")
+        elif isinstance(event, RenderedFigure):
+            self.figure_rgba = event.rgba
+        elif isinstance(event, HiddenSectionsChecked):
+            self.job_state.move_to(JobState.DONE)
+            if event.report is None:
+                self.status.setText("Check stopped: no verdict.")
+                return
+            self._show_report(event.report)
+            self.status.setText(f"Check done: {len(event.report.sections)} hidden sections scored.")
+            show_info(f"Hidden-section check: {event.report.verdict}")
+        elif isinstance(event, JobFailed):
+            self.job_state.move_to(JobState.FAILED)
+            message = str(event.error) if isinstance(event.error, IsoReconError) else \
+                f"{type(event.error).__name__}: {event.error}"
+            self.status.setText(f"Check failed: {message}")
+            show_error(f"Hidden-section check failed: {message}")
+
+    def _advance(self, fraction: float, description: str) -> None:
+        bar = self._lifetime.progress
+        if bar is None:
+            return
+        ticks = int(fraction * PROGRESS_TICKS)
+        if ticks > bar.n:
+            bar.update(ticks - bar.n)
+        if description != bar.desc.rstrip(": "):
+            bar.set_description(description)
+
+    def _on_job_finished(self) -> None:
+        self._lifetime.job = None
+        self._lifetime.close_progress()
+        if self.job_state.busy:  # the worker ended without a final event
+            self.job_state.move_to(JobState.FAILED)
+
+    def _show_state(self, *_) -> None:
+        state = self.job_state.state
+        self.button.setText(BUTTON_TEXT.get(state, "Check on hidden sections"))
+        self.button.setEnabled(state is not JobState.STOPPING and not self.owner.job_state.busy)
+        if state is JobState.STOPPING:
+            self.status.setText("Check: stopping after the current step (no verdict).")
+
+    # ------------------------------------------------------------------ the result
+    def _show_report(self, report) -> None:
+        self.report = report
+        self.report_paths = None
+        self.saved_label.setText("")
+        for widget in (self.verdict, self.measures, self.table, self.figure_label):
+            widget.setVisible(report is not None)
+        self.save_button.setEnabled(report is not None)
+        self.save_button.setVisible(report is not None)
+        if report is None:
+            return
+        self.verdict.setText(f"Verdict: {report.verdict}")
+        for row, method in enumerate(METHODS):
+            scores = report.summary[method]
+            for col, key, digits in ((0, "psnr", 2), (1, "ssim", 3)):
+                item = QTableWidgetItem(f"{scores[key]:.{digits}f}")
+                item.setToolTip(f"{method}: mean {scores[key]:.{digits}f}, standard deviation "
+                                f"{scores[f'{key}_std']:.{digits}f} over {len(report.sections)} hidden sections")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(row, col, item)
+        self.measures.setToolTip(report.to_dict()["what_it_measures"])
+        self._show_figure()
+
+    def _show_figure(self) -> None:
+        rgba = self.figure_rgba
+        if rgba is None:
+            self.figure_label.setVisible(False)
+            return
+        height, width = rgba.shape[:2]
+        image = QImage(np.ascontiguousarray(rgba).data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+        room = max(200, min(self.width() if self.width() > 100 else 300, 420))
+        self.figure_label.set_figure(QPixmap.fromImage(image.copy()), room)
+
+    def save_report_to(self, folder, overwrite: bool = False) -> dict | None:
+        """Write report.json/md/png into ``folder`` (existing ones replaced only with ``overwrite``)."""
+        if self.report is None:
+            show_warning("No hidden-section report yet: run the check first.")
+            return None
+        try:
+            paths = self.report.save(folder, overwrite=overwrite)
+        except (IsoReconError, OSError) as exc:
+            show_error(str(exc) if isinstance(exc, IsoReconError) else f"Cannot write the report: {exc}")
+            return None
+        self.report_paths = paths
+        self.saved_label.setText(f"Report written to {Path(folder)} (report.json, report.md, report.png)")
+        self.saved_label.setToolTip(str(paths["md"]))
+        show_info(f"Hidden-section report written to {paths['md']}.")
+        return paths
+
+    def _on_save_clicked(self) -> None:
+        folder = self._ask_report_folder()
+        if not folder:
+            return
+        existing = [name for name in REPORT_FILES if (Path(folder) / name).exists()]
+        if existing and not self._confirm_replace(folder, existing):
+            return
+        self.save_report_to(folder, overwrite=bool(existing))
+
+    def _ask_report_folder(self) -> str | None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the hidden-section report", self._last_folder)
+        if folder:
+            self._last_folder = folder
+        return folder or None
+
+    def _confirm_replace(self, folder: str, existing: list[str]) -> bool:
+        answer = QMessageBox.question(self, "Replace the report?", f"{', '.join(existing)} already in {folder}: "
+                                      "replace?")
+        return answer == QMessageBox.StandardButton.Yes
