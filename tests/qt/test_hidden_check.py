@@ -37,6 +37,10 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
     assert check.verdict.text() == f"Verdict: {report.verdict}" and check.verdict.isVisibleTo(train_widget)
     assert check.figure_rgba is not None and not check.figure_label.pixmap().isNull()
     assert check.figure_label.full_size.width() == check.figure_rgba.shape[1]
+    assert check.minimumSizeHint().width() < 250  # the results never widen the dock
+    check.figure_label.resize(240, 10)  # a narrow dock: the figure follows its width
+    check.figure_label._fit()
+    assert check.figure_label.pixmap().width() == 240 == check.figure_label.width()
     qtbot.mouseClick(check.figure_label, Qt.MouseButton.LeftButton)  # full size in a window of its own
     assert check.figure_label.window_shown.isVisible()
     assert check.button.text() == "Check on hidden sections" and train_widget.start_button.isEnabled()

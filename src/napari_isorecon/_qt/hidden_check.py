@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -76,17 +77,34 @@ def check_events(volume, config, stop):
 
 
 class FigureThumbnail(QLabel):
-    """The report's figure, shrunk to the dock's width; a click shows it full size in a window of its own."""
+    """The report's figure at the dock's width (it never widens the dock); a click shows it full size in a
+    window of its own."""
+
+    MAX_WIDTH = 480
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.full_size: QPixmap | None = None
         self.window_shown: QLabel | None = None
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
-    def set_figure(self, pixmap: QPixmap, width: int) -> None:
+    def set_figure(self, pixmap: QPixmap) -> None:
         self.full_size = pixmap
-        self.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.full_size is None:
+            return
+        width = max(1, min(self.width(), self.MAX_WIDTH))
+        scaled = self.full_size.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(scaled)
+        self.setFixedHeight(scaled.height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.pixmap() is None or self.pixmap().width() != min(self.width(), self.MAX_WIDTH):
+            self._fit()
 
     def mousePressEvent(self, event) -> None:
         if self.full_size is None:
@@ -296,8 +314,7 @@ class HiddenSectionCheck(QWidget):
             return
         height, width = rgba.shape[:2]
         image = QImage(np.ascontiguousarray(rgba).data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-        room = max(200, min(self.width() if self.width() > 100 else 300, 420))
-        self.figure_label.set_figure(QPixmap.fromImage(image.copy()), room)
+        self.figure_label.set_figure(QPixmap.fromImage(image.copy()))
 
     def save_report_to(self, folder, overwrite: bool = False) -> dict | None:
         """Write report.json/md/png into ``folder`` (existing ones replaced only with ``overwrite``)."""
