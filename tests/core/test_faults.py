@@ -12,11 +12,10 @@ import pytest
 import torch
 
 from napari_isorecon.cli import main
-from napari_isorecon.core import checkpoint
 from napari_isorecon.core.checkpoint import autosave_path, load_model, save_model
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import TrainSnapshot
-from napari_isorecon.core.io import write_volume
+from napari_isorecon.core.io import files, write_volume
 from napari_isorecon.core.train import train, train_model
 
 
@@ -128,7 +127,7 @@ def test_read_only_destination(em_volume, tiny_config, tmp_path, monkeypatch, ca
     assert main(["train", "sample", "--steps", "1", "--out", str(folder / "m.pt")]) == 2
     assert "not writable" in capsys.readouterr().err
     monkeypatch.setattr(os, "access", real_access)
-    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", _refuse(PermissionError(errno.EACCES, "Permission denied")))
+    monkeypatch.setattr(files.tempfile, "mkstemp", _refuse(PermissionError(errno.EACCES, "Permission denied")))
     with pytest.raises(IsoReconError, match="Permission denied"):
         save_model(model, folder / "m.pt")
     with pytest.raises(IsoReconError, match="Permission denied"):

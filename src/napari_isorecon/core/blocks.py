@@ -35,8 +35,9 @@ Resume: a run writes into ``OUT.zarr.partial``; every finished block leaves a ma
 ``.isorecon/done/i-j-k`` next to a manifest of the run (input shape and dtype, network fingerprint,
 normaliser, factor, axes, block plan). A rerun with the same manifest skips the marked blocks (a block
 that was being written when the run died has no marker and is written again); when every block is done
-the markers are removed and the folder is renamed to ``OUT.zarr``, so the final name never holds a
-half-written volume.
+the downsampled viewing levels are built from level 0 (:func:`io.add_levels`; a run killed meanwhile
+rebuilds them), then the markers are removed and the folder is renamed to ``OUT.zarr``, so the final name
+never holds a half-written volume.
 
 Distributed: with a ``client`` the network (and an in-memory input) is scattered once to every worker
 (``client.scatter(..., broadcast=True)``) and the block tasks refer to it by key, so it is shipped once per
@@ -572,6 +573,8 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
     if missing:
         yield ReconFinished(volume=None, stopped=True, elapsed=time.perf_counter() - t0, info=info)
         return
+    for finished in [partial] + [p for _, p in more]:  # the viewing levels, while a kill still resumes
+        io.add_levels(finished)
     for more_path, more_partial in more:
         io.finish_partial(more_partial, more_path, overwrite)
     io._remove(meta_dir)

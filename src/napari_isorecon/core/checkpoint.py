@@ -6,8 +6,6 @@ asked; loading is strict and names what is wrong with a file that is not ours.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -16,6 +14,7 @@ from .config import TrainConfig
 from .errors import IsoReconError
 from .events import CheckpointSaved, TrainFinished, TrainSnapshot
 from .intensity import Normalizer
+from .io.files import atomic_write, check_parent_folder, check_writable  # noqa: F401  (re-exported)
 from .model import IsoModel, TrainState, build_networks
 
 FORMAT = "napari-isorecon/checkpoint"
@@ -28,45 +27,6 @@ def _versions() -> dict:
     from .. import __version__
 
     return {"napari_isorecon": __version__, "torch": str(torch.__version__), "numpy": str(numpy.__version__)}
-
-
-def check_writable(path, overwrite: bool = False) -> Path:
-    """Refuse an existing path (unless overwrite), a directory, or a missing parent folder."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsoReconError(f"{path} is a directory; give a file name.")
-    if path.exists() and not overwrite:
-        raise IsoReconError(f"{path} exists; choose another name or allow overwriting (--overwrite).")
-    return check_parent_folder(path)
-
-
-def check_parent_folder(path: Path) -> Path:
-    """Refuse a path whose folder is missing or not writable."""
-    if not path.parent.exists():
-        raise IsoReconError(f"Folder {path.parent} does not exist; create it first.")
-    if not os.access(path.parent, os.W_OK):
-        raise IsoReconError(f"Folder {path.parent} is not writable; choose another location.")
-    return path
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``; clean up on failure."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:  # a read-only or full folder
-        raise IsoReconError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise IsoReconError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def autosave_path(path) -> Path:

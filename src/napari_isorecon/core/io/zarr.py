@@ -1,0 +1,245 @@
+"""zarr and OME-Zarr volumes: read lazily (a zarr.Array, or a dask array when singleton t/c axes are
+dropped) with the voxel size from the OME-NGFF multiscales metadata (0.4 on zarr v2, 0.5 on zarr v3, any
+length unit); written as a multiscale OME-Zarr (see :mod:`.pyramid`), built under ``OUT.zarr.partial`` and
+renamed into place when complete. Voxel sizes cross this module in nanometres.
+
+Readers accept what ome-zarr-py writes, what isorecon's earlier hand-written writer wrote (one level "0",
+a scale transform only), and levels named anything (``s0``, ``0``): the ``datasets`` list is the truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IsoReconError
+from . import pyramid
+from .files import check_parent_folder, partial_path, remove_path, rename_partial
+from .units import nm_per_unit
+
+ZARR_SUFFIX = ".zarr"
+_ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
+
+
+def is_zarr_path(path) -> bool:
+    """True for a path ending in .zarr (or inside one, like ``vol.zarr/0``) or a folder holding zarr metadata."""
+    path = Path(path)
+    if any(part.lower().endswith(ZARR_SUFFIX) for part in path.parts):
+        return True
+    return path.is_dir() and any((path / name).exists() for name in _ZARR_METADATA)
+
+
+def _open(path):
+    import zarr
+
+    path = Path(path)
+    if not path.exists():
+        raise IsoReconError(f"{path} does not exist.")
+    try:
+        return zarr.open(store=str(path), mode="r")
+    except Exception as exc:  # zarr raises many types for folders that are not zarr stores
+        raise IsoReconError(f"Cannot read {path} as zarr: {_first_line(exc)}.") from None
+
+
+def read_zarr(path):
+    """(lazy 3D array, voxel size (z, y, x) in nm or None) from a zarr array, or an OME-Zarr group (its
+    first, finest, multiscale level). Leading axes of length 1 (t, c) are dropped."""
+    levels, voxels = read_zarr_levels(path, first_only=True)
+    return levels[0], voxels[0]
+
+
+def read_zarr_levels(path, first_only: bool = False):
+    """([lazy 3D array per level], [voxel size (z, y, x) in nm or None per level]), finest first: every
+    level of an OME-Zarr group, or the one array of a plain zarr array (or of a group holding one)."""
+    import zarr
+
+    path = Path(path)
+    node = _open(path)
+    if isinstance(node, zarr.Group):
+        entry = ome_entry(node)
+        if entry is None:
+            arrays = [name for name, _ in node.arrays()]
+            if len(arrays) != 1:
+                raise IsoReconError(
+                    f"{path} is a zarr group without OME-Zarr metadata holding {len(arrays)} arrays; give the "
+                    f"path of one array inside it (e.g. {path / (arrays[0] if arrays else '0')}).")
+            return [_squeeze(node[arrays[0]], path)], [None]
+        datasets = entry.get("datasets") or []
+        if not datasets:
+            raise IsoReconError(f"{path}: the OME-Zarr multiscales metadata lists no datasets.")
+        arrays, voxels = [], []
+        for level, dataset in enumerate(datasets[:1] if first_only else datasets):
+            try:
+                array = node[dataset["path"]]
+            except KeyError:
+                raise IsoReconError(f"{path}: the OME-Zarr level {dataset['path']!r} is missing.") from None
+            arrays.append(_squeeze(array, path))
+            voxels.append(voxel_of_entry(entry, level, path))
+        return arrays, voxels
+    # an array: when it is a level of an OME-Zarr group, the group's metadata gives its voxel size
+    parent = path.parent
+    if any((parent / name).exists() for name in (".zattrs", "zarr.json")):
+        try:
+            entry = ome_entry(zarr.open_group(store=str(parent), mode="r"))
+        except Exception:
+            entry = None
+        if entry:
+            for level, dataset in enumerate(entry.get("datasets") or []):
+                if dataset.get("path") == path.name:
+                    return [_squeeze(node, path)], [voxel_of_entry(entry, level, path)]
+    return [_squeeze(node, path)], [None]
+
+
+def _first_line(exc) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+
+
+def ome_entry(group) -> dict | None:
+    """The first multiscales entry of a group's attributes (OME-NGFF 0.4 or 0.5 layout), or None."""
+    attrs = dict(group.attrs)
+    ome = attrs.get("ome")
+    multiscales = ome.get("multiscales") if isinstance(ome, dict) else None
+    multiscales = multiscales or attrs.get("multiscales")
+    return multiscales[0] if multiscales else None
+
+
+def ome_version_of(group) -> str | None:
+    attrs = dict(group.attrs)
+    if isinstance(attrs.get("ome"), dict):
+        return str(attrs["ome"].get("version"))
+    entry = ome_entry(group)
+    return None if entry is None else str(entry.get("version"))
+
+
+def level_scale(entry: dict, level: int) -> list[float] | None:
+    """Per-axis scale of dataset ``level``: its own scale transform times the multiscale-wide one."""
+    def scale_of(transforms):
+        for t in transforms or []:
+            if t.get("type") == "scale":
+                return [float(s) for s in t["scale"]]
+        return None
+
+    scale = scale_of(entry["datasets"][level].get("coordinateTransformations"))
+    outer = scale_of(entry.get("coordinateTransformations"))
+    if scale is not None and outer is not None:
+        scale = [a * b for a, b in zip(scale, outer)]
+    return scale or outer
+
+
+def voxel_of_entry(entry: dict, level: int, path) -> tuple[float, float, float] | None:
+    """Voxel size (z, y, x) of a level in nm; numbers without a unit are kept as they are."""
+    scale = level_scale(entry, level)
+    if scale is None or len(scale) < 3:
+        return None
+    axes = entry.get("axes")
+    units = [None, None, None]
+    if axes and len(axes) == len(scale):
+        units = [(a.get("unit") if isinstance(a, dict) else None) for a in axes[-3:]]
+    voxel = []
+    for value, unit in zip(scale[-3:], units):
+        try:
+            factor = nm_per_unit(unit) if unit else 1.0
+        except KeyError:
+            raise IsoReconError(f"{path}: unknown length unit in {units}; use e.g. 'nanometer'.") from None
+        voxel.append(float(value) * (factor if factor is not None else 1.0))
+    return tuple(voxel)
+
+
+def _squeeze(array, path):
+    """Drop leading singleton axes (t, c); refuse other extra axes."""
+    shape = tuple(array.shape)
+    if len(shape) > 3:
+        extra = shape[:-3]
+        if any(n != 1 for n in extra):
+            raise IsoReconError(
+                f"{path} has shape {shape}; a single 3D volume (z, y, x) is needed: the leading axes "
+                f"{extra} must have length 1 (pick one channel or time point first).")
+        import dask.array as da
+
+        array = da.from_zarr(array)[(0,) * len(extra)]
+    return array
+
+
+def check_zarr_writable(path, overwrite: bool = False) -> Path:
+    """Like :func:`files.check_writable` for a .zarr folder; only a zarr store (or a file) is ever replaced."""
+    path = Path(path)
+    if not path.name.lower().endswith(ZARR_SUFFIX):
+        raise IsoReconError(f"Output {path.name} must end in .zarr (or .tif for a single file).")
+    if path.exists():
+        if not overwrite:
+            raise IsoReconError(f"{path} exists; choose another name or allow overwriting (--overwrite).")
+        if path.is_dir() and not any((path / n).exists() for n in _ZARR_METADATA):
+            raise IsoReconError(f"{path} is a folder that is not a zarr store; refusing to replace it.")
+    return check_parent_folder(path)
+
+
+def create_ome_zarr(path, shape, dtype, chunks, voxel_size=None, version: str = "0.4", name="isotropic"):
+    """A new one-level OME-Zarr group at ``path`` (which must not exist) with an empty level "0" and its
+    metadata; returns the array. :func:`finish_partial` adds the other levels once "0" is written."""
+    import zarr
+
+    fmt = pyramid.ome_format(version)
+    group = zarr.open_group(store=str(path), mode="w-", zarr_format=fmt.zarr_format)
+    shape = tuple(int(s) for s in shape)
+    array = group.create_array("0", shape=shape, chunks=tuple(int(c) for c in chunks), dtype=np.dtype(dtype),
+                               fill_value=0, **pyramid.array_kwargs(version))
+    pyramid.write_metadata(group, version, [], voxel_size, name)
+    return array
+
+
+def finish_partial(partial, path, overwrite: bool = False, top: int | None = None, progress=None) -> Path:
+    """Complete an output built under ``partial`` and rename it onto ``path`` (see
+    :func:`files.rename_partial`): an OME-Zarr image that has only its level "0" first gets its downsampled
+    levels (:func:`pyramid.add_levels`; ``progress(level, levels)`` after each)."""
+    import zarr
+
+    try:
+        group = zarr.open_group(store=str(partial), mode="r")
+        entry = ome_entry(group)
+    except Exception:  # not a zarr group: nothing to add
+        entry = None
+    if entry is not None and len(entry.get("datasets") or []) == 1:
+        pyramid.add_levels(partial, top=top, progress=progress)
+    return rename_partial(partial, path, overwrite)
+
+
+def write_zarr(path, volume, voxel_size=None, chunks=None, overwrite: bool = False,
+               version: str = "0.4", top: int | None = None) -> Path:
+    """Write a (Z, Y, X) numpy or dask array as a multiscale OME-Zarr (levels down to ``top`` voxels, see
+    :mod:`.pyramid`), built under ``path.partial`` and renamed into place when complete (a dask array is
+    stored block by block, never loaded whole)."""
+    import dask.array as da
+
+    path = check_zarr_writable(path, overwrite)
+    if len(volume.shape) != 3:
+        raise IsoReconError(f"Only 3D (z, y, x) volumes are written, got shape {tuple(volume.shape)}.")
+    pyramid.ome_format(version)  # an unknown version is refused before anything is written
+    if chunks is None:
+        chunks = (tuple(c[0] for c in volume.chunks) if isinstance(volume, da.Array)
+                  else default_chunks(volume.shape))
+    partial = partial_path(path)
+    if partial.exists():
+        remove_path(partial)
+    try:
+        array = create_ome_zarr(partial, volume.shape, volume.dtype, chunks, voxel_size, version)
+        if isinstance(volume, da.Array):
+            da.store(volume.rechunk(array.chunks) if volume.chunks != _dask_chunks(volume.shape, array.chunks)
+                     else volume, array, lock=False)
+        else:
+            array[...] = np.asarray(volume)
+        return finish_partial(partial, path, overwrite, top)
+    except OSError as exc:
+        raise IsoReconError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+    finally:
+        if partial.exists():
+            remove_path(partial)
+
+
+def _dask_chunks(shape, chunks):
+    return tuple(tuple(min(c, n - s) for s in range(0, n, c)) for n, c in zip(shape, chunks))
+
+
+def default_chunks(shape, target=(64, 256, 256)):
+    """Chunks for viewing: ~4 M voxels, thin enough in z that one plane does not read the whole depth."""
+    return tuple(max(1, min(int(n), t)) for n, t in zip(shape, target))
