@@ -8,9 +8,11 @@ It opens a napari viewer with the shipped anisotropic EM sample, docks the Train
 widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budget, and saves:
 
 - ``train_widget.png``: the whole window during training (stage 2), with the live loss curves, the
-  degradation preview and the progress bar;
+  learned axial kernel, the degradation preview and the progress bar (the Train dock scrolled to them);
 - ``side_by_side.png``: after reconstruction and "Compare side by side": cubic interpolation above the
-  reconstruction, both in an xz plane (z vertical), at the same zoom.
+  reconstruction, both in an xz plane (z vertical), at the same zoom;
+- ``hidden_check.png``: the Train widget after "Check on hidden sections" with the same budget: the
+  verdict, the summary table and the figure of the worst and the median hidden section.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def save(viewer, main_window, path: Path) -> None:
     print(f"wrote {path} ({image.shape[1]} x {image.shape[0]})")
 
 
+def scroll_to(dock_widget, child) -> None:
+    """Scroll a dock widget's body so that ``child`` is at the top of the visible part."""
+    area = dock_widget._scroll
+    top = child.mapTo(area.widget(), child.rect().topLeft()).y()
+    area.verticalScrollBar().setValue(max(0, top - 6))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="training budget (wall clock)")
@@ -83,7 +92,7 @@ def main(argv=None) -> None:
     (layer,) = viewer.open_sample(PLUGIN, "anisotropic_em")
     train_dock, train = viewer.window.add_plugin_dock_widget(PLUGIN, "Train")
     recon_dock, recon = viewer.window.add_plugin_dock_widget(PLUGIN, "Reconstruct")
-    train_dock.parent().resizeDocks([train_dock, recon_dock], [840, 390], Qt.Orientation.Vertical)
+    train_dock.parent().resizeDocks([train_dock, recon_dock], [900, 330], Qt.Orientation.Vertical)
     viewer.dims.set_point(0, layer.extent.world[:, 0].mean())
     settle(app)
 
@@ -93,9 +102,10 @@ def main(argv=None) -> None:
     train.preview_every.setValue(50)
     train.start_button.click()
 
-    # in stage 2 (70% of the budget): curves of both stages and a degradation preview are shown
+    # in stage 2 (70% of the budget): curves of both stages, the kernel and a degradation preview are shown
     wait_until(app, lambda: train.job is None or (train.progress_fraction >= 0.7 and train.preview.step),
                timeout=20 * args.seconds)
+    scroll_to(train, train.continue_box)
     settle(app, 1.0)
     save(viewer, train.window(), args.out / "train_widget.png")
 
@@ -105,6 +115,14 @@ def main(argv=None) -> None:
     recon.compare_button.click()
     settle(app, 1.5)
     save(viewer, train.window(), args.out / "side_by_side.png")
+
+    train.hidden_check.button.click()
+    wait_until(app, lambda: train.hidden_check.job is None, timeout=30 * args.seconds)
+    recon_dock.hide()  # the Train dock takes the whole height: verdict, table and figure in view
+    settle(app, 1.0)
+    scroll_to(train, train.hidden_check)
+    settle(app, 1.0)
+    save(viewer, train.window(), args.out / "hidden_check.png")
     viewer.close()
 
 
