@@ -20,6 +20,7 @@ from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
+from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
 from .kernel_plot import KernelPlot, lateral_axis
 from .layers import snapshot, volume_problem
@@ -35,7 +36,7 @@ from .workers import Job, JobFailed, TrainSteps
 BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
                JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
                JobState.FAILED: "Start training"}
-MODEL_FILTER = "napari-isorecon model (*.pt)"
+MODEL_FILTER = "napari-isorecon model (*.pt *.zip)"
 AUTOSAVE_ENV = "NAPARI_ISORECON_AUTOSAVE"  # overrides the folder of the periodic checkpoints
 AUTOSAVE_KEEP = 10  # newest checkpoint files kept in that folder
 CHECKPOINT_TIP = ("Training saves the model here every few minutes and at the end: after a crash, load it "
@@ -124,6 +125,8 @@ class TrainWidget(QWidget):
         self.load_button.clicked.connect(self._on_load_clicked)
         model_row.addWidget(self.save_button)
         model_row.addWidget(self.load_button)
+        self.export_button = ExportButton(self)  # a bioimage.io package (.zip)
+        model_row.addWidget(self.export_button)
         root.addLayout(model_row)
         self.model_label = small_hint("No model yet.")
         root.addWidget(self.model_label)

@@ -67,14 +67,25 @@ def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:
     return path
 
 
+def _checkpoint_source(path: Path):
+    """The file itself, or the checkpoint inside a bioimage.io package from ``isorecon export`` (checked)."""
+    from .bioimageio_package import is_package, packaged_checkpoint
+
+    if path.suffix.lower() == ".zip" or is_package(path):
+        return packaged_checkpoint(path)
+    return path
+
+
 def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
-    """Load a checkpoint; with ``z_factor``, refuse a model trained for another factor."""
+    """Load a checkpoint (a .pt, or a bioimage.io package .zip made by ``isorecon export``); with
+    ``z_factor``, refuse a model trained for another factor."""
     path = Path(path)
     if not path.is_file():
         raise IsoReconError(f"Model file {path} does not exist." if not path.exists()
                             else f"{path} is not a file; give a model file (.pt).")
+    source = _checkpoint_source(path)
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+        payload = torch.load(source, map_location=device, weights_only=True)
     except Exception as exc:  # torch.load raises many types (struct, pickle, zip errors) for foreign files
         raise IsoReconError(
             f"{path} is damaged or not a napari-isorecon model (could not be read: "
