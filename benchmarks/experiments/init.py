@@ -14,7 +14,9 @@ from napari_isorecon.core.model import IsoModel
 from napari_isorecon.core.reconstruct import reconstruct, run_to_end
 from napari_isorecon.core.train import train_model
 
-mode = sys.argv[1]; s1 = int(sys.argv[2]); s2 = int(sys.argv[3])
+mode = sys.argv[1]
+s1 = int(sys.argv[2])
+s2 = int(sys.argv[3])
 if mode == 'fresh':
     IsoModel.new_reconstructor = lambda self: build_backbone(self.config.backbone, self.config.z_factor, self.config.channels, self.config.blocks)
 iso = tifffile.imread(os.environ.get('ISORECON_FIBSEM', '../shared/data/fibsem_medulla_iso10nm_250.tif'))

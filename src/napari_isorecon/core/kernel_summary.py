@@ -53,7 +53,8 @@ def describe_kernel(summary: dict) -> str:
     unit = "nm" if "fwhm_nm" in summary else "px"
 
     def value(key):
-        return summary[f"{key}_{unit}"]
+        v = summary[f"{key}_{unit}"]
+        return 0.0 if abs(v) < 0.05 else v  # no "-0.0"
 
     return (f"Learned axial kernel: centroid {value('centroid'):+.1f} {unit}, FWHM {value('fwhm'):.1f} {unit}, "
             f"equivalent section thickness {value('equivalent_thickness'):.1f} {unit} "
