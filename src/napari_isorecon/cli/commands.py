@@ -200,16 +200,25 @@ def _print_kernel(model, voxel) -> None:
 
 def cmd_bench(args):
     """Simulate an anisotropic acquisition of an isotropic volume and score every method against it."""
-    from ..bench import METHODS, run_bench
+    from ..bench import ISOTROPIC_SAMPLE, METHODS, check_isotropic_voxel, run_bench
 
-    volume, _, _ = load_volume(args.volume)
+    if args.volume == SAMPLE:
+        raise IsoReconError(f"'{SAMPLE}' is the anisotropic sample; the bench needs an isotropic volume: use "
+                            f"--volume {ISOTROPIC_SAMPLE} (its 10 nm original).")
+    if args.volume == ISOTROPIC_SAMPLE:
+        from ..sample import ISO_VOXEL_NM, isotropic_sample
+
+        volume, voxel = isotropic_sample("a"), ISO_VOXEL_NM
+    else:
+        volume, voxel, _ = load_volume(args.volume)
+    check_isotropic_voxel(voxel, args.volume)
     out_dir = Path(args.out)
     if out_dir.exists() and any(out_dir.iterdir()) and not args.overwrite:
         raise IsoReconError(f"{out_dir} exists and is not empty; choose another folder or pass --overwrite.")
     methods = METHODS if args.methods == ["all"] else args.methods
     report = run_bench(volume, args.z_factor, degradation=args.degradation, minutes=args.minutes,
                        baseline_minutes=args.baseline_minutes, methods=methods, seed=args.seed, out_dir=out_dir,
-                       steps=args.steps,
+                       steps=args.steps, noise=args.noise, seeds=args.seeds,
                        log=lambda msg: print(msg, file=sys.stderr))
     print((out_dir / "report.md").read_text())
     return report

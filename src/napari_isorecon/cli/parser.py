@@ -127,11 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "interpolation, hand-made-degradation baselines, the oracle and ours, and score "
                                    "PSNR/SSIM on every xz and yz slice against it. Writes OUT/report.json, "
                                    "OUT/report.md and OUT/xz_compare.png.")
-    p.add_argument("--volume", required=True, help="an isotropic 3D .tif (or 'sample' for the shipped crop)")
+    p.add_argument("--volume", required=True,
+                   help="an isotropic 3D .tif or zarr (an anisotropic voxel size is refused), or "
+                        "'sample-isotropic' for the shipped 10 nm crop")
     p.add_argument("--z-factor", type=float, required=True, help="anisotropy to simulate, e.g. 10, 4 or 7.5")
     p.add_argument("--degradation", default="cubic",
-                   choices=["cubic", "take", "take_centred", "gaussian", "gaussian_centred"],
-                   help="how the acquisition is simulated (default cubic: antialiased bicubic, the paper's)")
+                   choices=["cubic", "box", "box_thick", "box_thin", "take_centred", "gaussian_centred", "take",
+                            "gaussian"],
+                   help="how the acquisition is simulated, centred on each group of f rows: cubic (default; "
+                        "antialiased bicubic, the paper's), box (a section one z-step thick), box_thick (1.5 "
+                        "z-steps), box_thin (half a z-step: gaps between sections), take_centred (the centre "
+                        "plane), gaussian_centred (FWHM = z-step); off-centre registration tests, sampled from "
+                        "each group's first row: take, gaussian (also scored after the best global z shift)")
+    p.add_argument("--noise", type=_non_negative, default=0.0, metavar="SIGMA",
+                   help="add Gaussian noise of std SIGMA grey levels (the input's units) to the simulated "
+                        "acquisition (drawn with --seed); the oracle's pairs get the same noise, the truth none")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="train each trained method with seeds SEED..SEED+N-1 and report mean and spread "
+                        "(default 1; interpolations run once)")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget of each trained method")
     p.add_argument("--baseline-minutes", type=float, default=None,
                    help="budget for take/gaussian baselines only (default: --minutes)")

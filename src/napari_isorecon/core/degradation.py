@@ -1,12 +1,18 @@
 """Hand-made axial degradations, for simulating anisotropic acquisitions and for baselines.
 
 All act along the vertical axis of (N, 1, H, W) tensors or along z of (Z, Y, X) volumes and give
-round(H / f) rows, slice ``k`` summarising input rows ``[k*f, (k+1)*f)``:
+round(H / f) rows, slice ``k`` summarising input rows ``[k*f, (k+1)*f)`` and centred on them (input row ``r``
+covers ``[r, r + 1)`` of continuous z; group ``k`` is centred at ``c_k = (k + 0.5) f``):
 - ``cubic``: antialiased bicubic downsampling (the paper's simulation protocol);
-- ``take``: every f-th row, from the first row of each group (the paper's "Take");
+- ``box``: a serial section one z-step thick: the mean of z over ``[c_k - f/2, c_k + f/2]`` (for integer f,
+  the mean of each group of f rows);
+- ``box_thick``: a section 1.5 z-steps thick, centred on each group (neighbouring sections overlap);
+- ``box_thin``: a section half a z-step thick, centred (gaps between sections, e.g. every other one lost);
 - ``take_centred``: the row at the centre of each group;
-- ``gaussian``: Gaussian blur (sigma = f / 2.355 * ... see GAUSSIAN_SIGMA) then take from the first row;
-- ``gaussian_centred``: the same, sampled at the centre of each group.
+- ``gaussian_centred``: Gaussian blur (FWHM = f, see ``gaussian_sigma``) sampled at the centre of each group.
+Off-centre variants, registration tests (their output is shifted by (f - 1) / 2 rows against the others):
+- ``take``: every f-th row, from the first row of each group (the paper's "Take");
+- ``gaussian``: the Gaussian blur sampled from the first row of each group.
 """
 
 from __future__ import annotations
@@ -19,12 +25,36 @@ from torch.nn import functional as F
 
 from .config import check_z_factor
 
-KINDS = ("cubic", "take", "take_centred", "gaussian", "gaussian_centred")
+KINDS = ("cubic", "box", "box_thick", "box_thin", "take_centred", "gaussian_centred", "take", "gaussian")
+OFF_CENTRE_KINDS = ("take", "gaussian")
+BOX_THICKNESS = {"box": 1.0, "box_thick": 1.5, "box_thin": 0.5}  # section thickness in z-steps
 
 
 def gaussian_sigma(z_factor: float) -> float:
     """FWHM equal to the section spacing: sigma = f / (2 sqrt(2 ln 2)) (4.25 for f = 10)."""
     return z_factor / (2 * math.sqrt(2 * math.log(2)))
+
+
+def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float = 1.0) -> np.ndarray:
+    """(out_rows, in_rows) weights of a section ``thickness`` z-steps thick integrating continuous z.
+
+    Output row ``k`` integrates z over ``[c_k - t f / 2, c_k + t f / 2]``, ``c_k = (k + 0.5) f``: input row
+    ``r`` weighs its overlap with that window (``[r, r + 1)``, so fractional rows count in part, for any f).
+    At the volume's ends a window that sticks out is renormalised over the rows that exist (the mean of
+    the part of the section inside the volume), so each row of weights sums to 1.
+    """
+    f = check_z_factor(z_factor)
+    if not thickness > 0:
+        raise ValueError(f"section thickness must be > 0, got {thickness}")
+    centres = (np.arange(out_rows, dtype=np.float64) + 0.5) * f
+    if out_rows and centres[-1] > in_rows:
+        raise ValueError(f"{out_rows} sections of z-factor {f:g} need {out_rows * f - f / 2:g} input rows, "
+                         f"got {in_rows}")
+    lo, hi = centres - thickness * f / 2, centres + thickness * f / 2
+    rows = np.arange(in_rows, dtype=np.float64)
+    overlap = np.minimum(rows[None, :] + 1, hi[:, None]) - np.maximum(rows[None, :], lo[:, None])
+    weights = np.clip(overlap, 0.0, None)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def _sample_rows(x: torch.Tensor, out_rows: int, centred: bool) -> torch.Tensor:
@@ -44,6 +74,9 @@ def degrade_slices(x: torch.Tensor, z_factor: float, kind: str, out_rows: int | 
     out_rows = out_rows or max(1, int(round(x.shape[-2] / z_factor)))
     if kind == "cubic":
         return F.interpolate(x, size=(out_rows, x.shape[-1]), mode="bicubic", antialias=True, align_corners=False)
+    if kind in BOX_THICKNESS:
+        weights = box_weights(x.shape[-2], out_rows, z_factor, BOX_THICKNESS[kind])
+        return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
     if kind.startswith("gaussian"):
         sigma = gaussian_sigma(z_factor)
         half = int(math.ceil(3 * sigma))

@@ -1,0 +1,189 @@
+"""The bench's report: summary (gains, share of the oracle's gain), report.json, report.md and the figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .methods import INTERPOLATIONS
+
+_METRICS = (("xz", "psnr"), ("xz", "ssim"), ("yz", "psnr"), ("yz", "ssim"))
+
+
+def machine_description() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
+
+
+def summarise(report: dict) -> dict:
+    """Gains over the better interpolation, and the share of the oracle's gain that each method reaches
+    (from the mean scores over seeds)."""
+    methods = report["methods"]
+    interp = [m for m in INTERPOLATIONS if m in methods]
+    if not interp:
+        return {}
+    best = max(interp, key=lambda m: methods[m]["xz"]["psnr"] + methods[m]["yz"]["psnr"])
+    summary = {"best_interpolation": best, "gain_db": {}, "share_of_oracle_gain": {}}
+    for name, scores in methods.items():
+        summary["gain_db"][name] = {a: round(scores[a]["psnr"] - methods[best][a]["psnr"], 3) for a in ("xz", "yz")}
+    if "oracle" in methods:
+        for name in methods:
+            summary["share_of_oracle_gain"][name] = {
+                a: round(summary["gain_db"][name][a] / summary["gain_db"]["oracle"][a], 3)
+                if summary["gain_db"]["oracle"][a] > 0 else None for a in ("xz", "yz")}
+    return summary
+
+
+def write_report(report: dict, truth, outputs: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    (out_dir / "report.md").write_text(markdown_table(report))
+    write_figure(out_dir / "xz_compare.png", truth, outputs)
+
+
+def _title(report: dict) -> str:
+    title = f"# isorecon bench: x{report['z_factor']:g}, {report['degradation']} degradation"
+    if report.get("noise_sigma"):
+        title += f", Gaussian noise of {report['noise_sigma']:g} grey levels"
+    if report.get("off_centre"):
+        title += " (off-centre: a registration test)"
+    return title
+
+
+def _budget(report: dict) -> str:
+    if report.get("steps") is not None:
+        budget = f"Training budget: {report['steps']} steps per trained method"
+    else:
+        budget = (f"Training budget: {report['minutes']:g} min per trained method "
+                  f"({report['baseline_minutes']:g} min for take/gaussian)")
+    seeds = report.get("seeds") or [report["seed"]]
+    if len(seeds) > 1:
+        return (f"{budget}; each trained method ran with seeds {seeds[0]}..{seeds[-1]}: scores are means over "
+                f"the {len(seeds)} seeds, +- the sample std (interpolations run once).")
+    return f"{budget}; seed {seeds[0]}."
+
+
+def _cell(entry: dict, axis: str | None, metric: str, several: bool) -> str:
+    """One score (``axis`` None for a flat entry), ``+- std`` over seeds when there were ``several``."""
+    digits = 2 if metric == "psnr" else 3
+    value, spread = (entry, entry.get("spread")) if axis is None else (entry[axis], entry.get("spread", {}).get(axis))
+    text = f"{value[metric]:.{digits}f}"
+    if several and spread:
+        text += f" +- {spread[metric]['std']:.{digits}f}"
+    return text
+
+
+def _scores_table(report: dict) -> list[str]:
+    lines = ["| method | xz PSNR | xz SSIM | yz PSNR | yz SSIM | gain over interp. (dB, xz/yz) | "
+             "share of oracle gain | train s (steps) |", "|---|---|---|---|---|---|---|---|"]
+    summary = report.get("summary", {})
+    for name, s in report["methods"].items():
+        gain = summary.get("gain_db", {}).get(name, {})
+        share = summary.get("share_of_oracle_gain", {}).get(name, {})
+        share_txt = "/".join("-" if share.get(a) is None else f"{100 * share[a]:.0f}%" for a in ("xz", "yz")) \
+            if share else "-"
+        gain_txt = f"{gain.get('xz', 0):+.2f} / {gain.get('yz', 0):+.2f}" if gain else "-"
+        steps_txt = f" ({s['train_steps']:,})" if s.get("train_steps") else ""
+        cells = " | ".join(_cell(s, a, m, len(s.get("runs", ())) > 1) for a, m in _METRICS)
+        lines.append(f"| {name} | {cells} | {gain_txt} | {share_txt} | {s['train_seconds']:.0f}{steps_txt} |")
+    return lines
+
+
+def _spread_table(report: dict) -> list[str]:
+    """min-max over seeds of each trained method (only with more than one seed)."""
+    rows = [(n, s) for n, s in report["methods"].items() if len(s.get("runs", ())) > 1]
+    if not rows:
+        return []
+    lines = ["", "Spread over seeds (min - max; std in the table above):", "",
+             "| method | xz PSNR | xz SSIM | yz PSNR | yz SSIM |", "|---|---|---|---|---|"]
+    for name, s in rows:
+        cells = [f"{s['spread'][a][m]['min']:.{2 if m == 'psnr' else 3}f} - "
+                 f"{s['spread'][a][m]['max']:.{2 if m == 'psnr' else 3}f}" for a, m in _METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _shift_table(report: dict) -> list[str]:
+    rows = [(n, s) for n, s in report["methods"].items() if "best_z_shift" in s]
+    if not rows:
+        return []
+    lines = ["", "Off-centre sampling shifts every output along z, which no method can learn from the volume. "
+             f"After the best global z shift ({report.get('best_z_shift_search', '')}):", "",
+             "| method | best shift (rows) | xz PSNR | xz SSIM | yz PSNR | yz SSIM | xz PSNR without shift |",
+             "|---|---|---|---|---|---|---|"]
+    for name, s in rows:
+        shifted = s["best_z_shift"]
+        shifts = ", ".join(f"{v:+g}" for v in shifted["shift_rows"])
+        cells = " | ".join(_cell(shifted, a, m, len(s["runs"]) > 1) for a, m in _METRICS)
+        lines.append(f"| {name} | {shifts} | {cells} | {s['xz']['psnr']:.2f} |")
+    return lines
+
+
+def _fidelity_table(report: dict) -> list[str]:
+    if not report["degradation_fidelity"]:
+        return []
+    lines = ["", "Degradation fidelity (the paper's Table 3): the learned degradation that makes stage-2 pairs "
+             "(or a hand-made kernel) applied to the input's xy slices, against the true simulated degradation "
+             "(its kernel, without noise) of the same slices.", "",
+             "| degradation model | PSNR | SSIM |", "|---|---|---|"]
+    several = len(report.get("seeds", ())) > 1
+    for name, s in report["degradation_fidelity"].items():
+        lines.append(f"| {name} | {_cell(s, None, 'psnr', several)} | {_cell(s, None, 'ssim', several)} |")
+    for name, s in report.get("degradation_fidelity_whole_g_hl", {}).items():
+        lines.append(f"| {name}: whole G_hl (with its residual branch) | {_cell(s, None, 'psnr', several)} | "
+                     f"{_cell(s, None, 'ssim', several)} |")
+    return lines
+
+
+def markdown_table(report: dict) -> str:
+    lines = [_title(report), "", f"Machine: {report['machine']}", "", _budget(report),
+             f"Scored on {report['crop']}.", ""]
+    lines += _scores_table(report) + _spread_table(report) + _shift_table(report) + _fidelity_table(report)
+    lines += ["", "Figure: `xz_compare.png`, the same xz crop for ground truth and each shown method"
+              + (" (first seed)." if len(report.get("seeds", ())) > 1 else "."), ""]
+    return "\n".join(lines)
+
+
+def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title: str = "ground truth") -> None:
+    """The same central xz crop for ground truth (or another reference), cubic, oracle and ours, side by side."""
+    names = [n for n in ("cubic", "oracle", "ours", "ours_stage2") if n in outputs]
+    y = truth.shape[1] // 2
+    z0 = max(0, (truth.shape[0] - size) // 2)
+    x0 = max(0, (truth.shape[2] - size) // 2)
+
+    def crop(v):
+        return np.asarray(v[z0:z0 + size, y, x0:x0 + size])
+
+    panels = [(first_title, crop(truth))] + [(n, crop(outputs[n])) for n in names]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib.figure import Figure
+    except ImportError:  # no matplotlib: an unlabelled strip, in the order above
+        from ..core.pngwrite import write_gray_png
+
+        write_gray_png(path, np.concatenate([p for _, p in panels], axis=1))
+        return
+    fig = Figure(figsize=(2.2 * len(panels), 2.5), dpi=150)
+    for i, (name, image) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255 if truth.dtype == np.uint8 else None)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path)
