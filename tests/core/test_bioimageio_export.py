@@ -202,3 +202,18 @@ def test_factors_without_a_whole_output_depth_and_wrong_voxel_sizes_are_refused(
         z_fraction(3.14159)
     with pytest.raises(IsoReconError, match="implies z-factor"):
         declared_scales(5, (40, 10, 10))
+
+
+def test_export_refuses_a_volume_unlike_the_training_one(tmp_path):
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.bioimageio_export import export_package
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+
+    model = IsoModel(TrainConfig(z_factor=5, channels=8, blocks=1), Normalizer(0.0, 255.0, "|u1"))
+    with pytest.raises(IsoReconError, match="uint16 but the model was trained on uint8"):
+        export_package(model, np.zeros((10, 32, 32), np.uint16), tmp_path / "a.zip")
+    model = IsoModel(TrainConfig(z_factor=2.25, channels=8, blocks=1), Normalizer(0.0, 255.0, "|u1"))
+    with pytest.raises(IsoReconError, match="3 z slices; the package's test input needs at least 4"):
+        export_package(model, np.zeros((3, 32, 32), np.uint8), tmp_path / "a.zip")
+    assert list(tmp_path.iterdir()) == []
