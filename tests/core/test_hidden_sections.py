@@ -139,3 +139,20 @@ def test_cli_validate_refuses_bad_settings_in_one_line(tmp_path, capsys, bad, me
     err = capsys.readouterr().err.strip()
     assert err.startswith("isorecon: error:") and message in err and "\n" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_bench_real_data_mode_repeats_the_check_over_seeds(tmp_path, capsys):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    out = tmp_path / "bench"
+    assert main(["bench", "--volume", str(path), "--z-factor", "3", "--hidden-sections", "--steps", "4",
+                 "--seeds", "2", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["seeds"] == [0, 1] and len(report["runs"]) == 2
+    psnrs = [run["summary"]["ours"]["psnr"] for run in report["runs"]]
+    assert report["summary"]["ours"]["psnr"]["mean"] == pytest.approx(np.mean(psnrs))
+    assert report["summary"]["ours"]["psnr"]["std"] == pytest.approx(np.std(psnrs, ddof=1))
+    assert psnrs[0] != psnrs[1]  # the seed reaches training
+    for s in (0, 1):
+        assert (out / f"seed_{s}" / "report.png").exists()
+    assert "| neighbour mean |" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import IsoReconError
+from . import uncertainty as tta
 from .inputs import (
     SAMPLE,
     block_size,
@@ -65,15 +66,17 @@ def cmd_reconstruct(args):
     from ..core.reconstruct import interpolate, reconstruct
 
     volume, voxel, _ = load_volume(args.volume)
-    for out in filter(None, (args.out, args.interpolated)):
+    for out in filter(None, (args.out, args.interpolated, args.uncertainty)):
         check_output(out, args)
+    tta.check_kinds(args)
     expected = z_factor_of(args, voxel) if args.z_factor is not None else None
     model = load_model(args.model, z_factor=expected)
     warn_if_voxel_disagrees(voxel, model.z_factor, args.volume)
     cfg = recon_config(args)
     if is_zarr_out(args.out) or (args.interpolated and is_zarr_out(args.interpolated)):
         return _reconstruct_blockwise(args, volume, voxel, model, cfg)
-    result = run_volume_job(lambda stop: reconstruct(volume, model, cfg, stop), "reconstruct")
+    result = tta.reconstruct_in_memory(args, volume, voxel, model, cfg) if args.uncertainty else \
+        run_volume_job(lambda stop: reconstruct(volume, model, cfg, stop), "reconstruct")
     iso_voxel = isotropic_voxel(voxel, model.z_factor, volume.shape[0])
     write_volume(args.out, result, iso_voxel, overwrite=args.overwrite)
     print(f"Isotropic volume {result.shape} written to {args.out}")
@@ -98,12 +101,16 @@ def _reconstruct_blockwise(args, volume, voxel, model, cfg):
             jobs.append((args.interpolated, "interpolate", AxialInterpolator(model.z_factor, "cubic"),
                          interpolation_normalizer(volume)))
         for out, desc, net, normalizer in jobs:
-            if is_zarr_out(out):
+            with_uncertainty = desc == "reconstruct" and args.uncertainty  # of --out's kind (tta.check_kinds)
+            if with_uncertainty and is_zarr_out(out):
+                result = tta.write_blocks(args, volume, voxel, model, cfg, client)
+            elif is_zarr_out(out):
                 result = _write_blocks(args, volume, out, desc, net, model.z_factor, normalizer, cfg, voxel, client)
             else:
                 job = ((lambda stop: reconstruct(volume, model, cfg, stop)) if desc == "reconstruct"
                        else (lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop)))
-                result = run_volume_job(job, desc)
+                result = tta.reconstruct_in_memory(args, volume, voxel, model, cfg) if with_uncertainty else \
+                    run_volume_job(job, desc)
                 write_volume(out, result, isotropic_voxel(voxel, model.z_factor, volume.shape[0]),
                              overwrite=args.overwrite)
             what = "Isotropic volume" if desc == "reconstruct" else "Cubic interpolation"
@@ -202,6 +209,8 @@ def cmd_bench(args):
     """Simulate an anisotropic acquisition of an isotropic volume and score every method against it."""
     from ..bench import ISOTROPIC_SAMPLE, METHODS, check_isotropic_voxel, run_bench
 
+    if args.hidden_sections:
+        return _bench_hidden_sections(args)
     if args.volume == SAMPLE:
         raise IsoReconError(f"'{SAMPLE}' is the anisotropic sample; the bench needs an isotropic volume: use "
                             f"--volume {ISOTROPIC_SAMPLE} (its 10 nm original).")
@@ -220,5 +229,21 @@ def cmd_bench(args):
                        baseline_minutes=args.baseline_minutes, methods=methods, seed=args.seed, out_dir=out_dir,
                        steps=args.steps, noise=args.noise, seeds=args.seeds,
                        log=lambda msg: print(msg, file=sys.stderr))
+    print((out_dir / "report.md").read_text())
+    return report
+
+
+def _bench_hidden_sections(args):
+    """The bench's real-data mode: an anisotropic stack, its own hidden sections as the truth."""
+    from ..bench.hidden import run_hidden_bench
+    from ..core.config import check_z_factor
+
+    volume, _, _ = load_volume(args.volume)
+    z_factor = check_z_factor(args.z_factor)
+    out_dir = Path(args.out)
+    if out_dir.exists() and any(out_dir.iterdir()) and not args.overwrite:
+        raise IsoReconError(f"{out_dir} exists and is not empty; choose another folder or pass --overwrite.")
+    report = run_hidden_bench(volume, z_factor, minutes=args.minutes, steps=args.steps, seed=args.seed,
+                              seeds=args.seeds, out_dir=out_dir, log=lambda msg: print(msg, file=sys.stderr))
     print((out_dir / "report.md").read_text())
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import export, info, validate
+from . import export, info, uncertainty, validate
 from .commands import cmd_bench, cmd_interpolate, cmd_reconstruct, cmd_run, cmd_train
 
 
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="isotropic volume to write: .tif (in memory), or .zarr (OME-Zarr, block by block; an "
                         "interrupted run resumes when rerun)")
     p.add_argument("--interpolated", default=None, help="also write the cubic interpolation here, for comparison")
+    uncertainty.add_argument(p)
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("interpolate", help="linear or cubic interpolation along z (same geometry)")
@@ -130,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--volume", required=True,
                    help="an isotropic 3D .tif or zarr (an anisotropic voxel size is refused), or "
                         "'sample-isotropic' for the shipped 10 nm crop")
-    p.add_argument("--z-factor", type=float, required=True, help="anisotropy to simulate, e.g. 10, 4 or 7.5")
+    p.add_argument("--z-factor", type=float, required=True,
+                   help="anisotropy to simulate, e.g. 10, 4 or 7.5 (with --hidden-sections: the stack's own)")
+    p.add_argument("--hidden-sections", action="store_true",
+                   help="real-data mode: VOLUME is a real anisotropic stack; hide every other section, train at "
+                        "twice the z-factor on the rest and score ours, cubic and the neighbour mean on the "
+                        "hidden ones (the same check as 'isorecon validate', over --seeds)")
     p.add_argument("--degradation", default="cubic",
                    choices=["cubic", "box", "box_thick", "box_thin", "take_centred", "gaussian_centred", "take",
                             "gaussian"],
