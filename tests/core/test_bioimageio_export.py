@@ -87,7 +87,8 @@ def test_the_package_holds_what_a_consumer_needs(exported):
         test_in = np.load(io.BytesIO(archive.read("test_input.npy")))
         test_out = np.load(io.BytesIO(archive.read("test_output.npy")))
     assert rdf["format_version"].startswith("0.5.") and rdf["type"] == "model"
-    assert {"weights_torchscript.pt", "cover.png", "README.md", "napari_isorecon_model.pt"} <= names
+    assert {"weights_torchscript.pt", "cover.png", "README.md", "napari_isorecon_model.pt", "sample_input.tif",
+            "sample_output.tif"} <= names
     z_in, z_out = rdf["inputs"][0]["axes"][2], rdf["outputs"][0]["axes"][2]
     assert z_out["size"] == {"tensor_id": "raw", "axis_id": "z"}  # output z: a scaled reference to input z
     assert z_in["scale"] / z_out["scale"] == 5 and z_in["unit"] == "nanometer"

@@ -190,10 +190,14 @@ def export_package(model, volume, out, *, voxel_size=None, unit: str | None = "n
 
 
 def _write_contents(folder, model, volume, crop, expected, scripted, scales, voxel_size, unit, source_name):
+    import tifffile
+
     from .bioimageio_docs import cover_image, package_readme
 
     np.save(folder / "test_input.npy", crop[None, None])
     np.save(folder / "test_output.npy", expected[None, None])
+    tifffile.imwrite(folder / "sample_input.tif", crop, compression="zlib")  # the same, for people (Fiji)
+    tifffile.imwrite(folder / "sample_output.tif", expected, compression="zlib")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(scripted, str(folder / "weights_torchscript.pt"))
@@ -268,11 +272,13 @@ def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license):
         attachments=[v0_5.FileDescr(source=folder / CHECKPOINT_FILE)],
         inputs=[v0_5.InputTensorDescr(
             id=inp, description="raw intensities, not normalised (the network normalises)", axes=input_axes,
-            test_tensor=v0_5.FileDescr(source=folder / "test_input.npy"), data=data,
+            test_tensor=v0_5.FileDescr(source=folder / "test_input.npy"),
+            sample_tensor=v0_5.FileDescr(source=folder / "sample_input.tif"), data=data,
             preprocessing=[to_float])],
         outputs=[v0_5.OutputTensorDescr(
             id=v0_5.TensorId("isotropic"), description=f"z upsampled by {cfg.z_factor:g}, input intensities",
-            axes=output_axes, test_tensor=v0_5.FileDescr(source=folder / "test_output.npy"), data=data,
+            axes=output_axes, test_tensor=v0_5.FileDescr(source=folder / "test_output.npy"),
+            sample_tensor=v0_5.FileDescr(source=folder / "sample_output.tif"), data=data,
             postprocessing=[to_dtype])],
         weights=v0_5.WeightsDescr(torchscript=v0_5.TorchscriptWeightsDescr(
             source=folder / "weights_torchscript.pt", pytorch_version=torch_version,
