@@ -20,13 +20,23 @@ from qtpy.QtWidgets import (
 
 from ..core.config import ReconConfig
 from ..core.errors import IsoReconError
-from ..core.events import InputConsistency, ReconFinished, ReconProgress
+from ..core.events import InputConsistency, ReconFinished, ReconProgress, ReconWithUncertainty
 from ..core.geometry import check_volume, isotropic_placement
 from .compare import show_side_by_side
 from .layer_picker import LayerPicker
 from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
 from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .model_source import CheckpointCache, describe_model, latest_trained_model, train_widgets_near
+from .recon_options import (
+    QUALITY_POINTER,
+    ReconOptions,
+    consistency_events,
+    consistency_text,
+    isotropic_events,
+    lazy_isotropic,
+    uncertainty_layer_kwargs,
+    uncertainty_note,
+)
 from .state import JobState, JobStateMachine
 from .train_widget import MODEL_FILTER
 from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
@@ -38,15 +48,6 @@ PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and sh
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
 BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
                JobState.DONE: "Reconstruct", JobState.FAILED: "Reconstruct"}
-
-
-def consistency_text(scores: dict | None) -> str:
-    """The no-reference health check for the status line (see core.evaluate.input_consistency)."""
-    if not scores:
-        return ""
-    from ..core.evaluate import consistency_summary  # imports torch: only once a run has produced scores
-
-    return f" {consistency_summary(scores, source='layer', with_ssim=False)}."
 
 
 def same_z_factor(a: float, b: float) -> bool:
@@ -103,6 +104,8 @@ class ReconstructWidget(QWidget):
 
         self.device = device_combo()
         form.addRow("Device", self.device)
+        self.options = ReconOptions()
+        form.addRow(self.options)
         root.addWidget(self.settings_box)
 
         self.run_button = QPushButton()
@@ -220,12 +223,12 @@ class ReconstructWidget(QWidget):
                        f"for z-factor {layer_factor:g}.")
             return False
         data = source.data
+        with_uncertainty, with_consistency = self.options.uncertainty.isChecked(), self.options.consistency.isChecked()
         if not isinstance(data, np.ndarray):  # a dask / zarr layer: lazy results, computed block by block
-            return self._add_lazy_results(source, layer, model, config)
+            return self._add_lazy_results(source, layer, model, config, with_uncertainty)
 
         def events(stop):
-            from ..core.evaluate import input_consistency
-            from ..core.reconstruct import interpolate, reconstruct  # imports torch: worker thread only
+            from ..core.reconstruct import interpolate  # imports torch: worker thread only
 
             results = {}
 
@@ -235,15 +238,10 @@ class ReconstructWidget(QWidget):
                         results[part] = event.volume
                     yield event
 
-            def consistency():
-                yield InputConsistency({part: input_consistency(model, volume, data)
-                                        for part, volume in results.items()})
-
             return in_sequence([
                 ("interpolated", lambda: kept("interpolated", interpolate(data, z_factor, "cubic", config, stop))),
-                ("isotropic", lambda: kept("isotropic", reconstruct(data, model, config, stop))),
-                ("consistency", consistency),
-            ])
+                ("isotropic", lambda: kept("isotropic", isotropic_events(data, model, config, stop, with_uncertainty))),
+            ] + ([("consistency", lambda: consistency_events(model, data, results))] if with_consistency else []))
 
         self.end_comparison()
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False,
@@ -280,6 +278,9 @@ class ReconstructWidget(QWidget):
                 self._run["cancelled"] = True
             else:
                 self._add_result(part, inner.volume)
+                if isinstance(inner, ReconWithUncertainty):
+                    self._add_result("uncertainty", inner.uncertainty)
+                    self._run["note"] = uncertainty_note(inner)
         elif isinstance(inner, InputConsistency):
             self._run["consistency"] = inner.scores
 
@@ -303,17 +304,18 @@ class ReconstructWidget(QWidget):
         scale, translate = isotropic_placement(source.scale, source.translate, source.data.shape[-3],
                                                run["z_factor"])
         name = unique_layer_name(self.viewer.layers, f"{source.name} {part}")
-        layer = self.viewer.add_image(volume, name=name, scale=scale, translate=translate,
-                                      colormap=source.colormap, contrast_limits=source.contrast_limits)
+        looks = uncertainty_layer_kwargs(volume, source) if part == "uncertainty" else \
+            {"colormap": source.colormap, "contrast_limits": source.contrast_limits}
+        layer = self.viewer.add_image(volume, name=name, scale=scale, translate=translate, **looks)
         self.result_layers[part] = unwrap(layer)
         if not any(unwrap(known) is run["layer"] for known in self.viewer.layers):
             show_info(f"'{source.name}' was removed while it was being processed; '{name}' was made from "
                       "the data as it was when you pressed Reconstruct.")
 
-    def _add_lazy_results(self, source, layer, model, config) -> bool:
+    def _add_lazy_results(self, source, layer, model, config, with_uncertainty: bool) -> bool:
         """For a lazy (dask / zarr) layer: add dask-backed layers whose blocks are reconstructed as they
         are viewed, so a volume larger than memory never has to be loaded whole."""
-        from ..core.blocks import interpolate_blockwise, reconstruct_model_blockwise
+        from ..core.blocks import interpolate_blockwise
 
         self.end_comparison()
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False,
@@ -321,12 +323,14 @@ class ReconstructWidget(QWidget):
         self.result_layers = {}
         try:
             self._add_result("interpolated", interpolate_blockwise(source.data, model.z_factor, "cubic", config))
-            self._add_result("isotropic", reconstruct_model_blockwise(source.data, model, config))
+            for part, volume in lazy_isotropic(source.data, model, config, with_uncertainty).items():
+                self._add_result(part, volume)
         except IsoReconError as exc:
             show_error(str(exc))
             return False
-        self.status.setText("Done: lazy 'interpolated' and 'isotropic' layers added; blocks are computed as "
-                            "you view them (use `isorecon reconstruct ... --out OUT.zarr` to write them all).")
+        added = ", ".join(f"'{part}'" for part in self.result_layers)
+        self.status.setText(f"Done: lazy {added} layers added; blocks are computed as you view them (use "
+                            "`isorecon reconstruct ... --out OUT.zarr` to write them all). " + QUALITY_POINTER)
         return True
 
     def _on_job_finished(self) -> None:
@@ -338,8 +342,8 @@ class ReconstructWidget(QWidget):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
                 added = " and ".join(f"'{part}'" for part in self.result_layers)
-                self.status.setText((f"Done: {added} layers added." if added else "Done.")
-                                    + consistency_text(run.get("consistency")))
+                self.status.setText((f"Done: {added} layers added." if added else "Done.") + run.get("note", "")
+                                    + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
             self.job_state.move_to(JobState.DONE)
         self._show_state(self.job_state.state)
 

@@ -1,0 +1,99 @@
+"""The Reconstruct widget's options beyond the model, and what they add: an uncertainty map by test-time
+augmentation (core.uncertainty), and the circular consistency score as an explicit diagnostic. Also where
+to look for honest evidence of quality, which the widget shows after every run."""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+
+from ..core.events import InputConsistency, ReconFinished
+
+QUALITY_POINTER = ("To check quality without ground truth: Train > Check on hidden sections, or "
+                   "`isorecon validate`.")
+UNCERTAINTY_COLORMAP = "inferno"
+UNCERTAINTY_TIP = (
+    "Also predict every slice flipped along x (or y), and along z when the learned kernel is symmetric, and "
+    "add '<layer> uncertainty': the per-voxel spread (standard deviation, grey levels) of those predictions. "
+    "The result is then their mean. Takes 2-4x as long. Bright where the network's answer depends on how "
+    "the slice is shown to it.")
+CONSISTENCY_TIP = (
+    "Diagnostic: degrade the result again with the learned degradation and compare with the input. It is "
+    "circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
+    "better or worse than interpolation, so it is not a quality score. " + QUALITY_POINTER)
+
+
+class ReconOptions(QWidget):
+    """Two check boxes, both off by default."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.uncertainty = QCheckBox("Uncertainty map (flipped predictions)")
+        self.uncertainty.setToolTip(UNCERTAINTY_TIP)
+        self.consistency = QCheckBox("Circular consistency score (diagnostic only)")
+        self.consistency.setToolTip(CONSISTENCY_TIP)
+        layout.addWidget(self.uncertainty)
+        layout.addWidget(self.consistency)
+
+
+def isotropic_events(data, model, config, stop, with_uncertainty: bool):
+    """The reconstruction job (worker thread): plain, or by test-time augmentation when asked."""
+    if with_uncertainty:
+        from ..core.uncertainty import reconstruct_with_uncertainty
+
+        return reconstruct_with_uncertainty(data, model, config, stop)
+    from ..core.reconstruct import reconstruct
+
+    return reconstruct(data, model, config, stop)
+
+
+def consistency_events(model, data, results: dict):
+    """The circular diagnostic of the finished results (worker thread)."""
+    from ..core.evaluate import input_consistency
+
+    yield InputConsistency({part: input_consistency(model, volume, data) for part, volume in results.items()
+                            if isinstance(volume, np.ndarray)})
+
+
+def lazy_isotropic(data, model, config, with_uncertainty: bool):
+    """Lazy result (and uncertainty) for a dask / zarr layer: {part: dask array}."""
+    if with_uncertainty:
+        from ..core.uncertainty import reconstruct_blockwise_with_uncertainty
+
+        result, spread = reconstruct_blockwise_with_uncertainty(data, model, config)
+        return {"isotropic": result, "uncertainty": spread}
+    from ..core.blocks import reconstruct_model_blockwise
+
+    return {"isotropic": reconstruct_model_blockwise(data, model, config)}
+
+
+def uncertainty_layer_kwargs(volume, source) -> dict:
+    """How the uncertainty layer is shown over the result: a colormap, additive blending, contrast from the
+    spread itself (in memory) or, for a lazy one that nothing has computed yet, 5 % of the input's range."""
+    if isinstance(volume, np.ndarray):
+        top = float(np.percentile(volume, 99.5)) if volume.size else 1.0
+    else:
+        low, high = source.contrast_limits
+        top = 0.05 * (high - low)
+    return {"colormap": UNCERTAINTY_COLORMAP, "blending": "additive", "contrast_limits": (0.0, max(top, 1e-6))}
+
+
+def uncertainty_note(event: ReconFinished) -> str:
+    """What the uncertainty layer holds, for the status line ('' without one)."""
+    info = getattr(event, "info", {}) or {}
+    if "flips" not in info:
+        return ""
+    n = len(info["flips"]) * len(info.get("axes", ("xz", "yz")))
+    return (f" Uncertainty: spread of {n} flipped predictions ({info['augmentation']}); where it is bright the "
+            "network is unsure, not necessarily wrong.")
+
+
+def consistency_text(scores: dict | None) -> str:
+    """The circular diagnostic for the status line (see core.evaluate.input_consistency)."""
+    if not scores:
+        return ""
+    from ..core.evaluate import consistency_summary  # imports torch: only once a run has produced scores
+
+    return f" Circular diagnostic: {consistency_summary(scores, source='layer', with_ssim=False)}."
