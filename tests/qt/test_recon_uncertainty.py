@@ -40,7 +40,8 @@ def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, s
     np.testing.assert_array_equal(np.asarray(iso.data), expected.volume)  # the result is the augmented mean
     np.testing.assert_allclose(np.asarray(spread.data), expected.uncertainty, atol=1e-4)
     status = recon_widget.status.text()
-    assert "Uncertainty: spread of" in status and QUALITY_POINTER in status
+    assert "Uncertainty: spread of" in status and "Not a reliable error map" in status and QUALITY_POINTER in status
+    assert "not a reliable predictor of the error" in recon_widget.options.uncertainty.toolTip()
     assert "Consistency with the input" not in status
     assert not levels(notes, "error")
 

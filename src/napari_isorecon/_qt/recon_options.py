@@ -8,6 +8,7 @@ import numpy as np
 from qtpy.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from ..core.events import InputConsistency, ReconFinished
+from ..core.uncertainty import NOT_AN_ERROR_MAP
 
 QUALITY_POINTER = ("To check quality without ground truth: Train > Check on hidden sections, or "
                    "`isorecon validate`.")
@@ -16,7 +17,7 @@ UNCERTAINTY_TIP = (
     "Also predict every slice flipped along x (or y), and along z when the learned kernel is symmetric, and "
     "add '<layer> uncertainty': the per-voxel spread (standard deviation, grey levels) of those predictions. "
     "The result is then their mean. Takes 2-4x as long. Bright where the network's answer depends on how "
-    "the slice is shown to it.")
+    "the slice is shown to it. " + NOT_AN_ERROR_MAP)
 CONSISTENCY_TIP = (
     "Diagnostic: degrade the result again with the learned degradation and compare with the input. It is "
     "circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
@@ -86,8 +87,8 @@ def uncertainty_note(event: ReconFinished) -> str:
     if "flips" not in info:
         return ""
     n = len(info["flips"]) * len(info.get("axes", ("xz", "yz")))
-    return (f" Uncertainty: spread of {n} flipped predictions ({info['augmentation']}); where it is bright the "
-            "network is unsure, not necessarily wrong.")
+    return (f" Uncertainty: spread of {n} flipped predictions ({info['augmentation']}). Not a reliable error "
+            "map: see the option's tooltip.")
 
 
 def consistency_text(scores: dict | None) -> str:

@@ -12,7 +12,9 @@ from .progress import run_block_job, run_volume_job
 
 HELP = ("also write the uncertainty map here (.tif, or .zarr when --out is one): the result becomes the mean of "
         "predictions of flipped copies of every slice (x and y, and z when the learned kernel is symmetric) and "
-        "OUT their per-voxel standard deviation, in the input's grey levels; 2-4x the time")
+        "OUT their per-voxel standard deviation, in the input's grey levels; 2-4x the time. Not a reliable "
+        "error map: on a volume with ground truth it ranked voxels by error hardly better than the image "
+        "gradient (docs/benchmarks.md)")
 
 
 def add_argument(parser) -> None:
@@ -30,6 +32,9 @@ def _report(event, path) -> None:
     info = event.info
     print(f"Uncertainty {tuple(event.uncertainty.shape)} written to {path} (per-voxel spread of "
           f"{len(info['flips']) * len(info.get('axes', ('xz', 'yz')))} predictions; {info['augmentation']}).")
+    from ..core.uncertainty import NOT_AN_ERROR_MAP
+
+    print(f"Note: {NOT_AN_ERROR_MAP}", file=sys.stderr)
 
 
 def reconstruct_in_memory(args, volume, voxel, model, cfg):
@@ -81,8 +86,3 @@ def write_blocks(args, volume, voxel, model, cfg, client):
     result = run_block_job(job, "reconstruct with flips")
     _report(final["event"], args.uncertainty)
     return result
-
-
-def note_not_error_predictor() -> None:
-    print("The uncertainty map shows where flipped inputs change the answer; see docs/benchmarks.md for how "
-          "well it predicted the real error on a volume with ground truth.", file=sys.stderr)

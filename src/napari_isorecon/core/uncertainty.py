@@ -11,6 +11,11 @@ deviation (population, in input intensity units, float32) is the uncertainty: wh
 depends on the orientation it was shown, or differs between the xz and the yz pass, it is guessing.
 It costs as many network passes as there are flips (2x or 4x a plain reconstruction).
 
+What it is worth, measured against ground truth (x10 on the bench volume, docs/benchmarks.md): the mean
+gains nothing (+0.01 dB); the spread is largest in the rows between measured sections, where the error is
+(rank correlation 0.80 per output row), but voxel by voxel it hardly tells good from bad (0.14, the image
+gradient 0.13) and it is ~10x smaller than the real error: see :data:`NOT_AN_ERROR_MAP`.
+
 The z rule. Lateral flips are always fair: stage-2 training flips its lateral patches both ways. A z flip
 is fair only if a z-flipped section looks like one the network was trained on, i.e. if the degradation it
 learned to invert is symmetric in z. Stage 2 trains on lateral patches (flipped both ways) degraded by
@@ -35,9 +40,13 @@ from .config import ReconConfig
 from .events import ReconWithUncertainty
 from .fusion import by_slabs
 from .intensity import Normalizer
-from .reconstruct import slice_passes
 
 Z_FLIP_TOLERANCE = 0.05
+# measured on the bench volume (benchmarks/uncertainty_bench.py, docs/benchmarks.md); shown wherever the map is
+NOT_AN_ERROR_MAP = (
+    "The uncertainty map is not a reliable predictor of the error: against ground truth it is largest between "
+    "the measured sections, where the error is, but voxel by voxel it ranks errors hardly better than the "
+    "image gradient (Spearman 0.14 vs 0.13), and it is ~10x smaller than the real error.")
 # (lateral, z) flips: as it is, flipped laterally, flipped in z, flipped in both
 LATERAL_FLIPS = ((False, False), (True, False))
 ALL_FLIPS = LATERAL_FLIPS + ((False, True), (True, True))
@@ -158,6 +167,8 @@ def reconstruct_with_uncertainty(volume, model, cfg: ReconConfig | None = None, 
                                  ensemble: FlipEnsemble | None = None) -> Iterator:
     """Like :func:`reconstruct.reconstruct`, with test-time augmentation: yields ReconProgress, then a
     ReconWithUncertainty (or a stopped ReconFinished). Checks the input at the call."""
+    from .reconstruct import slice_passes  # imports torch
+
     return slice_passes(volume, model.reconstruction_network(), model.z_factor, model.normalizer,
                         cfg or ReconConfig(), stop, ensemble or flip_ensemble(model))
 
