@@ -11,6 +11,8 @@ widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budg
   learned axial kernel, the degradation preview and the progress bar (the Train dock scrolled to them);
 - ``side_by_side.png``: after reconstruction and "Compare side by side": cubic interpolation above the
   reconstruction, both in an xz plane (z vertical), at the same zoom;
+- ``uncertainty.png``: the reconstruction again with the *Uncertainty map* option: the result with
+  "<layer> uncertainty" (inferno, additive) over it in an xz plane, beside the learned-kernel plot;
 - ``hidden_check.png``: the Train widget after "Check on hidden sections" with the same budget: the
   verdict, the summary table and the figure of the worst and the median hidden section.
 """
@@ -115,6 +117,23 @@ def main(argv=None) -> None:
     recon.compare_button.click()
     settle(app, 1.5)
     save(viewer, train.window(), args.out / "side_by_side.png")
+
+    recon.end_comparison()
+    recon.options.uncertainty.setChecked(True)
+    recon.run_button.click()
+    wait_until(app, lambda: recon.job is None and "uncertainty" in recon.result_layers, timeout=600)
+    shown = {id(recon.result_layers[part]) for part in ("isotropic", "uncertainty")}
+    for other in viewer.layers:
+        other.visible = id(getattr(other, "__wrapped__", other)) in shown
+    viewer.dims.order = (1, 0, 2)  # an xz plane: z vertical
+    viewer.dims.set_point(1, layer.extent.world[:, 1].mean())
+    viewer.reset_view()
+    scroll_to(train, train.kernel_plot)
+    settle(app, 1.5)
+    save(viewer, train.window(), args.out / "uncertainty.png")
+    viewer.dims.order = (0, 1, 2)
+    for other in viewer.layers:
+        other.visible = True
 
     train.hidden_check.button.click()
     wait_until(app, lambda: train.hidden_check.job is None, timeout=30 * args.seconds)
