@@ -23,6 +23,7 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
     assert "isorecon validate sample --z-factor 5" in err
     assert "Learned axial kernel: centroid" in err and " nm," in err  # the sample's voxel size is known
+    assert "warning: Stage 1 ran only 1 steps" in err  # 2 steps: one per stage; never silently trusted
     assert main(["run", "sample", "--steps", "2", "--consistency", "--out-dir", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert "Consistency with the input" in err and "isotropic " in err and "interpolated " in err

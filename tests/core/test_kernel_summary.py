@@ -36,3 +36,16 @@ def test_info_prints_settings_history_and_kernel(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "z-factor 5" in out and "trained: 3 steps" in out and "Learned axial kernel" in out and " nm" in out
     assert main(["info", str(tmp_path / "missing.pt")]) == 2
+
+
+def test_warnings_flag_thick_and_off_centre_kernels_but_not_thin_ones():
+    from napari_isorecon.core.kernel_summary import kernel_warnings
+
+    t = np.arange(-40, 41)
+    box = lambda width, shift=0: ((t >= shift - width / 2) & (t < shift + width / 2)).astype(float)  # noqa: E731
+    assert kernel_warnings(kernel_summary(box(10), 10)) == []
+    assert kernel_warnings(kernel_summary(box(1), 10)) == []  # planes: FIB-SEM with coarse steps
+    thick = kernel_warnings(kernel_summary(box(30), 10))
+    assert len(thick) == 1 and "3.0 z-steps thick" in thick[0]
+    shifted = kernel_warnings(kernel_summary(box(10, shift=4), 10))
+    assert len(shifted) == 1 and "off-centre by +0.35" in shifted[0]  # taps -1..8

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from ..core.kernel_summary import describe_kernel, kernel_summary
+from ..core.kernel_summary import describe_kernel, kernel_summary, kernel_warnings
 from ..core.reference_kernels import bicubic_antialias_density, box_density, tap_offsets
 from .loss_plot import DEFAULT_COLOURS, MARGINS_PX
 from .ui import small_hint
@@ -68,7 +68,8 @@ class KernelPlot(QWidget):
         self.canvas.show_kernel(taps, z_factor, spacing, unit, step)
         nm_per_unit = NM_PER_UNIT.get(unit)
         summary = kernel_summary(taps, z_factor, spacing * nm_per_unit if nm_per_unit else None)
-        self.caption.setText(describe_kernel(summary) + ".")
+        self.caption.setText(" ".join([describe_kernel(summary) + "."]
+                                      + [f"Warning: {w}" for w in kernel_warnings(summary)]))
         self.caption.setVisible(True)
 
     def set_theme(self, colours: dict[str, str]) -> None:

@@ -197,12 +197,23 @@ def _print_checks(args, model, volume, results: dict) -> None:
           "prediction of it against cubic interpolation).", file=sys.stderr)
 
 
+MIN_STAGE1_STEPS = 500  # the learned kernel settles after ~1,500 steps (docs/method.md)
+
+
 def _print_kernel(model, voxel) -> None:
     """One line on the learned axial degradation (core.kernel_summary), in nm when the voxel size is known."""
-    from ..core.kernel_summary import describe_kernel, model_kernel_summary
+    from ..core.kernel_summary import describe_kernel, kernel_warnings, model_kernel_summary
 
     xy_nm = (voxel[1] + voxel[2]) / 2 if voxel is not None else None
-    print(describe_kernel(model_kernel_summary(model, xy_nm)), file=sys.stderr)
+    summary = model_kernel_summary(model, xy_nm)
+    print(describe_kernel(summary), file=sys.stderr)
+    warnings = kernel_warnings(summary)
+    if model.state.stage_steps[0] < MIN_STAGE1_STEPS and model.config.stage2_fraction < 1:
+        warnings.append(f"Stage 1 ran only {model.state.stage_steps[0]} steps: the learned degradation is not "
+                        "reliable yet (train longer).")
+    for warning in warnings:
+        print(f"isorecon: warning: {warning} The result may be worse than interpolation: check it with "
+              "isorecon validate.", file=sys.stderr)
 
 
 def cmd_bench(args):

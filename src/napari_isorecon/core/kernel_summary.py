@@ -65,3 +65,23 @@ def model_kernel_summary(model, xy_nm: float | None = None) -> dict:
     """``kernel_summary`` of a trained IsoModel's learned kernel (G_hl's kernel path)."""
     taps = model.g_hl.axial_kernel().detach().cpu().numpy()
     return kernel_summary(taps, model.z_factor, xy_nm)
+
+
+THICK_SECTION_Z_STEPS = 2.5  # a learned section thicker than this is not a serial section any more
+OFF_CENTRE_Z_STEPS = 0.25  # a centroid further than this from the section shifts the output visibly
+
+
+def kernel_warnings(summary: dict) -> list[str]:
+    """What in a learned kernel says the degradation was not learned as a real acquisition: sentences for
+    the user, empty when nothing looks wrong. (A very thin kernel is not flagged: FIB-SEM with coarse z steps
+    samples thin planes.)"""
+    warnings = []
+    thickness = summary["equivalent_thickness_z_steps"]
+    if thickness > THICK_SECTION_Z_STEPS:
+        warnings.append(f"The learned section is {thickness:.1f} z-steps thick, far thicker than a serial section: "
+                        "the degradation was probably not learned (is the z-factor right? train longer?).")
+    offset = summary["centroid_px"] / summary["z_factor"]
+    if abs(offset) > OFF_CENTRE_Z_STEPS:
+        warnings.append(f"The learned kernel is off-centre by {offset:+.2f} z-steps: the result is shifted along z "
+                        "against the sections.")
+    return warnings
