@@ -127,13 +127,13 @@ def test_stop_ends_with_a_stopped_event(em_volume, trained):
 
 def test_blockwise_gives_the_same_volumes_and_computes_each_block_once(em_volume, trained, tmp_path,
                                                                       monkeypatch):
-    from napari_isorecon.core import blocks
+    from napari_isorecon.core.blockwise import compute
 
     whole = run_to_end(reconstruct_with_uncertainty(em_volume, trained, CPU))
     result, spread = reconstruct_blockwise_with_uncertainty(em_volume, trained, CPU, block=(4, 40, 64))
     assert result.dtype == np.uint8 and spread.dtype == np.float32 and len(result.chunks[1]) > 1
     computed = []
-    monkeypatch.setattr(blocks, "compute_block", lambda *a, **k: computed.append(1) or compute_block(*a, **k))
+    monkeypatch.setattr(compute, "compute_block", lambda *a, **k: computed.append(1) or compute_block(*a, **k))
     result_values = np.asarray(result)  # the layers are computed one after the other, as napari does
     spread_values = np.asarray(spread)
     assert len(computed) == result.numblocks[0] * result.numblocks[1] * result.numblocks[2]  # once each

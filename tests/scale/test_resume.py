@@ -100,11 +100,11 @@ def test_full_disk_mid_run_keeps_finished_blocks_for_a_rerun(job, tmp_path, monk
     import errno
     import os
 
-    from napari_isorecon.core import blocks
+    from napari_isorecon.core.blockwise import resume
 
     source, net, whole = job
     out = tmp_path / "iso.zarr"
-    real_task, calls = blocks._write_task, []
+    real_task, calls = resume._write_task, []
 
     def fills_the_disk(*args, **kwargs):
         calls.append(1)
@@ -112,13 +112,13 @@ def test_full_disk_mid_run_keeps_finished_blocks_for_a_rerun(job, tmp_path, monk
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_task(*args, **kwargs)
 
-    monkeypatch.setattr(blocks, "_write_task", fills_the_disk)
+    monkeypatch.setattr(resume, "_write_task", fills_the_disk)
     with pytest.raises(IsoReconError, match="No space left on device.*kept in .*iso.zarr.partial.*run the same"):
         _write(source, net, out)
     assert not out.exists()
     written = _markers(out)
     assert len(written) == 5
-    monkeypatch.setattr(blocks, "_write_task", real_task)  # space was freed
+    monkeypatch.setattr(resume, "_write_task", real_task)  # space was freed
     final = _write(source, net, out)
     assert final.info["skipped"] == 5 and final.info["computed"] == 22
     diff = np.abs(read_zarr(out)[0][:].astype(int) - whole.astype(int))
