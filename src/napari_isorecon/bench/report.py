@@ -169,16 +169,8 @@ def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title:
         return np.asarray(v[z0:z0 + size, y, x0:x0 + size])
 
     panels = [(first_title, crop(truth))] + [(n, crop(outputs[n])) for n in names]
-    try:
-        import matplotlib
+    from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no backend switch
 
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-    except ImportError:  # no matplotlib: an unlabelled strip, in the order above
-        from ..core.pngwrite import write_gray_png
-
-        write_gray_png(path, np.concatenate([p for _, p in panels], axis=1))
-        return
     fig = Figure(figsize=(2.2 * len(panels), 2.5), dpi=150)
     for i, (name, image) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
