@@ -198,12 +198,14 @@ def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, trai
 def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
     import numpy as np
 
+    from napari_isorecon._qt.session import ModelProvenance
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.intensity import Normalizer
     from napari_isorecon.core.model import IsoModel
 
     cfg = TrainConfig(z_factor=4, steps=1, minutes=None, channels=8, blocks=1)
-    train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)))
+    train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)),
+                            ModelProvenance("trained", "elsewhere"))
     train_widget.continue_box.setChecked(True)
     assert train_widget.start_training() is False
     assert any("trained for z-factor 4, not 5" in m for m in levels(notes, "error"))

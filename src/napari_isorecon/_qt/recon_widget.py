@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -26,7 +25,7 @@ from .compare import show_side_by_side
 from .layer_picker import LayerPicker
 from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
 from .lifetime import PROGRESS_TICKS, WidgetLifetime
-from .model_source import CheckpointCache, describe_model, latest_trained_model, train_widgets_near
+from .model_source import CheckpointCache, describe_model
 from .recon_options import (
     QUALITY_POINTER,
     ReconOptions,
@@ -37,6 +36,7 @@ from .recon_options import (
     uncertainty_layer_kwargs,
     uncertainty_note,
 )
+from .session import session_for
 from .state import JobState, JobStateMachine
 from .train_widget import MODEL_FILTER
 from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
@@ -64,7 +64,7 @@ class ReconstructWidget(QWidget):
         self.result_layers: dict[str, object] = {}  # part -> layer added by the last run
         self._lifetime = WidgetLifetime(self)
         self._checkpoints = CheckpointCache()
-        self._watched_trainers: set[int] = set()
+        self.session = session_for(napari_viewer)  # the model the Train widget published
         self._run = None  # what the running job needs to place its results
         self._saved_view = None
         self._build()
@@ -72,6 +72,7 @@ class ReconstructWidget(QWidget):
         self._show_state(self.job_state.state)
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             self._lifetime.connect(emitter, self._update_compare_button)
+        self._lifetime.connect(self.session.model_changed, self.refresh_model_info)
         self.refresh_model_info()
 
     # ------------------------------------------------------------------ layout
@@ -139,27 +140,22 @@ class ReconstructWidget(QWidget):
         """The model chosen in the widget; raises IsoReconError saying what to do when there is none."""
         if self.model_source.currentText() == FROM_FILE:
             return self._checkpoints.load(self.model_path.text())
-        model, _ = latest_trained_model(self)
+        model = self.session.model
         if model is None:
             raise IsoReconError("No trained model yet: train one in the Train widget (Plugins > IsoRecon > "
                                 "Train), or choose 'Model file' and a saved model.")
         return model
 
-    def _watch_trainers(self) -> None:
-        for trainer in train_widgets_near(self):
-            if id(trainer) not in self._watched_trainers:
-                self._watched_trainers.add(id(trainer))
-                trainer.model_changed.connect(self.refresh_model_info)
-
     def refresh_model_info(self, *_) -> None:
         """Describe the chosen model and whether it fits the picked layer."""
-        self._watch_trainers()
         try:
             model = self.resolve_model()
         except IsoReconError as exc:
             self.model_info.setText(str(exc))
             return
-        text = f"Model: {describe_model(model)}."
+        provenance = self.session.provenance if model is self.session.model else None
+        origin = f" ({provenance.describe()})" if provenance is not None else ""
+        text = f"Model{origin}: {describe_model(model)}."
         layer = self.layer_picker.layer()
         if layer is not None:
             factor, _ = z_factor_of(layer.scale)
@@ -168,21 +164,6 @@ class ReconstructWidget(QWidget):
             elif not same_z_factor(factor, model.z_factor):
                 text += f" It does not fit '{layer.name}' (z-factor {factor:g} from its scale)."
         self.model_info.setText(text)
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ParentChange and self.parent() is not None:
-            # docked: look for a Train widget in the window once the dock is in place
-            QTimer.singleShot(0, self.refresh_model_info)
-        return super().event(event)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh_model_info()
-
-    def enterEvent(self, event) -> None:
-        """The pointer comes in: a Train widget may have been docked since the last look."""
-        super().enterEvent(event)
-        self.refresh_model_info()
 
     # ------------------------------------------------------------------ reconstruction
     def _on_run_cancel(self) -> None:

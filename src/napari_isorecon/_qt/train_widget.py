@@ -1,7 +1,7 @@
 """The Train dock widget: settings, Start/Stop, live losses, degradation preview, save/load model.
 
-The widget owns the trained model (``self.model``, announced with ``model_changed``); the Reconstruct
-widget of the same window picks it up from there (see ``model_source``).
+The widget owns the trained model (``self.model``, announced with ``model_changed``) and publishes it to
+its viewer's session (``session.session_for``), where the Reconstruct widget picks it up.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreview as PreviewPane
+from .session import ModelProvenance, session_for
 from .state import JobState, JobStateMachine
 from .train_settings import TrainSettings
 from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
@@ -74,7 +75,8 @@ class TrainWidget(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.model = None
-        self.model_stamp = 0.0  # time.monotonic() of the last model set; the newest one is offered
+        self.session = session_for(napari_viewer)  # where the model goes for the other widgets
+        self._run_layer_name = ""  # the layer the current run trains on
         self.job_state = JobStateMachine()
         self._lifetime = WidgetLifetime(self)
         self._run_config: TrainConfig | None = None
@@ -180,6 +182,7 @@ class TrainWidget(QWidget):
             show_error(str(exc))
             return False
         self._run_config = config
+        self._run_layer_name = layer.name
         self._kernel_axis = lateral_axis(layer)
         self._last_step, self._stage, self.progress_fraction = 0, 1, 0.0
         self.loss_plot.reset()
@@ -247,7 +250,7 @@ class TrainWidget(QWidget):
             self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
             self.checkpoint_label.setToolTip(f"{event.path}\n\n{CHECKPOINT_TIP}")
         elif isinstance(event, TrainFinished):
-            self._set_model(event.model)
+            self._set_model(event.model, ModelProvenance("trained", self._run_layer_name))
             self.show_model_kernel(event.model, self._kernel_axis)
             how = "stopped" if event.stopped else "done"
             self.job_state.move_to(JobState.DONE)
@@ -299,13 +302,13 @@ class TrainWidget(QWidget):
             self.status.setText("Stopping after the current step; the model trained so far is kept.")
 
     # ------------------------------------------------------------------ model
-    def _set_model(self, model) -> None:
+    def _set_model(self, model, provenance: ModelProvenance) -> None:
         self.model = model
-        self.model_stamp = time.monotonic()
         self.model_label.setText(f"Model: {describe_model(model)}.")
         self.save_button.setEnabled(True)
         self.continue_box.setEnabled(not self.job_state.busy)
         self.model_changed.emit(model)
+        self.session.publish(model, provenance)
 
     def show_model_kernel(self, model, axis: tuple[float, str]) -> None:
         """Plot ``model``'s learned axial kernel; ``axis``: (spacing, unit) of one tap (``lateral_axis``)."""
@@ -339,7 +342,7 @@ class TrainWidget(QWidget):
         except IsoReconError as exc:
             show_error(str(exc))
             return None
-        self._set_model(model)
+        self._set_model(model, ModelProvenance("loaded", str(path)))
         self.show_model_kernel(model, lateral_axis(self.layer_picker.layer()))
         show_info(f"Model loaded: {describe_model(model)}.")
         return model
