@@ -32,8 +32,9 @@ def pixmap_of(grey: np.ndarray, width: int, height: int) -> QPixmap:
                                            Qt.TransformationMode.FastTransformation)
 
 
-class DegradationPreview(QWidget):
-    """Two captioned images; :meth:`show_preview` takes a core ``DegradationPreview`` event."""
+class DegradationPreviewPane(QWidget):
+    """The widget showing a lateral patch and its learned degradation, two captioned images;
+    :meth:`show_preview` takes a core :class:`~napari_isorecon.core.events.DegradationPreview` event."""
 
     def __init__(self, parent=None, width: int = 280):
         super().__init__(parent)

@@ -27,7 +27,7 @@ from .layers import snapshot, volume_problem
 from .lifetime import PROGRESS_TICKS, WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
-from .preview import DegradationPreview as PreviewPane
+from .preview import DegradationPreviewPane
 from .session import ModelProvenance, session_for
 from .state import JobState, JobStateMachine
 from .train_settings import TrainSettings
@@ -117,7 +117,7 @@ class TrainWidget(QWidget):
         root.addWidget(self.loss_plot)
         self.kernel_plot = KernelPlot(self)
         root.addWidget(self.kernel_plot)
-        self.preview = PreviewPane(self)
+        self.preview = DegradationPreviewPane(self)
         root.addWidget(self.preview)
 
         model_row = QHBoxLayout()

@@ -90,7 +90,7 @@ def _record_state(state, rng, opts) -> None:
     state.optimizers = {name: copy.deepcopy(opt.state_dict()) for name, opt in opts.items()}
 
 
-def _generator_lr(cfg: TrainConfig, stage_step: int) -> float:
+def _generator_rate(cfg: TrainConfig, stage_step: int) -> float:
     return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
 
 
@@ -252,18 +252,18 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             break
         t0 = time.perf_counter()
         stage_step = state.stage_steps[state.stage - 1]
-        lr_g = _generator_lr(cfg, stage_step)
+        gen_rate = _generator_rate(cfg, stage_step)
         if state.stage == 1:
             for group in opts["g"].param_groups:
-                group["lr"] = lr_g * group.get("lr_factor", 1.0)
+                group["lr"] = gen_rate * group.get("lr_factor", 1.0)
             step_losses = _cycle_step(model, opts, to_tensor(sampler.hr_batch(batch)),
                                       to_tensor(sampler.lr_batch(batch)), cfg, noise_sigma)
-            rates = {"generators": lr_g, "discriminators": cfg.lr_discriminators}
+            rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
         else:
-            opts["r"].param_groups[0]["lr"] = lr_g
+            opts["r"].param_groups[0]["lr"] = gen_rate
             step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
                                            noise_sigma)
-            rates = {"reconstruction": lr_g}
+            rates = {"reconstruction": gen_rate}
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "
                                 "check the volume for extreme values.")
