@@ -31,6 +31,7 @@ class AxialDegradation(nn.Module):
         half = int(math.ceil(2 * self.z_factor))
         taps = torch.arange(-half, half + 1, dtype=torch.float32)
         self.register_buffer("taps", taps, persistent=False)
+        self.kernel_lr_scale = 1.0  # the kernel's learning rate relative to the generators' (see below)
         if kernel_model == "free":
             # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-f/2, f/2]
             box = (torch.minimum(taps + 0.5, torch.tensor(self.z_factor / 2))
@@ -39,6 +40,9 @@ class AxialDegradation(nn.Module):
         elif kernel_model == "section":
             # log(thickness / f) and log(blur sigma / f): starts as the one-z-step box, slightly blurred
             self.kernel = nn.Parameter(torch.tensor([0.0, math.log(0.1)]))
+            # Adam moves a parameter by about its learning rate per step: at the generators' 2e-4 a log-thickness
+            # would need ~3,500 steps to go from one z-step to half of one; free taps (~1/f each) move fast
+            self.kernel_lr_scale = 25.0
         else:
             raise ValueError(f"kernel_model must be 'free' or 'section', got {kernel_model!r}")
         self.residual = None

@@ -67,7 +67,7 @@ def _optimizers(model: IsoModel, cfg: TrainConfig):
         "g": torch.optim.Adam([
             {"params": [p for n, p in nets["g_hl"].named_parameters() if n != "kernel"]
              + list(nets["g_lh"].parameters())},
-            {"params": [nets["g_hl"].kernel], "lr_factor": cfg.kernel_lr_factor},
+            {"params": [nets["g_hl"].kernel], "lr_factor": cfg.kernel_lr_factor * nets["g_hl"].kernel_lr_scale},
         ], lr=cfg.lr_generators, betas=cfg.betas),
         "d": torch.optim.Adam(list(nets["d_l"].parameters()) + list(nets["d_h"].parameters()),
                               lr=cfg.lr_discriminators, betas=cfg.betas),
