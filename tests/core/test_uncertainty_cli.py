@@ -8,22 +8,7 @@ from napari_isorecon.cli import main
 from napari_isorecon.core.io import read_volume
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.checkpoint import save_model
-    from napari_isorecon.core.train import train_model
-    from napari_isorecon.sample import anisotropic_sample
-
-    volume, _ = anisotropic_sample()
-    cfg = TrainConfig(z_factor=5, steps=8, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
-                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
-    path = tmp_path_factory.mktemp("model") / "m.pt"
-    save_model(train_model(volume, cfg), path)
-    return path
-
-
-def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwritten(model_file, tmp_path, capsys,
+def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwritten(tiny_model_file, tmp_path, capsys,
                                                                                     monkeypatch):
     from napari_isorecon.core import ReconConfig
     from napari_isorecon.core.checkpoint import load_model
@@ -32,7 +17,7 @@ def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwrit
     from napari_isorecon.sample import anisotropic_sample
 
     iso, unc = tmp_path / "iso.tif", tmp_path / "unc.tif"
-    assert main(["reconstruct", "sample", "--model", str(model_file), "--out", str(iso),
+    assert main(["reconstruct", "sample", "--model", str(tiny_model_file), "--out", str(iso),
                  "--uncertainty", str(unc), "--device", "cpu"]) == 0
     captured = capsys.readouterr()
     assert f"Uncertainty (50, 100, 200) written to {unc}" in captured.out
@@ -42,7 +27,7 @@ def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwrit
     assert spread.dtype == np.float32 and spread.shape == result.shape == (50, 100, 200)
     assert voxel == pytest.approx(result_voxel) and voxel == pytest.approx((10, 10, 10))
     volume, _ = anisotropic_sample()
-    expected = run_to_end(reconstruct_with_uncertainty(volume, load_model(model_file), ReconConfig(device="cpu")))
+    expected = run_to_end(reconstruct_with_uncertainty(volume, load_model(tiny_model_file), ReconConfig(device="cpu")))
     np.testing.assert_array_equal(result, expected.volume)  # --out holds the augmented mean
     np.testing.assert_allclose(spread, expected.uncertainty, atol=1e-4)
     assert spread.min() >= 0 and spread.mean() > 0
@@ -53,17 +38,17 @@ def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwrit
         raise AssertionError("the output must be checked before any work")
 
     monkeypatch.setattr("napari_isorecon.core.uncertainty.reconstruct_with_uncertainty", no_work)
-    assert main(["reconstruct", "sample", "--model", str(model_file), "--out", str(tmp_path / "other.tif"),
+    assert main(["reconstruct", "sample", "--model", str(tiny_model_file), "--out", str(tmp_path / "other.tif"),
                  "--uncertainty", str(unc)]) == 2
     err = capsys.readouterr().err
     assert "exists" in err and len(err.strip().splitlines()) == 1
     assert unc.read_bytes() == before and not (tmp_path / "other.tif").exists()  # refused before any work
 
 
-def test_uncertainty_zarr_is_written_block_by_block_with_a_zarr_result(model_file, tmp_path, capsys):
+def test_uncertainty_zarr_is_written_block_by_block_with_a_zarr_result(tiny_model_file, tmp_path, capsys):
     import zarr
 
-    args = ["reconstruct", "sample", "--model", str(model_file), "--device", "cpu", "--block-size", "5,50,100"]
+    args = ["reconstruct", "sample", "--model", str(tiny_model_file), "--device", "cpu", "--block-size", "5,50,100"]
     assert main(args + ["--out", str(tmp_path / "iso.tif"), "--uncertainty", str(tmp_path / "unc.tif")]) == 2
     assert "--scheduler and --block-size need a .zarr output" in capsys.readouterr().err
     args = args[:-2]
@@ -71,7 +56,7 @@ def test_uncertainty_zarr_is_written_block_by_block_with_a_zarr_result(model_fil
     assert "must both be .tif or both .zarr" in capsys.readouterr().err
     assert not (tmp_path / "iso.zarr").exists() and not (tmp_path / "unc.tif").exists()
 
-    assert main(["reconstruct", "sample", "--model", str(model_file), "--device", "cpu", "--out",
+    assert main(["reconstruct", "sample", "--model", str(tiny_model_file), "--device", "cpu", "--out",
                  str(tmp_path / "ref.tif"), "--uncertainty", str(tmp_path / "ref_unc.tif")]) == 0
     assert main(args + ["--block-size", "5,50,100", "--out", str(tmp_path / "iso.zarr"),
                         "--uncertainty", str(tmp_path / "unc.zarr")]) == 0

@@ -208,7 +208,7 @@ def _print_kernel(model, voxel) -> None:
     summary = model_kernel_summary(model, xy_nm)
     print(describe_kernel(summary), file=sys.stderr)
     warnings = kernel_warnings(summary)
-    if model.state.stage_steps[0] < MIN_STAGE1_STEPS and model.config.stage2_fraction < 1:
+    if model.state.stage_steps[0] < MIN_STAGE1_STEPS:
         warnings.append(f"Stage 1 ran only {model.state.stage_steps[0]} steps: the learned degradation is not "
                         "reliable yet (train longer).")
     for warning in warnings:

@@ -26,7 +26,7 @@ from .config import ReconConfig, TrainConfig
 from .errors import IsoReconError
 from .evaluate import data_range_of, psnr_ssim_2d
 from .events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
-from .geometry import check_volume, output_depth
+from .geometry import check_volume
 from .hidden_report import HiddenSectionReport
 
 METHODS = ("ours", "cubic", "neighbour mean")
@@ -51,8 +51,7 @@ def hidden_section_weights(n_kept: int, depth: int, thickness: float = 1.0) -> n
     The output is read linearly between row centres (clamped at the ends), and the section's z range is
     integrated with the midpoint rule, so a linear profile is predicted exactly.
     """
-    if not 0 < thickness <= 2:
-        raise IsoReconError(f"The section thickness must be in (0, 2] z-steps, got {thickness!r}.")
+    _check_thickness(thickness)
     step = n_kept / depth
     half = thickness / 4  # in kept-section units: one original section is half a kept spacing
     offsets = ((np.arange(_SAMPLES_PER_SECTION) + 0.5) / _SAMPLES_PER_SECTION * 2 - 1) * half
@@ -66,6 +65,11 @@ def hidden_section_weights(n_kept: int, depth: int, thickness: float = 1.0) -> n
         np.add.at(weights[k], lo, 1 - frac)
         np.add.at(weights[k], hi, frac)
     return weights / _SAMPLES_PER_SECTION
+
+
+def _check_thickness(thickness: float) -> None:
+    if not 0 < thickness <= 2:
+        raise IsoReconError(f"The section thickness must be in (0, 2] z-steps, got {thickness!r}.")
 
 
 def predict_hidden(dense, n_kept: int, thickness: float = 1.0) -> np.ndarray:
@@ -109,7 +113,7 @@ def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None
     except IsoReconError as exc:
         raise IsoReconError(f"The hidden-section check trains at twice the z-factor ({2 * cfg.z_factor:g}): "
                             f"{exc}") from None
-    hidden_section_weights(kept.shape[0], output_depth(kept.shape[0], check_cfg.z_factor), thickness)
+    _check_thickness(thickness)
     from .train import train
 
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work
