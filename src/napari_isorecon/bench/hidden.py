@@ -11,13 +11,12 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..core.config import TrainConfig
 from ..core.events import HiddenSectionsChecked
 from ..core.hidden_report import WHAT_IT_MEASURES
 from ..core.hidden_sections import run_hidden_section_check
 from .report import machine_description
+from .scores import mean_of, spread_of
 
 
 def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int | None = None, seed: int = 0,
@@ -50,16 +49,11 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
 
 
 def _over_seeds(per_seed: list[dict]) -> dict:
-    """{method: {metric: {"mean", "std", "min", "max"}}} over seeds, for the metrics every seed has."""
-    out = {}
-    for method in per_seed[0]:
-        out[method] = {}
-        for metric in ("psnr", "ssim"):
-            values = np.array([run[method][metric] for run in per_seed], dtype=np.float64)
-            out[method][metric] = {"mean": float(values.mean()),
-                                   "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
-                                   "min": float(values.min()), "max": float(values.max())}
-    return out
+    """{method: {metric: {"mean", "std", "min", "max"}}} over seeds, for PSNR and SSIM."""
+    picked = [{method: {k: scores[k] for k in ("psnr", "ssim")} for method, scores in run.items()}
+              for run in per_seed]
+    mean, spread = mean_of(picked), spread_of(picked)
+    return {m: {k: {"mean": mean[m][k], **spread[m][k]} for k in mean[m]} for m in mean}
 
 
 def _markdown(report: dict) -> str:
