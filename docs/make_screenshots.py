@@ -105,15 +105,15 @@ def main(argv=None) -> None:
     train.start_button.click()
 
     # in stage 2 (70% of the budget): curves of both stages, the kernel and a degradation preview are shown
-    wait_until(app, lambda: train.job is None or (train.progress_fraction >= 0.7 and train.preview.step),
+    wait_until(app, lambda: train.job_controller.job is None or (train.progress_fraction >= 0.7 and train.preview.step),
                timeout=20 * args.seconds)
     scroll_to(train, train.continue_box)
     settle(app, 1.0)
     save(viewer, train.window(), args.out / "train_widget.png")
 
-    wait_until(app, lambda: train.job is None, timeout=30 * args.seconds)
+    wait_until(app, lambda: train.job_controller.job is None, timeout=30 * args.seconds)
     recon.run_button.click()
-    wait_until(app, lambda: recon.job is None and recon.compare_button.isEnabled(), timeout=600)
+    wait_until(app, lambda: recon.job_controller.job is None and recon.compare_button.isEnabled(), timeout=600)
     recon.compare_button.click()
     settle(app, 1.5)
     save(viewer, train.window(), args.out / "side_by_side.png")
@@ -121,7 +121,7 @@ def main(argv=None) -> None:
     recon.end_comparison()
     recon.options.uncertainty.setChecked(True)
     recon.run_button.click()
-    wait_until(app, lambda: recon.job is None and "uncertainty" in recon.result_layers, timeout=600)
+    wait_until(app, lambda: recon.job_controller.job is None and "uncertainty" in recon.result_layers, timeout=600)
     shown = {id(recon.result_layers[part]) for part in ("isotropic", "uncertainty")}
     for other in viewer.layers:
         other.visible = id(getattr(other, "__wrapped__", other)) in shown
@@ -136,7 +136,7 @@ def main(argv=None) -> None:
         other.visible = True
 
     train.hidden_check.button.click()
-    wait_until(app, lambda: train.hidden_check.job is None, timeout=30 * args.seconds)
+    wait_until(app, lambda: train.hidden_check.job_controller.job is None, timeout=30 * args.seconds)
     recon_dock.hide()  # the Train dock takes the whole height: verdict, table and figure in view
     settle(app, 1.0)
     scroll_to(train, train.hidden_check)

@@ -34,12 +34,13 @@ def one_torch_thread():
 @pytest.fixture
 def notes(monkeypatch):
     """Every notification the widgets show, as (level, message) pairs."""
-    from napari_isorecon._qt import hidden_check, recon_widget, train_widget
+    from napari_isorecon._qt import hidden_check, job_controller, recon_widget, train_widget
 
     shown: list[tuple[str, str]] = []
-    for module in (train_widget, recon_widget, hidden_check):
+    for module in (train_widget, recon_widget, hidden_check, job_controller):
         for level in ("error", "warning", "info"):
-            monkeypatch.setattr(module, f"show_{level}", lambda message, level=level: shown.append((level, message)))
+            if hasattr(module, f"show_{level}"):
+                monkeypatch.setattr(module, f"show_{level}", lambda message, level=level: shown.append((level, message)))
     return shown
 
 

@@ -27,4 +27,4 @@ def set_tiny_settings(widget, steps: int | None = 6, minutes: float | None = Non
 
 
 def wait_for_state(qtbot, widget, *names: str, timeout: int = WAIT_MS):
-    qtbot.waitUntil(lambda: widget.job_state.state.value in names, timeout=timeout)
+    qtbot.waitUntil(lambda: widget.job_controller.state.value in names, timeout=timeout)

@@ -12,7 +12,7 @@ from napari_isorecon._qt.hidden_check import METHODS
 
 
 def _wait_check(qtbot, check, *states: str) -> None:
-    qtbot.waitUntil(lambda: check.job_state.state.value in states, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: check.job_controller.state.value in states, timeout=WAIT_MS)
 
 
 def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widget, tmp_path, notes, monkeypatch):
@@ -45,8 +45,8 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
     assert check.figure_label.window_shown.isVisible()
     assert check.button.text() == "Check on hidden sections" and train_widget.start_button.isEnabled()
     assert train_widget.model is None  # the check's model (at 2F) is not the widget's model
-    qtbot.waitUntil(lambda: check.job is None, timeout=WAIT_MS)
-    assert check._lifetime.progress is None
+    qtbot.waitUntil(lambda: check.job_controller.job is None, timeout=WAIT_MS)
+    assert check.job_controller.progress is None
     assert not levels(notes, "error")
 
     paths = check.save_report_to(tmp_path / "report")
@@ -73,12 +73,12 @@ def test_stop_ends_the_check_cleanly_without_a_verdict(qtbot, train_widget, note
     assert check.start_check()
     qtbot.waitUntil(lambda: "stage" in check.status.text(), timeout=WAIT_MS)
     check.stop_check()
-    assert check.job_state.state.value == "stopping" and not check.button.isEnabled()
+    assert check.job_controller.state.value == "stopping" and not check.button.isEnabled()
     _wait_check(qtbot, check, "done")
     assert check.report is None and "stopped" in check.status.text()
     assert not check.table.isVisibleTo(train_widget) and not check.save_button.isEnabled()
-    qtbot.waitUntil(lambda: check.job is None, timeout=WAIT_MS)
-    assert check._lifetime.progress is None
+    qtbot.waitUntil(lambda: check.job_controller.job is None, timeout=WAIT_MS)
+    assert check.job_controller.progress is None
     assert train_widget.start_button.isEnabled() and check.button.isEnabled()
     assert not levels(notes, "error")
 
@@ -91,7 +91,7 @@ def test_a_volume_too_short_to_hide_sections_fails_with_a_message(qtbot, viewer,
     _wait_check(qtbot, check, "failed")
     assert any("at least 5 sections" in m for m in levels(notes, "error"))
     assert "Check failed" in check.status.text() and check.report is None
-    qtbot.waitUntil(lambda: check.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: check.job_controller.job is None, timeout=WAIT_MS)
     assert check.button.isEnabled() and train_widget.start_button.isEnabled()
 
 
@@ -102,5 +102,5 @@ def test_the_check_cannot_start_while_training(qtbot, train_widget, notes):
     assert not check.button.isEnabled()
     assert check.start_check() is False
     train_widget.stop_training()
-    qtbot.waitUntil(lambda: train_widget.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)
     assert check.button.isEnabled()

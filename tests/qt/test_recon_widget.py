@@ -71,7 +71,7 @@ def test_model_for_another_z_factor_is_refused(viewer, recon_widget, tiny_model_
     count = len(viewer.layers)
     assert recon_widget.start_reconstruction() is False
     assert any("trained for z-factor 5" in m and "z-factor 3" in m for m in levels(notes, "error"))
-    assert len(viewer.layers) == count and recon_widget.job is None
+    assert len(viewer.layers) == count and recon_widget.job_controller.job is None
 
 
 def test_bad_model_files_are_explained(viewer, recon_widget, tmp_path, notes):
@@ -118,7 +118,7 @@ def test_cancel_stops_and_keeps_what_is_done(qtbot, viewer, sample_layer, recon_
     wait_for_state(qtbot, recon_widget, "done")
     assert "Cancelled" in recon_widget.status.text()
     assert f"{sample_layer.name} isotropic" not in [layer.name for layer in viewer.layers]
-    qtbot.waitUntil(lambda: recon_widget.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: recon_widget.job_controller.job is None, timeout=WAIT_MS)
     assert not recon_widget.compare_button.isEnabled()
 
 
@@ -188,7 +188,7 @@ def test_closing_the_dock_mid_run_stops_the_job_and_adds_nothing(qtbot, viewer, 
                                                                   tiny_model_file, notes):
     use_file(recon_widget, tiny_model_file)
     assert recon_widget.start_reconstruction()
-    job = recon_widget.job
+    job = recon_widget.job_controller.job
     viewer.window.remove_dock_widget(recon_widget)
     assert not job.running  # the thread ended before remove_dock_widget returned
     qtbot.wait(300)  # any late callback would land now

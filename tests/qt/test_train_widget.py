@@ -39,7 +39,7 @@ def test_z_factor_comes_from_the_scale_with_a_hint_when_isotropic(viewer, train_
     assert "isotropic" in train_widget.z_hint.text()
     assert train_widget.start_training() is False  # z-factor 1 is refused with a message
     assert any("z-factor" in m for m in levels(notes, "error"))
-    assert train_widget.job_state.state.value == "idle" and train_widget.job is None
+    assert train_widget.job_controller.state.value == "idle" and train_widget.job_controller.job is None
 
 
 def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer, train_widget, notes):
@@ -61,8 +61,8 @@ def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer,
     assert model.state.step == 6 and model.reconstructor is not None and model.z_factor == 5
     assert train_widget.start_button.text() == "Start training" and train_widget.save_button.isEnabled()
     assert "Model: z-factor 5" in train_widget.model_label.text()
-    qtbot.waitUntil(lambda: train_widget.job is None, timeout=WAIT_MS)  # worker gone, progress closed
-    assert train_widget._lifetime.progress is None
+    qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)  # worker gone, progress closed
+    assert train_widget.job_controller.progress is None
     assert not levels(notes, "error")
 
 
@@ -72,7 +72,7 @@ def test_stop_ends_early_and_keeps_a_usable_model(qtbot, train_widget, sample_la
     qtbot.waitUntil(lambda: train_widget.loss_plot.point_count("D_l") >= 2, timeout=WAIT_MS)
     viewer.layers.remove(sample_layer)  # the worker trains on its own snapshot
     train_widget.stop_training()
-    assert train_widget.job_state.state.value == "stopping"
+    assert train_widget.job_controller.state.value == "stopping"
     assert not train_widget.start_button.isEnabled()
     wait_for_state(qtbot, train_widget, "done")
     model = train_widget.model
@@ -130,11 +130,11 @@ def test_save_button_uses_the_dialog_answer(train_widget, tmp_path, monkeypatch,
 def test_closing_the_dock_stops_training(qtbot, viewer, train_widget):
     set_tiny_settings(train_widget, steps=None, minutes=30)
     assert train_widget.start_training()
-    job = train_widget.job
+    job = train_widget.job_controller.job
     qtbot.waitUntil(lambda: train_widget.loss_plot.point_count() > 0, timeout=WAIT_MS)
     viewer.window.remove_dock_widget(train_widget)
     assert job.stop_flag.is_set() and not job.running  # thread ended before remove_dock_widget returned
-    assert train_widget._lifetime.progress is None
+    assert train_widget.job_controller.progress is None
 
 
 def test_closing_the_viewer_stops_training(qtbot, make_napari_viewer):
@@ -143,7 +143,7 @@ def test_closing_the_viewer_stops_training(qtbot, make_napari_viewer):
     _, widget = viewer.window.add_plugin_dock_widget("napari-isorecon", "Train")
     set_tiny_settings(widget, steps=None, minutes=30)
     assert widget.start_training()
-    job = widget.job
+    job = widget.job_controller.job
     qtbot.waitUntil(lambda: widget.loss_plot.point_count() > 0, timeout=WAIT_MS)
     viewer.close()
     assert job.stop_flag.is_set() and job.wait(10)
@@ -178,7 +178,7 @@ def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, trai
     assert load_model(checkpoint).state.step == 6  # the final model is in the checkpoint too
 
     # after a crash: a new session loads the checkpoint and trains it on to a larger budget
-    qtbot.waitUntil(lambda: train_widget.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)
     assert train_widget.load_model_from(checkpoint) is not None
     loaded = train_widget.model
     assert train_widget.continue_box.isEnabled()

@@ -16,9 +16,10 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from ..core.errors import IsoReconError
+from .job_controller import JobController
 from .layers import snapshot, volume_problem
 from .lifetime import WidgetLifetime
-from .workers import Job, JobFailed
+from .workers import Job
 
 PACKAGE_FILTER = "bioimage.io model package (*.zip)"
 LENGTH_UNITS = {"nanometer", "micrometer"}
@@ -41,13 +42,14 @@ def layer_voxel_size(layer) -> tuple[tuple[float, float, float] | None, str | No
 
 
 class ExportButton(QPushButton):
-    """A button for the Train widget ``trainer`` (uses its ``model``, ``model_changed``, ``job_state`` and
+    """A button for the Train widget ``trainer`` (uses its ``model``, ``model_changed``, ``job_controller`` and
     ``layer_picker``)."""
 
     def __init__(self, trainer):
         super().__init__("Export...")
         self.trainer = trainer
         self._lifetime = WidgetLifetime(trainer)  # the job ends with the Train widget
+        self.job_controller = JobController(self._lifetime, "Export", busy_message="An export is already running.")
         self.last_folder = str(Path.home())
         self.setToolTip("Save the model as a bioimage.io package (.zip) for deepImageJ, ilastik, BiaPy, "
                         "bioimageio.core; test data and cover come from the picked image layer.")
@@ -57,7 +59,7 @@ class ExportButton(QPushButton):
 
     @property
     def job(self) -> Job | None:
-        return self._lifetime.job
+        return self.job_controller.job
 
     def _on_clicked(self) -> None:
         dialog = QFileDialog(self, "Export a bioimage.io model package", self.last_folder, PACKAGE_FILTER)
@@ -75,7 +77,7 @@ class ExportButton(QPushButton):
 
         trainer, layer = self.trainer, self.trainer.layer_picker.layer()
         problem = ("No model to export yet: train one first (or load one)." if trainer.model is None
-                   else "Stop training before exporting the model." if trainer.job_state.busy
+                   else "Stop training before exporting the model." if trainer.job_controller.busy
                    else "An export is already running." if self.job is not None
                    else "Pick the image layer the model is for: the package's test data come from it."
                    if layer is None else volume_problem(layer))
@@ -98,24 +100,17 @@ class ExportButton(QPushButton):
             yield ExportDone(export_package(model, data.data, target, voxel_size=voxel, unit=unit,
                                             authors=[getpass.getuser()], source_name=name, overwrite=overwrite))
 
-        from napari.utils import progress
-
         self.setEnabled(False)
         self.setText("Exporting...")
-        self._lifetime.progress = progress(total=0, desc="Exporting a bioimage.io package")
-        self._lifetime.job = Job(events, self._on_event, self._on_finished).start()
-        return self.job
+        return self.job_controller.start(events, self._on_event, "Exporting a bioimage.io package",
+                                         on_finished=self._on_finished, ticks=0)  # ticks 0: a busy indicator
 
     def _on_event(self, event) -> None:
         if isinstance(event, ExportDone):
             facts = event.facts
+            self.job_controller.finish()
             show_info(f"bioimage.io package written to {facts['path']} ({facts['size_bytes'] / 1e6:.1f} MB).")
-        elif isinstance(event, JobFailed):
-            show_error(str(event.error) if isinstance(event.error, IsoReconError)
-                       else f"Export failed: {event.error!r}")
 
     def _on_finished(self) -> None:
-        self._lifetime.job = None
-        self._lifetime.close_progress()
         self.setText("Export...")
         self.setEnabled(self.trainer.model is not None)

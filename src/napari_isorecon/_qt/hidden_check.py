@@ -34,16 +34,17 @@ from qtpy.QtWidgets import (
 
 from ..core.errors import IsoReconError
 from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted
+from .job_controller import JobController, JobLook
 from .layers import snapshot, volume_problem
-from .lifetime import PROGRESS_TICKS, WidgetLifetime
-from .state import JobState, JobStateMachine
+from .lifetime import WidgetLifetime
 from .ui import format_duration, path_label, set_text_if_changed, small_hint
-from .workers import JobFailed, TrainSteps
+from .workers import TrainSteps
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
 METHODS = ("ours", "cubic", "neighbour mean")
 REPORT_FILES = ("report.json", "report.md", "report.png")
-BUTTON_TEXT = {JobState.RUNNING: "Stop check", JobState.STOPPING: "Stopping..."}
+CHECK_LOOK = JobLook("Check on hidden sections", "Stop check", "Stopping...",
+                     stopping_note="Check: stopping after the current step (no verdict).")
 CHECK_TIP = ("Hides every other section, trains with the settings above (same budget) on the rest at twice "
              "the z-factor, and scores its predictions of the hidden sections against the real ones. Takes "
              "about as long as training.")
@@ -124,24 +125,23 @@ class HiddenSectionCheck(QWidget):
     def __init__(self, owner, parent=None):
         super().__init__(parent)
         self.owner = owner
-        self.job_state = JobStateMachine()
         self._lifetime = WidgetLifetime(owner)  # ends the job when the Train widget goes away
+        self.job_controller = JobController(
+            self._lifetime, "Check", notice_title="Hidden-section check", blockers=(owner.job_controller,),
+            busy_message="Training or a check is already running: stop it or wait for it to end first.")
         self.report = None
         self.report_paths: dict | None = None
         self.figure_rgba: np.ndarray | None = None
         self._check_z_factor = 0.0
         self._last_folder = str(Path.home())
         self._build()
-        self.job_state.changed.connect(self._show_state)
-        owner.job_state.changed.connect(self._show_state)
-        self._show_state()
+        self.job_controller.show_on(self.button, self.status, CHECK_LOOK, self.start_check)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.button = QPushButton()
         self.button.setToolTip(CHECK_TIP)
-        self.button.clicked.connect(self._on_button)
         layout.addWidget(self.button)
         self.status = small_hint()
         layout.addWidget(self.status)
@@ -187,22 +187,11 @@ class HiddenSectionCheck(QWidget):
     # ------------------------------------------------------------------ running
     @property
     def busy(self) -> bool:
-        return self.job_state.busy
-
-    @property
-    def job(self):
-        return self._lifetime.job
-
-    def _on_button(self) -> None:
-        if self.job_state.state is JobState.RUNNING:
-            self.stop_check()
-        else:
-            self.start_check()
+        return self.job_controller.busy
 
     def start_check(self) -> bool:
         """Start the check on the Train widget's layer and settings; False (and a notification) when it cannot."""
-        if self.busy or self.owner.job_state.busy:
-            show_warning("Training or a check is already running: stop it or wait for it to end first.")
+        if self.job_controller.refuse_start():
             return False
         layer = self.owner.layer_picker.layer()
         problem = "No 3D image layer to check: open a volume (z, y, x)." if layer is None else volume_problem(layer)
@@ -221,20 +210,20 @@ class HiddenSectionCheck(QWidget):
         self._check_z_factor = 2 * config.z_factor
         self.figure_rgba = None
         self._show_report(None)
-        self._lifetime.start_job(lambda stop: check_events(data, config, stop), self._on_event,
-                                 self._on_job_finished, self.job_state, "IsoRecon hidden-section check")
+        self.job_controller.start(lambda stop: check_events(data, config, stop), self._on_event,
+                                  "IsoRecon hidden-section check")
         self.status.setText(f"Check: training at z-factor {self._check_z_factor:g} on every other section of "
                             f"'{layer.name}'...")
         return True
 
     def stop_check(self) -> None:
         """End the check after the current step; no verdict is given."""
-        self._lifetime.stop_job(self.job_state)
+        self.job_controller.stop()
 
     def _on_event(self, event) -> None:
         if isinstance(event, TrainSteps):
             step = event.last
-            self._advance(TRAIN_SHARE * step.progress, f"check, stage {step.stage}: "
+            self.job_controller.advance(TRAIN_SHARE * step.progress, f"check, stage {step.stage}: "
                           f"{format_duration(step.seconds_left)} left")
             set_text_if_changed(self.status, f"Check: training at z-factor {self._check_z_factor:g}, stage "
                                 f"{step.stage}: {int(step.progress * 100)}% of the budget, about "
@@ -242,47 +231,18 @@ class HiddenSectionCheck(QWidget):
         elif isinstance(event, StageStarted):
             self.status.setText(f"Check: training at z-factor {self._check_z_factor:g}, stage {event.stage}.")
         elif isinstance(event, CheckProgress):
-            self._advance(TRAIN_SHARE + (1 - TRAIN_SHARE) * event.progress, f"check: {event.phase}")
+            self.job_controller.advance(TRAIN_SHARE + (1 - TRAIN_SHARE) * event.progress, f"check: {event.phase}")
             set_text_if_changed(self.status, f"Check: {event.phase}, {int(event.progress * 100)}%.")
         elif isinstance(event, RenderedFigure):
             self.figure_rgba = event.rgba
         elif isinstance(event, HiddenSectionsChecked):
-            self.job_state.move_to(JobState.DONE)
+            self.job_controller.finish()
             if event.report is None:
                 self.status.setText("Check stopped: no verdict.")
                 return
             self._show_report(event.report)
             self.status.setText(f"Check done: {len(event.report.sections)} hidden sections scored.")
             show_info(f"Hidden-section check: {event.report.verdict}")
-        elif isinstance(event, JobFailed):
-            self.job_state.move_to(JobState.FAILED)
-            message = str(event.error) if isinstance(event.error, IsoReconError) else \
-                f"{type(event.error).__name__}: {event.error}"
-            self.status.setText(f"Check failed: {message}")
-            show_error(f"Hidden-section check failed: {message}")
-
-    def _advance(self, fraction: float, description: str) -> None:
-        bar = self._lifetime.progress
-        if bar is None:
-            return
-        ticks = int(fraction * PROGRESS_TICKS)
-        if ticks > bar.n:
-            bar.update(ticks - bar.n)
-        if description != bar.desc.rstrip(": "):
-            bar.set_description(description)
-
-    def _on_job_finished(self) -> None:
-        self._lifetime.job = None
-        self._lifetime.close_progress()
-        if self.job_state.busy:  # the worker ended without a final event
-            self.job_state.move_to(JobState.FAILED)
-
-    def _show_state(self, *_) -> None:
-        state = self.job_state.state
-        self.button.setText(BUTTON_TEXT.get(state, "Check on hidden sections"))
-        self.button.setEnabled(state is not JobState.STOPPING and not self.owner.job_state.busy)
-        if state is JobState.STOPPING:
-            self.status.setText("Check: stopping after the current step (no verdict).")
 
     # ------------------------------------------------------------------ the result
     def _show_report(self, report) -> None:

@@ -22,9 +22,10 @@ from ..core.errors import IsoReconError
 from ..core.events import InputConsistency, ReconFinished, ReconProgress, ReconWithUncertainty
 from ..core.geometry import check_volume, isotropic_placement
 from .compare import show_side_by_side
+from .job_controller import JobController, JobLook
 from .layer_picker import LayerPicker
 from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
-from .lifetime import PROGRESS_TICKS, WidgetLifetime
+from .lifetime import WidgetLifetime
 from .model_source import CheckpointCache, describe_model
 from .recon_options import (
     QUALITY_POINTER,
@@ -37,17 +38,15 @@ from .recon_options import (
     uncertainty_note,
 )
 from .session import session_for
-from .state import JobState, JobStateMachine
 from .train_widget import MODEL_FILTER
 from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
-from .workers import Job, JobFailed, Tagged, in_sequence
+from .workers import Tagged, in_sequence
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
-BUTTON_TEXT = {JobState.IDLE: "Reconstruct", JobState.RUNNING: "Cancel", JobState.STOPPING: "Cancelling...",
-               JobState.DONE: "Reconstruct", JobState.FAILED: "Reconstruct"}
+RECONSTRUCT_LOOK = JobLook("Reconstruct", "Cancel", "Cancelling...", running_note="Starting...")
 
 
 def same_z_factor(a: float, b: float) -> bool:
@@ -60,16 +59,17 @@ class ReconstructWidget(QWidget):
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.job_state = JobStateMachine()
         self.result_layers: dict[str, object] = {}  # part -> layer added by the last run
         self._lifetime = WidgetLifetime(self)
+        self.job_controller = JobController(self._lifetime, "Reconstruction", busy_message=(
+            "A reconstruction is already running: cancel it first, or wait for it to end."))
         self._checkpoints = CheckpointCache()
         self.session = session_for(napari_viewer)  # the model the Train widget published
         self._run = None  # what the running job needs to place its results
         self._saved_view = None
         self._build()
-        self.job_state.changed.connect(self._show_state)
-        self._show_state(self.job_state.state)
+        self.job_controller.changed.connect(self._show_state)
+        self._show_state()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             self._lifetime.connect(emitter, self._update_compare_button)
         self._lifetime.connect(self.session.model_changed, self.refresh_model_info)
@@ -110,10 +110,10 @@ class ReconstructWidget(QWidget):
         root.addWidget(self.settings_box)
 
         self.run_button = QPushButton()
-        self.run_button.clicked.connect(self._on_run_cancel)
         root.addWidget(self.run_button)
         self.status = small_hint()
         root.addWidget(self.status)
+        self.job_controller.show_on(self.run_button, self.status, RECONSTRUCT_LOOK, self.start_reconstruction)
         self.compare_button = QPushButton("Compare side by side")
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip("Interpolated and reconstructed volumes next to each other in an xz "
@@ -166,16 +166,9 @@ class ReconstructWidget(QWidget):
         self.model_info.setText(text)
 
     # ------------------------------------------------------------------ reconstruction
-    def _on_run_cancel(self) -> None:
-        if self.job_state.state is JobState.RUNNING:
-            self.cancel()
-        else:
-            self.start_reconstruction()
-
     def start_reconstruction(self) -> bool:
         """Reconstruct the picked layer; False (and a notification) when it cannot start."""
-        if self.job_state.busy:
-            show_warning("A reconstruction is already running: cancel it first, or wait for it to end.")
+        if self.job_controller.refuse_start():
             return False
         layer = self.layer_picker.layer()
         if layer is None:
@@ -225,30 +218,16 @@ class ReconstructWidget(QWidget):
             ] + ([("consistency", lambda: consistency_events(model, data, results))] if with_consistency else []))
 
         self.end_comparison()
-        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False,
-                     "failed": False}
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False}
         self.result_layers = {}
-        self._lifetime.start_job(events, self._on_event, self._on_job_finished, self.job_state,
-                                 "IsoRecon: interpolating")
+        self.job_controller.start(events, self._on_event, "IsoRecon: interpolating", on_finished=self._on_job_finished)
         return True
 
     def cancel(self) -> None:
         """Stop after the current batch of slices; what is already added stays."""
-        self._lifetime.stop_job(self.job_state)
-
-    @property
-    def job(self) -> Job | None:
-        return self._lifetime.job
+        self.job_controller.stop()
 
     def _on_event(self, event) -> None:
-        if isinstance(event, JobFailed):
-            self._run["failed"] = True
-            message = str(event.error) if isinstance(event.error, IsoReconError) else \
-                f"{type(event.error).__name__}: {event.error}"
-            self.job_state.move_to(JobState.FAILED)
-            self.status.setText(f"Reconstruction failed: {message}")
-            show_error(f"Reconstruction failed: {message}")
-            return
         if not isinstance(event, Tagged):
             return
         part, inner = event.part, event.event
@@ -269,14 +248,7 @@ class ReconstructWidget(QWidget):
         done_before = sum(PART_WEIGHT[p] for p in PARTS[:PARTS.index(part)])
         fraction = done_before + PART_WEIGHT[part] * event.progress
         verb = "interpolating" if part == "interpolated" else "reconstructing"
-        bar = self._lifetime.progress
-        if bar is not None:
-            ticks = int(fraction * PROGRESS_TICKS)
-            if ticks > bar.n:
-                bar.update(ticks - bar.n)
-            description = f"IsoRecon: {verb} ({event.axis} slices)"
-            if description != bar.desc.rstrip(": "):
-                bar.set_description(description)
+        self.job_controller.advance(fraction, f"IsoRecon: {verb} ({event.axis} slices)")
         set_text_if_changed(self.status, f"{verb.capitalize()}: {event.axis} slices, {event.progress:.0%}.")
 
     def _add_result(self, part: str, volume) -> None:
@@ -299,8 +271,7 @@ class ReconstructWidget(QWidget):
         from ..core.blocks import interpolate_blockwise
 
         self.end_comparison()
-        self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False,
-                     "failed": False}
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False}
         self.result_layers = {}
         try:
             self._add_result("interpolated", interpolate_blockwise(source.data, model.z_factor, "cubic", config))
@@ -315,31 +286,25 @@ class ReconstructWidget(QWidget):
         return True
 
     def _on_job_finished(self) -> None:
-        self._lifetime.job = None
-        self._lifetime.close_progress()
         run = self._run or {}
-        if self.job_state.busy:
+        if self.job_controller.busy:
             if run.get("cancelled"):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
                 added = " and ".join(f"'{part}'" for part in self.result_layers)
                 self.status.setText((f"Done: {added} layers added." if added else "Done.") + run.get("note", "")
                                     + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
-            self.job_state.move_to(JobState.DONE)
-        self._show_state(self.job_state.state)
+            self.job_controller.finish()
+        self._show_state()
 
-    def _show_state(self, state: JobState, _old=None) -> None:
-        self.run_button.setText(BUTTON_TEXT[state])
-        self.run_button.setEnabled(state is not JobState.STOPPING)
-        self.settings_box.setEnabled(not state.busy)
+    def _show_state(self, *_) -> None:
+        self.settings_box.setEnabled(not self.job_controller.busy)
         self._update_compare_button()
-        if state is JobState.RUNNING:
-            self.status.setText("Starting...")
 
     # ------------------------------------------------------------------ comparison
     def _update_compare_button(self, *_) -> None:
         comparing = self._saved_view is not None
-        self.compare_button.setEnabled(not self.job_state.busy and (comparing or self._results_present()))
+        self.compare_button.setEnabled(not self.job_controller.busy and (comparing or self._results_present()))
 
     def _results_present(self) -> bool:
         present = {id(unwrap(layer)) for layer in self.viewer.layers}

@@ -22,21 +22,22 @@ from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, Stag
 from ..core.geometry import check_volume, patch_geometry
 from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
+from .job_controller import JobController, JobLook
 from .kernel_plot import KernelPlot, lateral_axis
 from .layers import snapshot, volume_problem
-from .lifetime import PROGRESS_TICKS, WidgetLifetime
+from .lifetime import WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreviewPane
 from .session import ModelProvenance, session_for
-from .state import JobState, JobStateMachine
 from .train_settings import TrainSettings
 from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
-from .workers import Job, JobFailed, TrainSteps
+from .workers import TrainSteps
 
-BUTTON_TEXT = {JobState.IDLE: "Start training", JobState.RUNNING: "Stop training",
-               JobState.STOPPING: "Stopping...", JobState.DONE: "Start training",
-               JobState.FAILED: "Start training"}
+TRAINING_LOOK = JobLook("Start training", "Stop training", "Stopping...", start_tip="Train on the picked layer.",
+                        stop_tip="Stop ends training after the current step and keeps the model.",
+                        running_note="Training: starting...",
+                        stopping_note="Stopping after the current step; the model trained so far is kept.")
 MODEL_FILTER = "napari-isorecon model (*.pt *.zip)"
 AUTOSAVE_ENV = "NAPARI_ISORECON_AUTOSAVE"  # overrides the folder of the periodic checkpoints
 AUTOSAVE_KEEP = 10  # newest checkpoint files kept in that folder
@@ -77,8 +78,9 @@ class TrainWidget(QWidget):
         self.model = None
         self.session = session_for(napari_viewer)  # where the model goes for the other widgets
         self._run_layer_name = ""  # the layer the current run trains on
-        self.job_state = JobStateMachine()
         self._lifetime = WidgetLifetime(self)
+        self.job_controller = JobController(self._lifetime, "Training", busy_message=(
+            "Training or a hidden-section check is already running: press Stop first, or wait for it to end."))
         self._run_config: TrainConfig | None = None
         self._kernel_axis = lateral_axis(None)  # (spacing, unit) of one kernel tap in the current run
         self._last_step = 0
@@ -89,10 +91,10 @@ class TrainWidget(QWidget):
         self.autosave_every_s = 300.0  # seconds of training between checkpoints
         self.checkpoint_path: Path | None = None  # the current run's checkpoint file
         self._build()
-        self.job_state.changed.connect(self._show_state)
+        self.job_controller.changed.connect(self._show_state)
         self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
         self._apply_theme()
-        self._show_state(self.job_state.state, self.job_state.state)
+        self._show_state()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -108,7 +110,6 @@ class TrainWidget(QWidget):
                                      "instead of starting a new one.")
         root.addWidget(self.continue_box)
         self.start_button = QPushButton()
-        self.start_button.clicked.connect(self._on_start_stop)
         root.addWidget(self.start_button)
         self.status = small_hint()
         root.addWidget(self.status)
@@ -136,8 +137,10 @@ class TrainWidget(QWidget):
         self.checkpoint_label.setToolTip(CHECKPOINT_TIP)
         root.addWidget(self.checkpoint_label)
         self.hidden_check = HiddenSectionCheck(self)
-        self.hidden_check.job_state.changed.connect(lambda *_: self._show_state(self.job_state.state))
+        self.hidden_check.job_controller.changed.connect(self._show_state)
         root.addWidget(self.hidden_check)
+        self.job_controller.blockers = (self.hidden_check.job_controller,)  # one job at a time
+        self.job_controller.show_on(self.start_button, self.status, TRAINING_LOOK, self.start_training)
         root.addStretch(1)
         keep_min_height(self._scroll, 260)
 
@@ -146,17 +149,9 @@ class TrainWidget(QWidget):
         return self.settings_box.training_config()
 
     # ------------------------------------------------------------------ training
-    def _on_start_stop(self) -> None:
-        if self.job_state.state is JobState.RUNNING:
-            self.stop_training()
-        else:
-            self.start_training()
-
     def start_training(self) -> bool:
         """Start training on the picked layer; False (and a notification) when it cannot start."""
-        if self.job_state.busy or self.hidden_check.busy:
-            show_warning("Training or a hidden-section check is already running: press Stop first, or wait "
-                         "for it to end.")
+        if self.job_controller.refuse_start():
             return False
         layer = self.layer_picker.layer()
         if layer is None:
@@ -201,8 +196,7 @@ class TrainWidget(QWidget):
             job = train(data, config, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every)
             return autosaving(job, checkpoint, final=True) if checkpoint is not None else job
 
-        self._lifetime.start_job(events, self._on_event, self._on_job_finished, self.job_state,
-                                 "IsoRecon training")
+        self.job_controller.start(events, self._on_event, "IsoRecon training")
         return True
 
     def _model_to_continue(self, config: TrainConfig):
@@ -226,11 +220,7 @@ class TrainWidget(QWidget):
 
     def stop_training(self) -> None:
         """End training after the current step; the model trained so far is kept."""
-        self._lifetime.stop_job(self.job_state)
-
-    @property
-    def job(self) -> Job | None:
-        return self._lifetime.job
+        self.job_controller.stop()
 
     def _on_event(self, event) -> None:
         if isinstance(event, TrainSteps):
@@ -253,60 +243,34 @@ class TrainWidget(QWidget):
             self._set_model(event.model, ModelProvenance("trained", self._run_layer_name))
             self.show_model_kernel(event.model, self._kernel_axis)
             how = "stopped" if event.stopped else "done"
-            self.job_state.move_to(JobState.DONE)
+            self.job_controller.finish()
             self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}.")
             show_info(f"Training {how} after {event.steps} steps; the model is ready in the Reconstruct "
                       "widget (and can be saved).")
-        elif isinstance(event, JobFailed):
-            self.job_state.move_to(JobState.FAILED)
-            message = str(event.error) if isinstance(event.error, IsoReconError) else \
-                f"{type(event.error).__name__}: {event.error}"
-            self.status.setText(f"Training failed: {message}")
-            show_error(f"Training failed: {message}")
 
     def _show_progress(self, step) -> None:
         """Progress bar and status line; each is touched only when its text or value changes, since
         every repaint of the window costs the training thread time on a small machine."""
         self.progress_fraction = step.progress
-        bar = self._lifetime.progress
         left = format_duration(step.seconds_left)
-        if bar is not None:
-            ticks = int(step.progress * PROGRESS_TICKS)
-            if ticks > bar.n:
-                bar.update(ticks - bar.n)
-            description = f"IsoRecon training, stage {step.stage}: {left} left"
-            if description != bar.desc.rstrip(": "):
-                bar.set_description(description)
+        self.job_controller.advance(step.progress, f"IsoRecon training, stage {step.stage}: {left} left")
         set_text_if_changed(self.status, f"Stage {step.stage} ({STAGE_NAMES[step.stage]}): "
                             f"{int(step.progress * 100)}% of the budget, about {left} left.")
 
-    def _on_job_finished(self) -> None:
-        self._lifetime.job = None
-        self._lifetime.close_progress()
-        if self.job_state.busy:  # the worker ended without a final event
-            self.job_state.move_to(JobState.FAILED)
-
-    def _show_state(self, state: JobState, _old=None) -> None:
-        self.start_button.setText(BUTTON_TEXT[state])
-        checking = self.hidden_check.busy
-        self.start_button.setEnabled(state is not JobState.STOPPING and not checking)
-        self.start_button.setToolTip("Stop ends training after the current step and keeps the model."
-                                     if state is JobState.RUNNING else "Train on the picked layer.")
-        self.settings_box.setEnabled(not state.busy and not checking)
-        self.load_button.setEnabled(not state.busy)
-        self.continue_box.setEnabled(not state.busy and not checking and self.model is not None)
+    def _show_state(self, *_) -> None:
+        """Enable what may change now: nothing of the settings while training or the check runs."""
+        training, checking = self.job_controller.busy, self.hidden_check.busy
+        self.settings_box.setEnabled(not training and not checking)
+        self.load_button.setEnabled(not training)
+        self.continue_box.setEnabled(not training and not checking and self.model is not None)
         self.save_button.setEnabled(self.model is not None)
-        if state is JobState.RUNNING:
-            self.status.setText("Training: starting...")
-        elif state is JobState.STOPPING:
-            self.status.setText("Stopping after the current step; the model trained so far is kept.")
 
     # ------------------------------------------------------------------ model
     def _set_model(self, model, provenance: ModelProvenance) -> None:
         self.model = model
         self.model_label.setText(f"Model: {describe_model(model)}.")
         self.save_button.setEnabled(True)
-        self.continue_box.setEnabled(not self.job_state.busy)
+        self.continue_box.setEnabled(not self.job_controller.busy)
         self.model_changed.emit(model)
         self.session.publish(model, provenance)
 
@@ -334,7 +298,7 @@ class TrainWidget(QWidget):
         """Load a model file as this widget's model (offered to the Reconstruct widget). Returns it."""
         from ..core.checkpoint import load_model
 
-        if self.job_state.busy:
+        if self.job_controller.busy:
             show_warning("Stop training before loading a model.")
             return None
         try:
