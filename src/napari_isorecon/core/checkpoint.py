@@ -13,6 +13,7 @@ import torch
 from .config import TrainConfig
 from .errors import IsoReconError
 from .events import CheckpointSaved, TrainFinished, TrainSnapshot
+from .geometry import same_z_factor
 from .intensity import Normalizer
 from .io.files import atomic_write, check_parent_folder, check_writable  # noqa: F401  (re-exported)
 from .model import IsoModel, TrainState, build_networks
@@ -107,7 +108,7 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
             model.reconstructor.load_state_dict(payload["reconstructor"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise IsoReconError(f"{path} is a damaged or incompatible napari-isorecon model ({exc!s:.160}).") from None
-    if z_factor is not None and abs(float(z_factor) - config.z_factor) > 1e-6 * config.z_factor:
+    if z_factor is not None and not same_z_factor(z_factor, config.z_factor):
         raise IsoReconError(
             f"{path} was trained for z-factor {config.z_factor:g}, not {float(z_factor):g}; "
             "train a model for this volume's z-factor."

@@ -124,3 +124,28 @@ class HiddenSectionsChecked:
 
     report: Any  # core.hidden_report.HiddenSectionReport
     stopped: bool = False
+
+
+@dataclass(frozen=True)
+class PartEvent:
+    """An event of one part of a job made of several (core.jobs.reconstruct_with_twin): ``part`` is
+    "interpolated" (the cubic twin), "isotropic" (the result) or "checks" (its optional diagnostics)."""
+
+    part: str
+    event: Any
+
+
+@dataclass(frozen=True)
+class OutputWritten:
+    """A volume was written: ``output`` names it ("isotropic", "interpolated", "uncertainty")."""
+
+    output: str
+    path: Any  # pathlib.Path
+    shape: tuple
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about a running job (not an error), in one sentence."""
+
+    text: str

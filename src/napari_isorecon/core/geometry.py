@@ -41,6 +41,19 @@ def z_factor_from_scale(scale: Sequence[float]) -> float:
     return check_z_factor(factor)
 
 
+# Two z-factors are "the same" when they differ by at most this share of the larger one, so that a factor
+# typed with three decimals (the Train widget's field) or derived from voxel sizes rounded in a file header
+# matches the model's. A model is always applied with its own factor: this only decides whether a factor
+# given by the user or read from a layer is the model's (else the job is refused, or a warning is given).
+Z_FACTOR_RTOL = 1e-3
+
+
+def same_z_factor(a: float, b: float) -> bool:
+    """True when ``a`` and ``b`` name the same z-factor (relative tolerance :data:`Z_FACTOR_RTOL`)."""
+    a, b = float(a), float(b)
+    return abs(a - b) <= Z_FACTOR_RTOL * max(abs(a), abs(b))
+
+
 def isotropic_placement(scale: Sequence[float], translate: Sequence[float], n_slices: int,
                         z_factor: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Scale and translate for the output layer so that it overlays the input exactly.

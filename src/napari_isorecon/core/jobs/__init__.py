@@ -1,0 +1,34 @@
+"""The jobs layer: what the command line and the napari widgets both do, written once. A front-end only
+collects options and consumes the typed events (core/events.py).
+
+- :mod:`.settings`: ``TrainOptions`` -> ``TrainConfig`` (:func:`training_config`), with the rules for
+  continuing a model;
+- :mod:`.autosave`: where a training run keeps its periodic checkpoint, never overwriting another's;
+- :mod:`.outputs`: where volumes go (.tif whole, .zarr block by block), checked before any work;
+- :mod:`.twin`: :func:`reconstruct_with_twin`, the interpolated twin + the result + its optional checks.
+
+``same_z_factor`` (one relative tolerance for "is this the model's z-factor") lives in :mod:`..geometry`,
+which the checkpoint and training code below this layer use too.
+
+Importing this package does not import torch (the jobs import it when they run).
+"""
+
+from ..geometry import Z_FACTOR_RTOL, same_z_factor
+from .autosave import (
+    AUTOSAVE_ENV,
+    check_autosave,
+    default_autosave_folder,
+    finish_autosave,
+    new_autosave_file,
+    train_with_autosave,
+)
+from .outputs import Outputs, check_output, is_zarr_output
+from .settings import TrainOptions, check_budget_left, training_config
+from .twin import interpolation, lazy_reconstruct_with_twin, reconstruct_with_twin, reconstruction
+
+__all__ = [
+    "AUTOSAVE_ENV", "Outputs", "TrainOptions", "Z_FACTOR_RTOL", "check_autosave", "check_budget_left",
+    "check_output", "default_autosave_folder", "finish_autosave", "interpolation", "is_zarr_output",
+    "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin", "reconstruction",
+    "same_z_factor", "train_with_autosave", "training_config",
+]

@@ -1,0 +1,146 @@
+"""The reconstruction job both front-ends run: the cubic-interpolated twin (quick, shown first), the result
+(plain, or by test-time augmentation with its uncertainty) and the optional circular consistency check, as
+one stream of typed events; written to files when ``outputs`` says where (:mod:`.outputs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..config import ReconConfig
+from ..events import InputConsistency, PartEvent, ReconFinished
+from ..geometry import check_volume
+from .outputs import Outputs, whole_depth_note, written
+
+PARTS = ("interpolated", "isotropic", "checks")  # in the order they run
+
+
+def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, twin: bool = True,
+                          uncertainty: bool = False, consistency: bool = False, outputs: Outputs | None = None,
+                          stop=None) -> Iterator[PartEvent]:
+    """Interpolate (``twin``) and reconstruct ``volume`` with ``model``; every event comes as a
+    ``PartEvent(part, event)`` with part "interpolated", "isotropic" or "checks".
+
+    Each of the first two yields ReconProgress, then ReconFinished (a ReconWithUncertainty with
+    ``uncertainty``) and, for each volume that ``outputs`` names, an OutputWritten; a .zarr output is
+    computed block by block straight into the file (its ReconFinished holds the written array, opened
+    lazily). A stopped part (ReconFinished.stopped) ends the job. With ``consistency`` a last "checks" part
+    yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
+    the outputs at the call, before any work.
+    """
+    from ..device import resolve_device
+
+    check_volume(volume)
+    config = config or ReconConfig()
+    resolve_device(config.device)  # an unusable device is refused before the twin is made
+    if outputs is not None:
+        outputs.check()
+    parts = []
+    if twin:
+        parts.append(("interpolated", lambda: interpolation(volume, model.z_factor, "cubic", config, outputs, stop)))
+    parts.append(("isotropic", lambda: reconstruction(volume, model, config, uncertainty, outputs, stop)))
+    return _in_sequence(parts, (model, volume) if consistency else None)
+
+
+def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
+    results = {}
+    for part, make_events in parts:
+        finished = None
+        for event in make_events():
+            if isinstance(event, ReconFinished):
+                finished = event
+            yield PartEvent(part, event)
+        if finished is None or finished.stopped:
+            return
+        if consistency_of is not None:
+            results[part] = finished.volume
+    if consistency_of is not None:
+        from ..evaluate import input_consistency  # imports torch
+
+        model, volume = consistency_of
+        yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, volume)
+                                                    for part, result in results.items()
+                                                    if isinstance(result, np.ndarray)}))
+
+
+def interpolation(volume, z_factor: float, order: str = "cubic", config: ReconConfig | None = None,
+                  outputs: Outputs | None = None, stop=None, job: str = "interpolate") -> Iterator:
+    """Interpolate ``volume`` along z: in memory, written whole to the "interpolated" output if it has a path,
+    or block by block into it when that is a .zarr (``job`` names the run in its resume manifest)."""
+    from .. import reconstruct  # imports torch
+
+    config = config or ReconConfig()
+    n_slices = volume.shape[0]
+    if outputs is None or not outputs.blockwise("interpolated"):
+        return written(reconstruct.interpolate(volume, z_factor, order, config, stop), outputs, "interpolated",
+                       n_slices, z_factor)
+    from ..blockwise import write_blockwise
+    from ..networks import AxialInterpolator
+
+    net = AxialInterpolator(z_factor, order)
+    events = write_blockwise(volume, net, z_factor, reconstruct.interpolation_normalizer(volume),
+                             outputs.path("interpolated"), config, **_blockwise_args(outputs, n_slices, z_factor,
+                                                                                      job, stop))
+    return _noted(volume.shape, z_factor, net.receptive_radius, outputs,
+                  written(events, outputs, "interpolated", n_slices, z_factor))
+
+
+def reconstruction(volume, model, config: ReconConfig | None = None, uncertainty: bool = False,
+                   outputs: Outputs | None = None, stop=None) -> Iterator:
+    """Reconstruct ``volume`` (by test-time augmentation with ``uncertainty``): in memory, written whole to
+    the "isotropic" (and "uncertainty") outputs, or block by block when they are .zarr."""
+    config = config or ReconConfig()
+    n_slices, z_factor = volume.shape[0], model.z_factor
+    if outputs is None or not outputs.blockwise("isotropic"):
+        if uncertainty:
+            from ..uncertainty import reconstruct_with_uncertainty
+
+            events = reconstruct_with_uncertainty(volume, model, config, stop)
+        else:
+            from ..reconstruct import reconstruct
+
+            events = reconstruct(volume, model, config, stop)
+        return written(events, outputs, "isotropic", n_slices, z_factor)
+    if uncertainty:
+        from ..uncertainty import write_with_uncertainty_blockwise
+
+        events = write_with_uncertainty_blockwise(
+            volume, model, outputs.path("isotropic"), outputs.path("uncertainty"), config,
+            **_blockwise_args(outputs, n_slices, z_factor, "reconstruct-with-uncertainty", stop))
+    else:
+        from ..blockwise import write_blockwise
+
+        events = write_blockwise(volume, model.reconstruction_network(), z_factor, model.normalizer,
+                                 outputs.path("isotropic"), config,
+                                 **_blockwise_args(outputs, n_slices, z_factor, "reconstruct", stop))
+    radius = model.reconstruction_network().receptive_radius
+    return _noted(volume.shape, z_factor, radius, outputs, written(events, outputs, "isotropic", n_slices, z_factor))
+
+
+def _blockwise_args(outputs: Outputs, n_slices: int, z_factor: float, job: str, stop) -> dict:
+    return dict(block=outputs.block_size(), client=outputs.client, voxel_size=outputs.output_voxel(n_slices, z_factor),
+                overwrite=outputs.overwrite, stop=stop, source_name=outputs.manifest_name(job))
+
+
+def _noted(shape, z_factor, radius, outputs: Outputs, events) -> Iterator:
+    note = whole_depth_note(shape, z_factor, radius, outputs.block_size())
+    if note is not None:
+        yield note
+    yield from events
+
+
+def lazy_reconstruct_with_twin(volume, model, config: ReconConfig | None = None,
+                               uncertainty: bool = False) -> dict:
+    """For a volume larger than memory (dask / zarr): lazy dask arrays whose blocks are computed when read,
+    {"interpolated", "isotropic"[, "uncertainty"]}. Checks the input at the call."""
+    from ..blockwise import interpolate_blockwise, reconstruct_model_blockwise
+
+    parts = {"interpolated": interpolate_blockwise(volume, model.z_factor, "cubic", config)}
+    if uncertainty:
+        from ..uncertainty import reconstruct_blockwise_with_uncertainty
+
+        parts["isotropic"], parts["uncertainty"] = reconstruct_blockwise_with_uncertainty(volume, model, config)
+    else:
+        parts["isotropic"] = reconstruct_model_blockwise(volume, model, config)
+    return parts

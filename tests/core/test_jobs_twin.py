@@ -1,0 +1,114 @@
+"""core.jobs.reconstruct_with_twin and its outputs: the job both front-ends run (twin, result, checks)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from napari_isorecon.core import ReconConfig
+from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.events import (
+    InputConsistency,
+    OutputWritten,
+    PartEvent,
+    ReconFinished,
+    ReconProgress,
+    ReconWithUncertainty,
+)
+from napari_isorecon.core.io import read_volume, read_zarr
+from napari_isorecon.core.jobs import (
+    Outputs,
+    is_zarr_output,
+    lazy_reconstruct_with_twin,
+    reconstruct_with_twin,
+)
+from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
+
+CPU = ReconConfig(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_file):
+    from napari_isorecon.core.checkpoint import load_model
+
+    return load_model(tiny_model_file)
+
+
+@pytest.fixture(scope="module")
+def volume(em_volume):
+    return np.ascontiguousarray(em_volume[:, :48, :64])
+
+
+def _finals(events):
+    return {e.part: e.event for e in events if isinstance(e.event, (ReconFinished, InputConsistency))}
+
+
+def test_twin_first_then_the_result_equal_to_the_single_jobs(volume, model):
+    events = list(reconstruct_with_twin(volume, model, CPU))
+    assert all(isinstance(e, PartEvent) for e in events)
+    parts = [e.part for e in events]
+    assert parts == sorted(parts, key=["interpolated", "isotropic"].index)  # the quick twin first
+    assert {type(e.event) for e in events} == {ReconProgress, ReconFinished}  # no outputs, no checks
+    finals = _finals(events)
+    np.testing.assert_array_equal(finals["interpolated"].volume,
+                                  run_to_end(interpolate(volume, 5.0, "cubic", CPU)).volume)
+    np.testing.assert_array_equal(finals["isotropic"].volume, run_to_end(reconstruct(volume, model, CPU)).volume)
+    alone = [e.part for e in reconstruct_with_twin(volume, model, CPU, twin=False)]
+    assert set(alone) == {"isotropic"}
+
+
+def test_checks_and_uncertainty_only_when_asked(volume, model):
+    events = list(reconstruct_with_twin(volume, model, CPU, uncertainty=True, consistency=True))
+    finals = _finals(events)
+    assert isinstance(finals["isotropic"], ReconWithUncertainty) and finals["isotropic"].uncertainty is not None
+    assert events[-1].part == "checks" and set(finals["checks"].scores) == {"interpolated", "isotropic"}
+    assert all(np.isfinite(s["psnr"]) for s in finals["checks"].scores.values())
+
+
+def test_a_stop_ends_the_job_after_the_stopped_part(volume, model):
+    stop = threading.Event()
+    stop.set()
+    events = list(reconstruct_with_twin(volume, model, CPU, consistency=True, stop=stop))
+    assert [e.part for e in events] == ["interpolated"] and events[-1].event.stopped
+
+
+def test_outputs_are_written_whole_or_blockwise_as_their_paths_say(volume, model, tmp_path):
+    outputs = Outputs({"isotropic": tmp_path / "iso.zarr", "interpolated": tmp_path / "cubic.tif",
+                       "uncertainty": tmp_path / "spread.zarr"}, voxel=(50.0, 10.0, 10.0), block=(5, 32, 32))
+    events = list(reconstruct_with_twin(volume, model, CPU, uncertainty=True, outputs=outputs))
+    written = {e.event.output: e.event for e in events if isinstance(e.event, OutputWritten)}
+    assert {name: w.path for name, w in written.items()} == outputs.paths
+    assert all(w.shape == (50, 48, 64) for w in written.values())
+    twin, voxel = read_volume(tmp_path / "cubic.tif")
+    assert voxel == pytest.approx((10.0, 10.0, 10.0))
+    np.testing.assert_array_equal(twin, run_to_end(interpolate(volume, 5.0, "cubic", CPU)).volume)
+    result, zarr_voxel = read_zarr(tmp_path / "iso.zarr")
+    in_memory = _finals(reconstruct_with_twin(volume, model, CPU, twin=False, uncertainty=True))["isotropic"]
+    assert zarr_voxel == pytest.approx((10.0, 10.0, 10.0))
+    assert np.abs(np.asarray(result[:]).astype(int) - in_memory.volume.astype(int)).max() <= 1
+    np.testing.assert_allclose(read_zarr(tmp_path / "spread.zarr")[0][:], in_memory.uncertainty, atol=1e-3)
+    with pytest.raises(IsoReconError, match="exists"):  # checked at the call, before any work
+        reconstruct_with_twin(volume, model, CPU, outputs=outputs)
+
+
+def test_outputs_are_checked_before_any_work(tmp_path):
+    assert is_zarr_output("a/b.ZARR/") and not is_zarr_output("b.tif")
+    (tmp_path / "there.tif").write_bytes(b"x")
+    with pytest.raises(IsoReconError, match="exists"):
+        Outputs({"isotropic": tmp_path / "there.tif"}).check()
+    Outputs({"isotropic": tmp_path / "there.tif"}, overwrite=True).check()
+    with pytest.raises(IsoReconError, match="must both be .tif or both .zarr"):
+        Outputs({"isotropic": tmp_path / "iso.zarr", "uncertainty": tmp_path / "u.tif"}).check()
+    with pytest.raises(IsoReconError, match="does not exist"):
+        Outputs({"interpolated": tmp_path / "no" / "c.tif"}).check()
+
+
+def test_a_lazy_volume_gets_lazy_parts_equal_to_the_in_memory_ones(volume, model):
+    import dask.array as da
+
+    parts = lazy_reconstruct_with_twin(da.from_array(volume, chunks=(5, 24, 32)), model, CPU, uncertainty=True)
+    assert list(parts) == ["interpolated", "isotropic", "uncertainty"]
+    assert all(isinstance(p, da.Array) for p in parts.values())
+    finals = _finals(reconstruct_with_twin(volume, model, CPU, uncertainty=True))
+    np.testing.assert_array_equal(parts["interpolated"].compute(), finals["interpolated"].volume)
+    assert np.abs(parts["isotropic"].compute().astype(int) - finals["isotropic"].volume.astype(int)).max() <= 1
