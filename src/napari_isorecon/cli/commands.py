@@ -3,38 +3,45 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.errors import IsoReconError
 from . import uncertainty as tta
 from .inputs import (
     SAMPLE,
-    block_size,
-    check_autosave,
-    check_output,
     dask_client,
-    finish_autosave,
-    is_zarr_out,
-    isotropic_voxel,
     load_volume,
+    outputs_of,
     recon_config,
-    train_config,
+    train_options,
     warn_if_voxel_disagrees,
     z_factor_of,
 )
-from .progress import run_block_job, run_volume_job, train_with_progress
+from .progress import run_parts, train_with_progress
+
+WRITTEN = {"isotropic": "Isotropic volume", "interpolated": "Cubic interpolation", "uncertainty": "Uncertainty"}
+VERBS = {"interpolated": "interpolate", "isotropic": "reconstruct"}
+
+
+def _training_config(args, voxel, resume):
+    """The run's settings (core.jobs.training_config); a resumed model's z-factor unless --z-factor is given."""
+    from ..core.jobs import training_config
+
+    z_factor = z_factor_of(args, voxel) if args.z_factor is not None or resume is None else None
+    return training_config(train_options(args, z_factor), resume)
 
 
 def cmd_train(args):
     from ..core.checkpoint import autosave_path, check_writable, load_model, save_model
+    from ..core.jobs import check_autosave, finish_autosave
 
     volume, voxel, _ = load_volume(args.volume)
     check_writable(args.out, args.overwrite)
     autosave = autosave_path(args.out)
     check_autosave(autosave, args.resume)
     resume = load_model(args.resume) if args.resume else None
-    z_factor = z_factor_of(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
-    cfg = train_config(args, z_factor, resume)
+    cfg = _training_config(args, voxel, resume)
     model, _ = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, args.out, overwrite=args.overwrite)
     finish_autosave(autosave)
@@ -42,110 +49,46 @@ def cmd_train(args):
     print(f"Model saved to {args.out}")
 
 
-def _write_blocks(args, volume, out, desc, net, z_factor, normalizer, cfg, voxel, client):
-    from ..core.blocks import plan_blocks, write_blockwise
-
-    iso_voxel = isotropic_voxel(voxel, z_factor, volume.shape[0])
-    block = block_size(args)
-    plan = plan_blocks(volume.shape, z_factor, net.receptive_radius, block)
-    if len(plan.z_edges) == 2 and volume.shape[0] > 2 * block[0]:
-        print(f"Note: {volume.shape[0]} slices at z-factor {z_factor:g} give {plan.depth} output rows, a ratio "
-              f"with no exact z blocks below {plan.lattice} slices: each block spans the whole depth "
-              "(memory grows with z; use smaller y,x in --block-size).", file=sys.stderr)
-    source = "sample" if args.volume == SAMPLE else str(Path(args.volume).resolve())
-    result = run_block_job(
-        lambda stop: write_blockwise(volume, net, z_factor, normalizer, out, cfg, block=block,
-                                     client=client, voxel_size=iso_voxel, overwrite=args.overwrite, stop=stop,
-                                     source_name=f"{source}|{desc}"), desc)
-    return result
-
-
 def cmd_reconstruct(args):
     from ..core.checkpoint import load_model
-    from ..core.io import write_volume
-    from ..core.reconstruct import interpolate, reconstruct
+    from ..core.jobs import reconstruct_with_twin
 
     volume, voxel, _ = load_volume(args.volume)
-    for out in filter(None, (args.out, args.interpolated, args.uncertainty)):
-        check_output(out, args)
-    tta.check_kinds(args)
+    outputs = outputs_of(args, voxel, {"isotropic": args.out, "interpolated": args.interpolated,
+                                       "uncertainty": args.uncertainty})
     expected = z_factor_of(args, voxel) if args.z_factor is not None else None
     model = load_model(args.model, z_factor=expected)
     warn_if_voxel_disagrees(voxel, model.z_factor, args.volume)
     cfg = recon_config(args)
-    if is_zarr_out(args.out) or (args.interpolated and is_zarr_out(args.interpolated)):
-        return _reconstruct_blockwise(args, volume, voxel, model, cfg)
-    result = tta.reconstruct_in_memory(args, volume, voxel, model, cfg) if args.uncertainty else \
-        run_volume_job(lambda stop: reconstruct(volume, model, cfg, stop), "reconstruct")
-    iso_voxel = isotropic_voxel(voxel, model.z_factor, volume.shape[0])
-    write_volume(args.out, result, iso_voxel, overwrite=args.overwrite)
-    print(f"Isotropic volume {result.shape} written to {args.out}")
-    results = {"isotropic": result}
-    if args.interpolated:
-        twin = run_volume_job(lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop), "interpolate")
-        write_volume(args.interpolated, twin, iso_voxel, overwrite=args.overwrite)
-        print(f"Cubic interpolation written to {args.interpolated}")
-        results["interpolated"] = twin
-    _print_checks(args, model, volume, results)
-
-
-def _reconstruct_blockwise(args, volume, voxel, model, cfg):
-    """``reconstruct`` when an output is a .zarr: zarr outputs blockwise, a tif twin in memory."""
-    from ..core.io import write_volume
-    from ..core.networks import AxialInterpolator
-    from ..core.reconstruct import interpolate, interpolation_normalizer, reconstruct
-
+    verbs = {**VERBS, "isotropic": "reconstruct with flips" if args.uncertainty else "reconstruct"}
     with dask_client(args.scheduler) as client:
-        jobs = [(args.out, "reconstruct", model.reconstruction_network(), model.normalizer)]
-        if args.interpolated:
-            jobs.append((args.interpolated, "interpolate", AxialInterpolator(model.z_factor, "cubic"),
-                         interpolation_normalizer(volume)))
-        for out, desc, net, normalizer in jobs:
-            with_uncertainty = desc == "reconstruct" and args.uncertainty  # of --out's kind (tta.check_kinds)
-            if with_uncertainty and is_zarr_out(out):
-                result = tta.write_blocks(args, volume, voxel, model, cfg, client)
-            elif is_zarr_out(out):
-                result = _write_blocks(args, volume, out, desc, net, model.z_factor, normalizer, cfg, voxel, client)
-            else:
-                job = ((lambda stop: reconstruct(volume, model, cfg, stop)) if desc == "reconstruct"
-                       else (lambda stop: interpolate(volume, model.z_factor, "cubic", cfg, stop)))
-                result = tta.reconstruct_in_memory(args, volume, voxel, model, cfg) if with_uncertainty else \
-                    run_volume_job(job, desc)
-                write_volume(out, result, isotropic_voxel(voxel, model.z_factor, volume.shape[0]),
-                             overwrite=args.overwrite)
-            what = "Isotropic volume" if desc == "reconstruct" else "Cubic interpolation"
-            print(f"{what} {tuple(result.shape)} written to {out}")
+        finals = run_parts(lambda stop: reconstruct_with_twin(
+            volume, model, cfg, twin=bool(args.interpolated), uncertainty=bool(args.uncertainty),
+            consistency=args.consistency, outputs=replace(outputs, client=client), stop=stop), verbs, WRITTEN)
+    if args.uncertainty:
+        tta.report(finals["isotropic"])
+    _print_checks(args, model, finals)
 
 
 def cmd_interpolate(args):
-    from ..core.io import write_volume
-    from ..core.reconstruct import interpolate
+    from ..core.events import PartEvent
+    from ..core.jobs import interpolation
 
     volume, voxel, _ = load_volume(args.volume)
-    check_output(args.out, args)
+    outputs = outputs_of(args, voxel, {"interpolated": args.out})
     z_factor = z_factor_of(args, voxel)
     cfg = recon_config(args)
-    if is_zarr_out(args.out):
-        from ..core.networks import AxialInterpolator
-        from ..core.reconstruct import interpolation_normalizer
-
-        with dask_client(args.scheduler) as client:
-            result = _write_blocks(args, volume, args.out, f"interpolate-{args.order}",
-                                   AxialInterpolator(z_factor, args.order), z_factor,
-                                   interpolation_normalizer(volume), cfg, voxel, client)
-        print(f"{args.order.capitalize()} interpolation {tuple(result.shape)} written to {args.out}")
-        return
-    result = run_volume_job(lambda stop: interpolate(volume, z_factor, args.order, cfg, stop), "interpolate")
-    write_volume(args.out, result, isotropic_voxel(voxel, z_factor, volume.shape[0]), overwrite=args.overwrite)
-    print(f"{args.order.capitalize()} interpolation {result.shape} written to {args.out}")
+    with dask_client(args.scheduler) as client:
+        run_parts(lambda stop: (PartEvent("interpolated", event) for event in interpolation(
+            volume, z_factor, args.order, cfg, replace(outputs, client=client), stop, job=f"interpolate-{args.order}")),
+            VERBS, {"interpolated": f"{args.order.capitalize()} interpolation"})
 
 
 def cmd_run(args):
     """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
     from ..core.checkpoint import autosave_path, check_writable, load_model, save_model
     from ..core.geometry import check_volume
-    from ..core.io import write_volume
-    from ..core.reconstruct import interpolate, reconstruct
+    from ..core.jobs import Outputs, check_autosave, finish_autosave, reconstruct_with_twin
 
     volume, voxel, name = load_volume(args.volume)
     out_dir = Path(args.out_dir)
@@ -155,8 +98,7 @@ def cmd_run(args):
         raise IsoReconError(f"Nothing to resume: {autosave} does not exist.")
     check_autosave(autosave, autosave if args.resume else None)
     resume = load_model(autosave) if args.resume else None
-    z_factor = z_factor_of(args, voxel) if args.z_factor is not None or resume is None else resume.z_factor
-    cfg = train_config(args, z_factor, resume)
+    cfg = _training_config(args, voxel, resume)
     check_volume(volume)  # shape and dtype only: a 2D image is refused before any folder is made
     if out_dir.exists() and not out_dir.is_dir():
         raise IsoReconError(f"{out_dir} is a file; --out-dir needs a folder.")
@@ -164,7 +106,7 @@ def cmd_run(args):
         for path in paths.values():
             check_writable(path, args.overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Training on {name} {volume.shape}, z-factor {z_factor:g}, budget "
+    print(f"Training on {name} {volume.shape}, z-factor {cfg.z_factor:g}, budget "
           f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
           f"{f' (resuming at step {resume.state.step})' if resume else ''}", file=sys.stderr)
     model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
@@ -174,24 +116,24 @@ def cmd_run(args):
     if stopped:
         print(f"Model saved to {paths['model.pt']}; reconstructing with it (Ctrl-C again stops that too).",
               file=sys.stderr)
-    recon_cfg = recon_config(args)
-    iso_voxel = isotropic_voxel(voxel, z_factor, volume.shape[0])
-    result = run_volume_job(lambda stop: reconstruct(volume, model, recon_cfg, stop), "reconstruct")
-    write_volume(paths["isotropic.tif"], result, iso_voxel, overwrite=args.overwrite)
-    twin = run_volume_job(lambda stop: interpolate(volume, z_factor, "cubic", recon_cfg, stop), "interpolate")
-    write_volume(paths["interpolated.tif"], twin, iso_voxel, overwrite=args.overwrite)
+    outputs = Outputs({"isotropic": paths["isotropic.tif"], "interpolated": paths["interpolated.tif"]},
+                      voxel=voxel, overwrite=args.overwrite)
+    finals = run_parts(lambda stop: reconstruct_with_twin(volume, model, recon_config(args),
+                                                          consistency=args.consistency, outputs=outputs,
+                                                          stop=stop), VERBS, WRITTEN)
     for key, path in paths.items():
         print(f"{key:>17}: {path}")
-    _print_checks(args, model, volume, {"isotropic": result, "interpolated": twin})
+    _print_checks(args, model, finals)
 
 
-def _print_checks(args, model, volume, results: dict) -> None:
+def _print_checks(args, model, finals: dict) -> None:
     """Where to find honest evidence of quality; the circular consistency score only when asked for."""
-    if getattr(args, "consistency", False):
-        from ..core.evaluate import consistency_summary, input_consistency
+    if "checks" in finals:
+        from ..core.evaluate import consistency_summary
 
-        scores = {name: input_consistency(model, result, volume) for name, result in results.items()}
-        print(consistency_summary(scores), file=sys.stderr)
+        scores = finals["checks"].scores
+        print(consistency_summary(scores) if scores else "Consistency with the input: not computed for "
+              "results written block by block (.zarr).", file=sys.stderr)
     print(f"To check quality without ground truth: isorecon validate {args.volume} "
           f"--z-factor {model.z_factor:g} --out CHECK_DIR (hides every other section and scores our "
           "prediction of it against cubic interpolation).", file=sys.stderr)

@@ -35,28 +35,13 @@ def z_factor_of(args, voxel) -> float:
     return z_factor_from_scale(voxel)
 
 
-def train_config(args, z_factor, resume=None):
-    """Settings from the command line; a resumed model keeps its own unless --preset/--backbone are given
-    (then training refuses a mismatch). The budget (total, both stages) and device always come from here."""
-    from ..core.config import preset
+def train_options(args, z_factor):
+    """The training settings given on the command line (``None``: not given; see core.jobs.training_config
+    for what a resumed model keeps)."""
+    from ..core.jobs import TrainOptions
 
-    overrides = {"device": args.device}
-    if args.seed is not None:
-        overrides["seed"] = args.seed
-    if args.steps is not None:
-        overrides.update(steps=args.steps, minutes=None)
-    elif args.minutes is not None:
-        overrides.update(minutes=args.minutes, steps=None)
-    if resume is not None and args.preset is None and args.backbone is None:
-        cfg = resume.config.replace(**overrides)
-    else:
-        overrides["z_factor"] = z_factor
-        if args.backbone:
-            overrides["backbone"] = args.backbone
-        cfg = preset(args.preset or "fast", **overrides)
-    if args.kernel_smooth is not None:
-        cfg = cfg.replace_weights(kernel_smooth=args.kernel_smooth)
-    return cfg
+    return TrainOptions(z_factor=z_factor, preset=args.preset, backbone=args.backbone, steps=args.steps,
+                        minutes=args.minutes, seed=args.seed, kernel_smooth=args.kernel_smooth, device=args.device)
 
 
 def recon_config(args):
@@ -65,42 +50,20 @@ def recon_config(args):
     return ReconConfig(device=args.device, batch_size=args.batch_size)
 
 
-def isotropic_voxel(voxel, z_factor, n_slices):
-    from ..core.geometry import output_depth
+def outputs_of(args, voxel, paths: dict):
+    """Where a command writes its volumes ({name: path or None}), checked before any work: the checks of
+    their writers (core.jobs.Outputs.check) and that --scheduler / --block-size come with .zarr outputs."""
+    from ..core.jobs import Outputs, is_zarr_output
 
-    if voxel is None:
-        return None
-    return (voxel[0] * n_slices / output_depth(n_slices, z_factor), voxel[1], voxel[2])
-
-
-def check_autosave(autosave: Path, resume_from) -> None:
-    """An interrupted run's checkpoint is never overwritten by a new run: resume it or delete it."""
-    if autosave.exists() and (resume_from is None or Path(resume_from).resolve() != autosave.resolve()):
-        raise IsoReconError(f"{autosave} holds the last checkpoint of an interrupted run; continue it with "
-                            f"--resume {autosave}, or delete it to start over.")
-
-
-def finish_autosave(autosave: Path) -> None:
-    """The final model is saved: the interrupted-run checkpoint is no longer needed."""
-    if autosave.exists():
-        autosave.unlink()
-
-
-def is_zarr_out(path) -> bool:
-    return str(path).rstrip("/").lower().endswith(".zarr")
-
-
-def check_output(path, args):
-    """The output checks of every writer, before any work: a .zarr folder or a file."""
-    from ..core.checkpoint import check_writable
-    from ..core.io import check_zarr_writable
-
-    if is_zarr_out(path):
-        return check_zarr_writable(path, args.overwrite)
-    if getattr(args, "scheduler", None) or getattr(args, "block_size", None):
-        raise IsoReconError("--scheduler and --block-size need a .zarr output (written block by block); "
-                            f"got {Path(path).name}.")
-    return check_writable(path, args.overwrite)
+    paths = {name: path for name, path in paths.items() if path}
+    for path in paths.values():
+        if not is_zarr_output(path) and (getattr(args, "scheduler", None) or getattr(args, "block_size", None)):
+            raise IsoReconError("--scheduler and --block-size need a .zarr output (written block by block); "
+                                f"got {Path(path).name}.")
+    source = "sample" if args.volume == SAMPLE else str(Path(args.volume).resolve())
+    outputs = Outputs(paths, voxel=voxel, overwrite=args.overwrite, block=block_size(args), source=source)
+    outputs.check()
+    return outputs
 
 
 def block_size(args):
@@ -141,7 +104,7 @@ def dask_client(address):
 
 def warn_if_voxel_disagrees(voxel, model_factor: float, volume_arg: str) -> None:
     """The model's factor is used; say so when the file's voxel size implies another one."""
-    from ..core.geometry import z_factor_from_scale
+    from ..core.geometry import same_z_factor, z_factor_from_scale
 
     if voxel is None:
         return
@@ -149,7 +112,7 @@ def warn_if_voxel_disagrees(voxel, model_factor: float, volume_arg: str) -> None
         implied = z_factor_from_scale(voxel)
     except IsoReconError:
         return
-    if abs(implied - model_factor) > 0.01 * model_factor:
+    if not same_z_factor(implied, model_factor):
         print(f"isorecon: warning: the voxel size of {volume_arg} implies z-factor {implied:g}, but the model "
               f"was trained for {model_factor:g}; using {model_factor:g} (give --z-factor to refuse a mismatch).",
               file=sys.stderr)

@@ -50,16 +50,12 @@ def advance(bar, fraction: float, **postfix) -> None:
 def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0):
     """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
     (replaced each time), so that a killed process can resume from it."""
-    from ..core.checkpoint import autosaving
     from ..core.events import StageStarted, TrainFinished, TrainStep
-    from ..core.train import train
+    from ..core.jobs import train_with_autosave
 
     final = None
-    every = checkpoint_minutes * 60.0 if autosave is not None else 0.0
     with stop_on_interrupt() as stop:
-        events = train(volume, cfg, stop=stop, resume=resume, snapshot_every=every)  # checks input first
-        if every:
-            events = autosaving(events, autosave)
+        events = train_with_autosave(volume, cfg, stop, resume, autosave, checkpoint_minutes * 60.0)  # checks first
         bar = progress_bar(1000, "train")
         for event in events:
             if isinstance(event, StageStarted):
@@ -75,38 +71,48 @@ def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, 
     return final.model, final.stopped
 
 
-def run_volume_job(events, desc):
-    from ..core.events import ReconFinished, ReconProgress
+def run_parts(events, verbs: dict, labels: dict) -> dict:
+    """Drive a job of several parts (core.jobs.reconstruct_with_twin: ``PartEvent``s) with one progress
+    bar per part, ``verbs[part]`` naming it ("reconstruct"); print each written volume as
+    ``labels[output]`` and any notice. A stopped part is an error saying what was not written. Returns
+    {part: final event}, with "checks" holding the InputConsistency when there is one."""
+    from ..core.events import Notice, OutputWritten, ReconFinished, ReconProgress
 
+    finals, bar, current = {}, None, None
     with stop_on_interrupt() as stop:
-        job = events(stop)  # checks the input before any output
-        with progress_bar(1000, desc) as bar:
-            for event in job:
+        job = events(stop)  # checks input and outputs before any work
+        try:
+            for part_event in job:
+                part, event = part_event.part, part_event.event
+                if part != current and part in verbs:
+                    if bar is not None:
+                        bar.close()
+                    bar, current = progress_bar(1000, verbs[part]), part
                 if isinstance(event, ReconProgress):
-                    advance(bar, event.progress, axis=event.axis)
-                elif isinstance(event, ReconFinished):
-                    if event.stopped:
-                        raise IsoReconError(f"{desc} stopped before the end; its output was not written.")
-                    return event.volume
+                    blockwise = event.axis == "blocks"
+                    advance(bar, event.progress, **({"blocks": f"{event.done}/{event.total}"} if blockwise
+                                                   else {"axis": event.axis}))
+                elif isinstance(event, OutputWritten):
+                    print(f"{labels[event.output]} {tuple(event.shape)} written to {event.path}")
+                elif isinstance(event, Notice):
+                    print(f"Note: {event.text}", file=sys.stderr)
+                else:  # ReconFinished, InputConsistency
+                    if isinstance(event, ReconFinished):
+                        bar.close()
+                        _check_finished(event, verbs[part])
+                    finals[part] = event
+        finally:
+            if bar is not None:
+                bar.close()
+    return finals
 
 
-def run_block_job(events, desc):
-    """Drive a blockwise writer (core.blocks) with a progress bar; a stop keeps OUT.partial for a rerun."""
-    from ..core.events import ReconFinished, ReconProgress
-
-    with stop_on_interrupt() as stop:
-        job = events(stop)  # checks input, output and any partial run before any work
-        with progress_bar(1000, desc) as bar:
-            for event in job:
-                if isinstance(event, ReconProgress):
-                    advance(bar, event.progress, blocks=f"{event.done}/{event.total}")
-                elif isinstance(event, ReconFinished):
-                    info = event.info
-                    if event.stopped:
-                        raise IsoReconError(
-                            f"{desc} stopped with {info['skipped'] + info['computed']} of {info['blocks']} blocks "
+def _check_finished(event, desc: str) -> None:
+    info = event.info
+    if event.stopped and "partial" in info:
+        raise IsoReconError(f"{desc} stopped with {info['skipped'] + info['computed']} of {info['blocks']} blocks "
                             f"written to {info['partial']}; run the same command again to resume.")
-                    if info["skipped"]:
-                        print(f"Resumed: {info['skipped']} of {info['blocks']} blocks were already written.",
-                              file=sys.stderr)
-                    return event.volume
+    if event.stopped:
+        raise IsoReconError(f"{desc} stopped before the end; its output was not written.")
+    if info.get("skipped"):
+        print(f"Resumed: {info['skipped']} of {info['blocks']} blocks were already written.", file=sys.stderr)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import IsoReconError
-from .inputs import load_volume, train_config, z_factor_of
+from .inputs import load_volume, train_options, z_factor_of
 from .progress import advance, progress_bar, stop_on_interrupt
 
 
@@ -29,10 +29,11 @@ def add_parser(sub, add_common, add_training) -> None:
 def cmd_validate(args):
     from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted, TrainStep
     from ..core.hidden_sections import run_hidden_section_check
+    from ..core.jobs import training_config
 
     volume, voxel, name = load_volume(args.volume)
     z_factor = z_factor_of(args, voxel)
-    cfg = train_config(args, z_factor)
+    cfg = training_config(train_options(args, z_factor))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise IsoReconError(f"{out} is a file; --out needs a folder.")
