@@ -98,10 +98,10 @@ def main(argv=None) -> None:
     viewer.dims.set_point(0, layer.extent.world[:, 0].mean())
     settle(app)
 
-    train.device.setCurrentText("cpu")
-    train.budget_unit.setCurrentText("minutes")
-    train.budget.setValue(args.seconds / 60)
-    train.preview_every.setValue(50)
+    train.settings.device = "cpu"
+    train.settings.budget_unit = "minutes"
+    train.settings.budget = args.seconds / 60
+    train.settings.preview_every = 50
     train.start_button.click()
 
     # in stage 2 (70% of the budget): curves of both stages, the kernel and a degradation preview are shown
@@ -119,7 +119,7 @@ def main(argv=None) -> None:
     save(viewer, train.window(), args.out / "side_by_side.png")
 
     recon.end_comparison()
-    recon.options.uncertainty.setChecked(True)
+    recon.settings.uncertainty = True
     recon.run_button.click()
     wait_until(app, lambda: recon.job_controller.job is None and "uncertainty" in recon.result_layers, timeout=600)
     shown = {id(recon.result_layers[part]) for part in ("isotropic", "uncertainty")}

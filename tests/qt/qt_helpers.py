@@ -12,18 +12,19 @@ def levels(notes, level: str) -> list[str]:
 
 def set_tiny_settings(widget, steps: int | None = 6, minutes: float | None = None, preview_every: int = 3):
     """Small networks and patches: a step takes a few hundredths of a second on a CPU."""
-    widget.channels.setValue(8)
-    widget.blocks.setValue(1)
-    widget.patch_width.setValue(32)
-    widget.batch_size.setValue(2)
-    widget.device.setCurrentText("cpu")
-    widget.preview_every.setValue(preview_every)
+    settings = widget.settings
+    settings.channels = 8
+    settings.blocks = 1
+    settings.patch_width = 32
+    settings.batch_size = 2
+    settings.device = "cpu"
+    settings.preview_every = preview_every
     if steps is not None:
-        widget.budget_unit.setCurrentText("steps")
-        widget.budget.setValue(steps)
+        settings.budget_unit = "steps"
+        settings.budget = steps
     else:
-        widget.budget_unit.setCurrentText("minutes")
-        widget.budget.setValue(minutes)
+        settings.budget_unit = "minutes"
+        settings.budget = minutes
 
 
 def wait_for_state(qtbot, widget, *names: str, timeout: int = WAIT_MS):

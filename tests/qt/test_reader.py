@@ -64,7 +64,7 @@ def test_ome_tiff_opens_with_its_scale_and_fills_the_z_factor(viewer, tmp_path):
     assert layer.metadata["voxel_size_nm"] == pytest.approx((50.0, 10.0, 10.0))
     _, train = viewer.window.add_plugin_dock_widget(PLUGIN, "Train")
     train.layer_picker.setCurrentText(layer.name)
-    assert train.z_factor.value() == pytest.approx(5.0)
+    assert train.settings.z_factor == pytest.approx(5.0)
 
 
 def test_a_tif_without_voxel_size_opens_unscaled(viewer, tmp_path):

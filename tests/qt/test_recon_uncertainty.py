@@ -11,8 +11,8 @@ from napari_isorecon._qt.recon_widget import FROM_FILE
 
 
 def use_file(widget, path):
-    widget.model_source.setCurrentText(FROM_FILE)
-    widget.model_path.setText(str(path))
+    widget.settings.model_source = FROM_FILE
+    widget.settings.model_path = str(path)
 
 
 def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, sample_layer, recon_widget,
@@ -22,9 +22,9 @@ def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, s
     from napari_isorecon.core.reconstruct import run_to_end
     from napari_isorecon.core.uncertainty import reconstruct_with_uncertainty
 
-    assert not recon_widget.options.uncertainty.isChecked()  # off by default: it costs 2-4x the time
+    assert not recon_widget.settings.uncertainty  # off by default: it costs 2-4x the time
     use_file(recon_widget, tiny_model_file)
-    recon_widget.options.uncertainty.setChecked(True)
+    recon_widget.settings.uncertainty = True
     assert recon_widget.start_reconstruction()
     wait_for_state(qtbot, recon_widget, "done")
 
@@ -41,7 +41,7 @@ def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, s
     np.testing.assert_allclose(np.asarray(spread.data), expected.uncertainty, atol=1e-4)
     status = recon_widget.status.text()
     assert "Uncertainty: spread of" in status and "Not a reliable error map" in status and QUALITY_POINTER in status
-    assert "not a reliable predictor of the error" in recon_widget.options.uncertainty.toolTip()
+    assert "not a reliable predictor of the error" in recon_widget.settings_box.fields["uncertainty"].tooltip
     assert "Consistency with the input" not in status
     assert not levels(notes, "error")
 
@@ -49,15 +49,15 @@ def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, s
 def test_circular_score_only_when_asked_and_labelled_a_diagnostic(qtbot, viewer, sample_layer, recon_widget,
                                                                   tiny_model_file):
     use_file(recon_widget, tiny_model_file)
-    assert not recon_widget.options.consistency.isChecked()
+    assert not recon_widget.settings.consistency
     assert recon_widget.start_reconstruction()
     wait_for_state(qtbot, recon_widget, "done")
     status = recon_widget.status.text()
     assert QUALITY_POINTER in status and "Consistency" not in status
     assert f"{sample_layer.name} uncertainty" not in [layer.name for layer in viewer.layers]
 
-    recon_widget.options.consistency.setChecked(True)
-    assert "circular" in recon_widget.options.consistency.toolTip()
+    recon_widget.settings.consistency = True
+    assert "circular" in recon_widget.settings_box.fields["consistency"].tooltip
     assert recon_widget.start_reconstruction()
     wait_for_state(qtbot, recon_widget, "done")
     qtbot.waitUntil(lambda: "Circular diagnostic: Consistency with the input" in recon_widget.status.text())
@@ -72,7 +72,7 @@ def test_lazy_layer_gets_a_lazy_uncertainty_layer(viewer, sample_layer, recon_wi
                             scale=sample_layer.scale, translate=sample_layer.translate)
     recon_widget.layer_picker.set_layer(lazy)
     use_file(recon_widget, tiny_model_file)
-    recon_widget.options.uncertainty.setChecked(True)
+    recon_widget.settings.uncertainty = True
     assert recon_widget.start_reconstruction()
     iso, spread = viewer.layers["lazy EM isotropic"], viewer.layers["lazy EM uncertainty"]
     assert isinstance(spread.data, da.Array) and spread.data.shape == (50, 100, 200)

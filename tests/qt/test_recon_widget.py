@@ -9,8 +9,8 @@ from napari_isorecon._qt.recon_widget import FROM_FILE
 
 
 def use_file(widget, path):
-    widget.model_source.setCurrentText(FROM_FILE)
-    widget.model_path.setText(str(path))
+    widget.settings.model_source = FROM_FILE
+    widget.settings.model_path = str(path)
 
 
 def test_reconstruct_adds_overlaying_layers_and_never_replaces(qtbot, viewer, sample_layer, recon_widget,

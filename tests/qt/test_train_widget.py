@@ -20,7 +20,7 @@ def test_picker_lists_only_single_channel_3d_images(viewer, sample_layer, train_
     assert names == [sample_layer.name, "another volume"]
 
     picker.set_layer(volume)
-    assert train_widget.z_factor.value() == pytest.approx(3.0)
+    assert train_widget.settings.z_factor == pytest.approx(3.0)
     volume.name = "renamed volume"  # the choice follows the layer, not its old name
     assert picker.currentText() == "renamed volume" and picker.layer() is volume
     viewer.layers.remove(volume)
@@ -32,10 +32,10 @@ def test_picker_lists_only_single_channel_3d_images(viewer, sample_layer, train_
 
 
 def test_z_factor_comes_from_the_scale_with_a_hint_when_isotropic(viewer, train_widget, sample_layer, notes):
-    assert train_widget.z_factor.value() == pytest.approx(5.0)
+    assert train_widget.settings.z_factor == pytest.approx(5.0)
     assert "layer scale" in train_widget.z_hint.text()
     sample_layer.scale = (10, 10, 10)
-    assert train_widget.z_factor.value() == pytest.approx(1.0)
+    assert train_widget.settings.z_factor == pytest.approx(1.0)
     assert "isotropic" in train_widget.z_hint.text()
     assert train_widget.start_training() is False  # z-factor 1 is refused with a message
     assert any("z-factor" in m for m in levels(notes, "error"))
@@ -185,7 +185,7 @@ def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, trai
     train_widget.continue_box.setChecked(True)
     assert train_widget.start_training() is False  # the budget of 6 steps is used up: say so
     assert any("already used 6 of a budget of 6 steps" in m for m in levels(notes, "error"))
-    train_widget.budget.setValue(10)
+    train_widget.settings.budget = 10
     assert train_widget.start_training()
     wait_for_state(qtbot, train_widget, "done")
     assert train_widget.model.state.step == 10 and train_widget.model is not loaded
@@ -225,7 +225,7 @@ def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):
 def test_the_kernel_smoothness_prior_is_on_by_default_and_can_be_switched_off(train_widget):
     from napari_isorecon.core.config import LossWeights
 
-    assert train_widget.smooth_kernel.isChecked()
+    assert train_widget.settings.smooth_kernel
     assert train_widget.training_config().weights.kernel_smooth == LossWeights().kernel_smooth > 0
-    train_widget.smooth_kernel.setChecked(False)
+    train_widget.settings.smooth_kernel = False
     assert train_widget.training_config().weights.kernel_smooth == 0.0

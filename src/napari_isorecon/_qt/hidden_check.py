@@ -35,7 +35,7 @@ from qtpy.QtWidgets import (
 from ..core.errors import IsoReconError
 from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted
 from .job_controller import JobController, JobLook
-from .layers import snapshot, volume_problem
+from .layers import snapshot
 from .lifetime import WidgetLifetime
 from .ui import format_duration, path_label, set_text_if_changed, small_hint
 from .workers import TrainSteps
@@ -194,7 +194,7 @@ class HiddenSectionCheck(QWidget):
         if self.job_controller.refuse_start():
             return False
         layer = self.owner.layer_picker.layer()
-        problem = "No 3D image layer to check: open a volume (z, y, x)." if layer is None else volume_problem(layer)
+        problem = self.owner.layer_picker.problem("No 3D image layer to check: open a volume (z, y, x).")
         if problem:
             show_error(problem)
             return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox
 
-from .layers import unwrap, volume_layers
+from .layers import unwrap, volume_layers, volume_problem
 
 NO_LAYER_TEXT = "(no 3D image layer open)"
 
@@ -37,6 +37,12 @@ class LayerPicker(QComboBox):
     def layer(self):
         """The picked layer, or None."""
         return self._current
+
+    def problem(self, missing: str) -> str | None:
+        """Why the picked layer cannot be used now (``missing`` when none is picked), in words a user can act
+        on; None when it can."""
+        layer = self._current
+        return missing if layer is None else volume_problem(layer)
 
     def set_layer(self, layer) -> None:
         ids = [id(known) for known in self._layers]

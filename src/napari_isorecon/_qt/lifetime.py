@@ -23,9 +23,9 @@ class WidgetLifetime(QObject):
         widget.installEventFilter(self)
         widget.destroyed.connect(self.end)
 
-    def connect(self, emitter, callback) -> None:
-        """``emitter.connect(callback)``, undone by :meth:`end`."""
-        emitter.connect(callback)
+    def connect(self, emitter, callback, **options) -> None:
+        """``emitter.connect(callback, **options)``, undone by :meth:`end`."""
+        emitter.connect(callback, **options)
         self._connections.append((emitter, callback))
 
     def disconnect(self, emitter, callback) -> None:

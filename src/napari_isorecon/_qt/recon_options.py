@@ -1,11 +1,11 @@
-"""The Reconstruct widget's options beyond the model, and what they add: an uncertainty map by test-time
-augmentation (core.uncertainty), and the circular consistency score as an explicit diagnostic. Also where
-to look for honest evidence of quality, which the widget shows after every run."""
+"""What the Reconstruct widget's options add (the check boxes are fields of ``recon_settings.ReconSettings``):
+an uncertainty map by test-time augmentation (core.uncertainty), and the circular consistency score as an
+explicit diagnostic. Also where to look for honest evidence of quality, which the widget shows after every
+run."""
 
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from ..core.events import InputConsistency, ReconFinished
 from ..core.uncertainty import NOT_AN_ERROR_MAP
@@ -22,21 +22,6 @@ CONSISTENCY_TIP = (
     "Diagnostic: degrade the result again with the learned degradation and compare with the input. It is "
     "circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
     "better or worse than interpolation, so it is not a quality score. " + QUALITY_POINTER)
-
-
-class ReconOptions(QWidget):
-    """Two check boxes, both off by default."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.uncertainty = QCheckBox("Uncertainty map (flipped predictions)")
-        self.uncertainty.setToolTip(UNCERTAINTY_TIP)
-        self.consistency = QCheckBox("Circular consistency score (diagnostic only)")
-        self.consistency.setToolTip(CONSISTENCY_TIP)
-        layout.addWidget(self.uncertainty)
-        layout.addWidget(self.consistency)
 
 
 def isotropic_events(data, model, config, stop, with_uncertainty: bool):

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    QWidget,
-)
+from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from ..core.config import ReconConfig
 from ..core.errors import IsoReconError
@@ -23,13 +15,11 @@ from ..core.events import InputConsistency, ReconFinished, ReconProgress, ReconW
 from ..core.geometry import check_volume, isotropic_placement
 from .compare import show_side_by_side
 from .job_controller import JobController, JobLook
-from .layer_picker import LayerPicker
-from .layers import snapshot, unique_layer_name, unwrap, volume_problem, z_factor_of
+from .layers import snapshot, unique_layer_name, unwrap, z_factor_of
 from .lifetime import WidgetLifetime
 from .model_source import CheckpointCache, describe_model
 from .recon_options import (
     QUALITY_POINTER,
-    ReconOptions,
     consistency_events,
     consistency_text,
     isotropic_events,
@@ -37,13 +27,12 @@ from .recon_options import (
     uncertainty_layer_kwargs,
     uncertainty_note,
 )
+from .recon_settings import FROM_FILE, ReconSettings, ReconSettingsForm
 from .session import session_for
 from .train_widget import MODEL_FILTER
-from .ui import device_combo, keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .ui import keep_min_height, scrolling_body, set_text_if_changed, small_hint
 from .workers import Tagged, in_sequence
 
-FROM_TRAIN_WIDGET = "Trained in the Train widget"
-FROM_FILE = "Model file"
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
 RECONSTRUCT_LOOK = JobLook("Reconstruct", "Cancel", "Cancelling...", running_note="Starting...")
@@ -65,6 +54,7 @@ class ReconstructWidget(QWidget):
             "A reconstruction is already running: cancel it first, or wait for it to end."))
         self._checkpoints = CheckpointCache()
         self.session = session_for(napari_viewer)  # the model the Train widget published
+        self.settings = ReconSettings()  # what the next run uses; the form shows and edits it
         self._run = None  # what the running job needs to place its results
         self._saved_view = None
         self._build()
@@ -78,35 +68,12 @@ class ReconstructWidget(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self._scroll, root = scrolling_body(self)
-        self.settings_box = QWidget()
-        form = QFormLayout(self.settings_box)
-        form.setContentsMargins(0, 0, 0, 0)
-        self.layer_picker = LayerPicker(self.viewer, self._lifetime)
+        self.settings_box = ReconSettingsForm(self.settings, self.viewer, self._lifetime)
+        self.layer_picker, self.model_info = self.settings_box.layer_picker, self.settings_box.model_info
         self.layer_picker.layer_changed.connect(self.refresh_model_info)
-        form.addRow("Image", self.layer_picker)
-
-        self.model_source = QComboBox()
-        self.model_source.addItems([FROM_TRAIN_WIDGET, FROM_FILE])
-        self.model_source.currentTextChanged.connect(self._on_source_changed)
-        form.addRow("Model", self.model_source)
-        self.file_row = QWidget()
-        file_layout = QHBoxLayout(self.file_row)
-        file_layout.setContentsMargins(0, 0, 0, 0)
-        self.model_path = QLineEdit()
-        self.model_path.setPlaceholderText("model file (.pt)")
-        self.model_path.editingFinished.connect(self.refresh_model_info)
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._on_browse)
-        file_layout.addWidget(self.model_path, 1)
-        file_layout.addWidget(browse)
-        form.addRow(self.file_row)
-        self.model_info = small_hint()
-        form.addRow(self.model_info)
-
-        self.device = device_combo()
-        form.addRow("Device", self.device)
-        self.options = ReconOptions()
-        form.addRow(self.options)
+        self.settings_box.browse_button.clicked.connect(self._on_browse)
+        for changed in (self.settings.events.model_source, self.settings.events.model_path):
+            self._lifetime.connect(changed, self.refresh_model_info)
         root.addWidget(self.settings_box)
 
         self.run_button = QPushButton()
@@ -121,25 +88,21 @@ class ReconstructWidget(QWidget):
         self.compare_button.toggled.connect(self._on_compare_toggled)
         root.addWidget(self.compare_button)
         root.addStretch(1)
-        self._on_source_changed(self.model_source.currentText())
+        self.refresh_model_info()  # its lines count in the height kept below
         keep_min_height(self._scroll, 400)
 
     # ------------------------------------------------------------------ model choice
-    def _on_source_changed(self, source: str) -> None:
-        self.file_row.setVisible(source == FROM_FILE)
-        self.refresh_model_info()
-
     def _on_browse(self) -> None:
-        start = self.model_path.text() or str(Path.home())
+        start = self.settings.model_path or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Choose a napari-isorecon model", start, MODEL_FILTER)
         if path:
-            self.model_path.setText(path)
-            self.refresh_model_info()
+            self.settings.model_path = path
+            self.refresh_model_info()  # also when the same file was picked again (it may have changed)
 
     def resolve_model(self):
         """The model chosen in the widget; raises IsoReconError saying what to do when there is none."""
-        if self.model_source.currentText() == FROM_FILE:
-            return self._checkpoints.load(self.model_path.text())
+        if self.settings.model_source == FROM_FILE:
+            return self._checkpoints.load(self.settings.model_path)
         model = self.session.model
         if model is None:
             raise IsoReconError("No trained model yet: train one in the Train widget (Plugins > IsoRecon > "
@@ -171,16 +134,13 @@ class ReconstructWidget(QWidget):
         if self.job_controller.refuse_start():
             return False
         layer = self.layer_picker.layer()
-        if layer is None:
-            show_error("No 3D image layer to reconstruct: open a volume (z, y, x).")
-            return False
-        problem = volume_problem(layer)
+        problem = self.layer_picker.problem("No 3D image layer to reconstruct: open a volume (z, y, x).")
         if problem:
             show_error(problem)
             return False
         try:
             model = self.resolve_model()
-            config = ReconConfig(device=self.device.currentText())
+            config = ReconConfig(device=self.settings.device)
             source = snapshot(layer)
             check_volume(source.data, what=f"layer '{layer.name}'")
         except IsoReconError as exc:
@@ -197,7 +157,7 @@ class ReconstructWidget(QWidget):
                        f"for z-factor {layer_factor:g}.")
             return False
         data = source.data
-        with_uncertainty, with_consistency = self.options.uncertainty.isChecked(), self.options.consistency.isChecked()
+        with_uncertainty, with_consistency = self.settings.uncertainty, self.settings.consistency
         if not isinstance(data, np.ndarray):  # a dask / zarr layer: lazy results, computed block by block
             return self._add_lazy_results(source, layer, model, config, with_uncertainty)
 

@@ -1,149 +1,137 @@
-"""The Train widget's settings form: image layer, z-factor (from the layer's scale), preset, budget, device,
-seed and the advanced options; :meth:`TrainSettings.training_config` reads them as a ``TrainConfig``."""
+"""The Train widget's settings: :class:`TrainSettings`, an evented dataclass holding what a run uses (z-factor,
+preset, budget, device, seed and the advanced options) with its rules (a preset fills the fields, the budget
+follows its unit), and :class:`TrainSettingsForm`, its magicgui form under the image layer picker, which
+takes the z-factor from the picked layer's scale."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
+from dataclasses import dataclass, field
+
+from psygnal import evented
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from ..core.config import PRESETS, TrainConfig, preset
+from ..core.device import DEVICE_NAMES
 from .layer_picker import LayerPicker
 from .layers import z_factor_of
-from .ui import device_combo, small_hint
+from .settings_form import field_widget, form, set_decimals, ui
+from .ui import DEVICE_TIP, mark_unavailable_devices, small_hint
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
 BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
+BUDGET_UNITS = ("minutes", "steps")
+STEPS_BUDGET = 2000  # the budget offered when the unit becomes steps
+FAST = TrainConfig(**PRESETS["fast"])  # the defaults below: the first preset's
 
 
-def _int_spin(low: int, high: int, tip: str, step: int = 1) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setToolTip(tip)
-    return spin
+@evented
+@dataclass
+class TrainSettings:
+    """What the Train widget's next run uses, as the form shows it (set a field here and the form follows)."""
 
+    z_factor: float = field(default=1.0, metadata=ui(
+        "z-factor", "z spacing / xy spacing of the volume (how much coarser z is).", min=1.0, max=100.0,
+        step=0.5, decimals=3))
+    preset: str = field(default="fast, CPU", metadata=ui(
+        "Preset", "fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, meant for a GPU "
+        "(about an hour).", choices=tuple(PRESET_CHOICES)))
+    budget: float = field(default=FAST.minutes, metadata=ui(min=0.1, max=100000.0, decimals=1))
+    budget_unit: str = field(default="minutes", metadata=ui(choices=BUDGET_UNITS))
+    device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
+    seed: int = field(default=0, metadata=ui("Seed", min=0, max=2**31 - 1))
+    backbone: str = field(default=FAST.backbone, metadata=ui(
+        "Backbone", "Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.", choices=BACKBONES))
+    channels: int = field(default=FAST.channels, metadata=ui(
+        "Channels", "Feature channels of the reconstruction network.", min=4, max=256))
+    blocks: int = field(default=FAST.blocks, metadata=ui(
+        "Blocks", "Residual blocks of the reconstruction network.", min=1, max=32))
+    patch_width: int = field(default=FAST.patch_width, metadata=ui(
+        "Patch width", "Width of training patches (pixels, multiple of 16).", min=16, max=512, step=16))
+    batch_size: int = field(default=FAST.batch_size, metadata=ui(
+        "Batch size", "Patches per training step.", min=1, max=256))
+    stage2_fraction: float = field(default=FAST.stage2_fraction, metadata=ui(
+        "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the "
+        "learned degradation).", min=0.0, max=0.95, step=0.05))
+    smooth_kernel: bool = field(default=FAST.weights.kernel_smooth > 0, metadata=ui(
+        "Smooth axial kernel", "A smoothness prior on the learned axial degradation (sections and milled "
+        "slices blur smoothly along z). Untick for data that samples single planes with nothing in between."))
+    preview_every: int = field(default=100, metadata=ui(
+        "Preview every", "Degradation preview every N steps (0: only at the end).", min=0, max=100000))
 
-class TrainSettings(QWidget):
-    """The settings fields; the Train widget exposes each of ``FIELDS`` as its own attribute too."""
+    def __post_init__(self) -> None:
+        self.events.preset.connect(self.apply_preset)
+        self.events.budget_unit.connect(self._on_budget_unit)
 
-    FIELDS = ("layer_picker", "z_factor", "z_hint", "preset", "budget", "budget_unit", "device", "seed",
-              "advanced", "backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_fraction",
-              "smooth_kernel", "preview_every")
-
-    def __init__(self, viewer, lifetime, parent=None):
-        super().__init__(parent)
-        self._lifetime = lifetime
-        self._watched_layer = None
-        self._build(viewer)
-        self.apply_preset(self.preset.currentText())
-        self._on_layer_changed(self.layer_picker.layer())
-
-    def _build(self, viewer) -> None:
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        self.layer_picker = LayerPicker(viewer, self._lifetime)
-        self.layer_picker.layer_changed.connect(self._on_layer_changed)
-        form.addRow("Image", self.layer_picker)
-
-        self.z_factor = QDoubleSpinBox()
-        self.z_factor.setRange(1.0, 100.0)
-        self.z_factor.setDecimals(3)
-        self.z_factor.setSingleStep(0.5)
-        self.z_factor.setToolTip("z spacing / xy spacing of the volume (how much coarser z is).")
-        form.addRow("z-factor", self.z_factor)
-        self.z_hint = small_hint()
-        form.addRow(self.z_hint)
-
-        self.preset = QComboBox()
-        self.preset.addItems(list(PRESET_CHOICES))
-        self.preset.setToolTip("fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, "
-                               "meant for a GPU (about an hour).")
-        self.preset.currentTextChanged.connect(self.apply_preset)
-        form.addRow("Preset", self.preset)
-
-        budget_row = QHBoxLayout()
-        self.budget = QDoubleSpinBox()
-        self.budget.setRange(0.1, 100000)
-        self.budget.setDecimals(1)
-        self.budget_unit = QComboBox()
-        self.budget_unit.addItems(["minutes", "steps"])
-        self.budget_unit.currentTextChanged.connect(self._on_budget_unit)
-        budget_row.addWidget(self.budget, 1)
-        budget_row.addWidget(self.budget_unit)
-        form.addRow("Budget", budget_row)
-
-        self.device = device_combo()
-        form.addRow("Device", self.device)
-
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        form.addRow("Seed", self.seed)
-        form.addRow(self._build_advanced())
-
-    def _build_advanced(self) -> QCollapsible:
-        self.advanced = QCollapsible("Advanced")
-        advanced_box = QWidget()
-        adv = QFormLayout(advanced_box)
-        self.backbone = QComboBox()
-        self.backbone.addItems(BACKBONES)
-        self.backbone.setToolTip("Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.")
-        adv.addRow("Backbone", self.backbone)
-        self.channels = _int_spin(4, 256, "Feature channels of the reconstruction network.")
-        adv.addRow("Channels", self.channels)
-        self.blocks = _int_spin(1, 32, "Residual blocks of the reconstruction network.")
-        adv.addRow("Blocks", self.blocks)
-        self.patch_width = _int_spin(16, 512, "Width of training patches (pixels, multiple of 16).", 16)
-        adv.addRow("Patch width", self.patch_width)
-        self.batch_size = _int_spin(1, 256, "Patches per training step.")
-        adv.addRow("Batch size", self.batch_size)
-        self.stage2_fraction = QDoubleSpinBox()
-        self.stage2_fraction.setRange(0.0, 0.95)
-        self.stage2_fraction.setSingleStep(0.05)
-        self.stage2_fraction.setToolTip("Share of the budget for stage 2 (supervised training on "
-                                        "pairs made with the learned degradation).")
-        adv.addRow("Stage-2 share", self.stage2_fraction)
-        self.smooth_kernel = QCheckBox("Smooth axial kernel")
-        self.smooth_kernel.setChecked(True)
-        self.smooth_kernel.setToolTip("A smoothness prior on the learned axial degradation (sections and "
-                                      "milled slices blur smoothly along z). Untick for data that samples "
-                                      "single planes with nothing in between.")
-        adv.addRow("", self.smooth_kernel)
-        self.preview_every = _int_spin(0, 100000, "Degradation preview every N steps (0: only at the end).")
-        self.preview_every.setValue(100)
-        adv.addRow("Preview every", self.preview_every)
-        self.advanced.addWidget(advanced_box)
-        return self.advanced
-
-    def apply_preset(self, label: str) -> None:
-        """Fill the budget and advanced fields with the preset's values."""
-        defaults = TrainConfig(**PRESETS[PRESET_CHOICES[label]])
-        self.backbone.setCurrentText(defaults.backbone)
-        self.channels.setValue(defaults.channels)
-        self.blocks.setValue(defaults.blocks)
-        self.patch_width.setValue(defaults.patch_width)
-        self.batch_size.setValue(defaults.batch_size)
-        self.stage2_fraction.setValue(defaults.stage2_fraction)
-        self.smooth_kernel.setChecked(defaults.weights.kernel_smooth > 0)
-        self.budget_unit.setCurrentText("minutes")
-        self.budget.setValue(defaults.minutes)
+    def apply_preset(self, label: str | None = None) -> None:
+        """Fill the budget and advanced fields with the values of the preset ``label`` (default: the current)."""
+        defaults = TrainConfig(**PRESETS[PRESET_CHOICES[label or self.preset]])
+        self.backbone = defaults.backbone
+        self.channels = defaults.channels
+        self.blocks = defaults.blocks
+        self.patch_width = defaults.patch_width
+        self.batch_size = defaults.batch_size
+        self.stage2_fraction = defaults.stage2_fraction
+        self.smooth_kernel = defaults.weights.kernel_smooth > 0
+        self.budget_unit = "minutes"
+        self.budget = defaults.minutes
 
     def _on_budget_unit(self, unit: str) -> None:
-        self.budget.setDecimals(1 if unit == "minutes" else 0)
-        minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset.currentText()]]).minutes
-        self.budget.setValue(minutes if unit == "minutes" else 2000)
+        minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset]]).minutes
+        self.budget = minutes if unit == "minutes" else STEPS_BUDGET
 
     def training_config(self) -> TrainConfig:
-        """The TrainConfig the form shows (raises IsoReconError with a message for bad values)."""
-        if self.budget_unit.currentText() == "minutes":
-            budget = {"minutes": float(self.budget.value()), "steps": None}
+        """The TrainConfig of these settings (raises IsoReconError with a message for bad values)."""
+        if self.budget_unit == "minutes":
+            budget = {"minutes": float(self.budget), "steps": None}
         else:
-            budget = {"steps": max(1, round(self.budget.value())), "minutes": None}
-        cfg = preset(PRESET_CHOICES[self.preset.currentText()], z_factor=self.z_factor.value(),
-                     backbone=self.backbone.currentText(), channels=self.channels.value(),
-                     blocks=self.blocks.value(), patch_width=self.patch_width.value(),
-                     batch_size=self.batch_size.value(), stage2_fraction=self.stage2_fraction.value(),
-                     device=self.device.currentText(), seed=self.seed.value(), **budget)
-        return cfg if self.smooth_kernel.isChecked() else cfg.replace_weights(kernel_smooth=0.0)
+            budget = {"steps": max(1, round(self.budget)), "minutes": None}
+        cfg = preset(PRESET_CHOICES[self.preset], z_factor=self.z_factor, backbone=self.backbone,
+                     channels=self.channels, blocks=self.blocks, patch_width=self.patch_width,
+                     batch_size=self.batch_size, stage2_fraction=self.stage2_fraction, device=self.device,
+                     seed=self.seed, **budget)
+        return cfg if self.smooth_kernel else cfg.replace_weights(kernel_smooth=0.0)
+
+
+MAIN_FIELDS = ("z_factor", "preset", "budget", "budget_unit", "device", "seed")
+ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_fraction",
+                   "smooth_kernel", "preview_every")
+
+
+class TrainSettingsForm(QWidget):
+    """The image layer picker and the magicgui form of ``settings`` (the advanced fields in a collapsible
+    box); ``fields`` holds the field widgets by name. The z-factor follows the picked layer's scale."""
+
+    def __init__(self, settings: TrainSettings, viewer, lifetime, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self._lifetime = lifetime
+        self._watched_layer = None
+        self.fields = {name: field_widget(settings, name, lifetime) for name in MAIN_FIELDS + ADVANCED_FIELDS}
+        self.layer_picker = LayerPicker(viewer, lifetime)
+        self.z_hint = small_hint()
+        self._build()
+        mark_unavailable_devices(self.fields["device"].native)
+        self._show_budget_unit(settings.budget_unit)
+        # before the settings' own rule sets the budget: the spin box shows it with the unit's decimals
+        lifetime.connect(settings.events.budget_unit, self._show_budget_unit, priority=1)
+        self.layer_picker.layer_changed.connect(self._on_layer_changed)
+        self._on_layer_changed(self.layer_picker.layer())
+
+    def _build(self) -> None:
+        fields = self.fields
+        main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["preset"],
+                     ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["seed"]])
+        self.advanced = QCollapsible("Advanced")
+        self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])
+                                      for name in ADVANCED_FIELDS], inset=True))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(main)
+        layout.addWidget(self.advanced)
+
+    def _show_budget_unit(self, unit: str) -> None:
+        set_decimals(self.fields["budget"], 1 if unit == "minutes" else 0, self.settings.budget)
 
     def _on_layer_changed(self, layer) -> None:
         if self._watched_layer is not None:
@@ -159,5 +147,5 @@ class TrainSettings(QWidget):
             self.z_hint.setText("Open a 3D image layer (z, y, x), e.g. File > Open Sample > IsoRecon.")
             return
         factor, hint = z_factor_of(layer.scale)
-        self.z_factor.setValue(factor if factor is not None else 1.0)
+        self.settings.z_factor = factor if factor is not None else 1.0
         self.z_hint.setText(hint)

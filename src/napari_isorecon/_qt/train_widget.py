@@ -24,13 +24,13 @@ from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
 from .job_controller import JobController, JobLook
 from .kernel_plot import KernelPlot, lateral_axis
-from .layers import snapshot, volume_problem
+from .layers import snapshot
 from .lifetime import WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
 from .model_source import describe_model
 from .preview import DegradationPreviewPane
 from .session import ModelProvenance, session_for
-from .train_settings import TrainSettings
+from .train_settings import TrainSettings, TrainSettingsForm
 from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
 from .workers import TrainSteps
 
@@ -77,6 +77,7 @@ class TrainWidget(QWidget):
         self.viewer = napari_viewer
         self.model = None
         self.session = session_for(napari_viewer)  # where the model goes for the other widgets
+        self.settings = TrainSettings()  # what the next run uses; the form shows and edits it
         self._run_layer_name = ""  # the layer the current run trains on
         self._lifetime = WidgetLifetime(self)
         self.job_controller = JobController(self._lifetime, "Training", busy_message=(
@@ -99,9 +100,8 @@ class TrainWidget(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self._scroll, root = scrolling_body(self)
-        self.settings_box = TrainSettings(self.viewer, self._lifetime)
-        for name in TrainSettings.FIELDS:  # scripts and tests reach the fields on the widget
-            setattr(self, name, getattr(self.settings_box, name))
+        self.settings_box = TrainSettingsForm(self.settings, self.viewer, self._lifetime)
+        self.layer_picker, self.z_hint = self.settings_box.layer_picker, self.settings_box.z_hint
         root.addWidget(self.settings_box)
 
         self.continue_box = QCheckBox("Continue training the current model")
@@ -146,7 +146,7 @@ class TrainWidget(QWidget):
 
     def training_config(self) -> TrainConfig:
         """The TrainConfig the widget shows (raises IsoReconError with a message for bad values)."""
-        return self.settings_box.training_config()
+        return self.settings.training_config()
 
     # ------------------------------------------------------------------ training
     def start_training(self) -> bool:
@@ -154,11 +154,8 @@ class TrainWidget(QWidget):
         if self.job_controller.refuse_start():
             return False
         layer = self.layer_picker.layer()
-        if layer is None:
-            show_error("No 3D image layer to train on: open a volume (z, y, x), "
-                       "e.g. File > Open Sample > IsoRecon.")
-            return False
-        problem = volume_problem(layer)
+        problem = self.layer_picker.problem("No 3D image layer to train on: open a volume (z, y, x), "
+                                            "e.g. File > Open Sample > IsoRecon.")
         if problem:
             show_error(problem)
             return False
@@ -183,7 +180,7 @@ class TrainWidget(QWidget):
         self.loss_plot.reset()
         self.kernel_plot.clear()
         self.preview.clear()
-        preview_every = self.preview_every.value()
+        preview_every = self.settings.preview_every
         checkpoint = self.checkpoint_path = _autosave_file(self.autosave_folder, layer.name)
         every = self.autosave_every_s if checkpoint is not None else 0.0
         self.checkpoint_label.setText("" if checkpoint is not None else

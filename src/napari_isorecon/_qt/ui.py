@@ -65,15 +65,15 @@ def keep_min_height(area: QScrollArea, cap: int) -> None:
     area.setMinimumHeight(min(cap, area.widget().sizeHint().height()))
 
 
-def device_combo() -> QComboBox:
-    """auto / cpu / cuda / mps, with the ones this machine lacks greyed out."""
-    from ..core.device import DEVICE_NAMES, available_devices
+DEVICE_TIP = "auto: CUDA GPU, else Apple GPU (mps), else CPU. Greyed: not on this machine."
 
-    combo = QComboBox()
+
+def mark_unavailable_devices(combo: QComboBox) -> None:
+    """Grey out the devices of a device combo box (auto / cpu / cuda / mps) that this machine lacks."""
+    from ..core.device import available_devices
+
     available = set(available_devices())
-    for name in DEVICE_NAMES:
-        combo.addItem(name)
+    for index in range(combo.count()):
+        name = combo.itemText(index)
         if name != "auto" and name not in available:
-            combo.model().item(combo.count() - 1).setEnabled(False)
-    combo.setToolTip("auto: CUDA GPU, else Apple GPU (mps), else CPU. Greyed: not on this machine.")
-    return combo
+            combo.model().item(index).setEnabled(False)

@@ -1,0 +1,63 @@
+"""The Reconstruct widget's settings: :class:`ReconSettings`, an evented dataclass holding what a run uses (which
+model, the device, the uncertainty map and the circular diagnostic, both off by default), and
+:class:`ReconSettingsForm`, its magicgui form under the image layer picker, with the model file row shown
+only for a model file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psygnal import evented
+from qtpy.QtWidgets import QHBoxLayout, QPushButton, QWidget
+
+from ..core.device import DEVICE_NAMES
+from .layer_picker import LayerPicker
+from .recon_options import CONSISTENCY_TIP, UNCERTAINTY_TIP
+from .settings_form import field_widget, form, ui
+from .ui import DEVICE_TIP, mark_unavailable_devices, small_hint
+
+FROM_TRAIN_WIDGET = "Trained in the Train widget"
+FROM_FILE = "Model file"
+
+
+@evented
+@dataclass
+class ReconSettings:
+    """What the Reconstruct widget's next run uses, as the form shows it (set a field here and the form follows)."""
+
+    model_source: str = field(default=FROM_TRAIN_WIDGET, metadata=ui("Model", choices=(FROM_TRAIN_WIDGET, FROM_FILE)))
+    model_path: str = ""  # the model file, used with model_source FROM_FILE
+    device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
+    uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
+    consistency: bool = field(default=False, metadata=ui("Circular consistency score (diagnostic only)",
+                                                         CONSISTENCY_TIP))
+
+
+class ReconSettingsForm(QWidget):
+    """The image layer picker and the magicgui form of ``settings``; ``fields`` holds the field widgets by
+    name, ``model_info`` is the line under the model choice, ``browse_button`` opens a file dialog (the
+    Reconstruct widget connects it)."""
+
+    def __init__(self, settings: ReconSettings, viewer, lifetime, parent=None):
+        super().__init__(parent)
+        names = ("model_source", "model_path", "device", "uncertainty", "consistency")
+        self.fields = fields = {name: field_widget(settings, name, lifetime) for name in names}
+        self.layer_picker = LayerPicker(viewer, lifetime)
+        self.model_info = small_hint()
+        fields["model_path"].native.setPlaceholderText("model file (.pt)")
+        self.browse_button = QPushButton("Browse...")
+        self.file_row = QWidget()
+        file_layout = QHBoxLayout(self.file_row)
+        file_layout.setContentsMargins(0, 0, 0, 0)
+        file_layout.addWidget(fields["model_path"].native, 1)
+        file_layout.addWidget(self.browse_button)
+        mark_unavailable_devices(fields["device"].native)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(form([("Image", self.layer_picker), fields["model_source"], self.file_row, self.model_info,
+                               fields["device"], fields["uncertainty"], fields["consistency"]]))
+        lifetime.connect(settings.events.model_source, self._show_source)
+        self._show_source(settings.model_source)
+
+    def _show_source(self, source: str) -> None:
+        self.file_row.setVisible(source == FROM_FILE)
