@@ -25,10 +25,11 @@ LOSS_COLOURS = {
     "D_h": "#CC79A7",
     "mean shift": "#999999",
     "reconstruction L1": "#0072B2",
+    "reconstruction L2": "#0072B2",
     "statistics": "#8C564B",
 }
 LOSS_LABELS = {"G_hl adversarial": "G_hl adv.", "G_lh adversarial": "G_lh adv.",
-               "reconstruction L1": "stage 2 L1"}  # short legend entries; the rest keep their names
+               "reconstruction L1": "stage 2 L1", "reconstruction L2": "stage 2 L2"}  # short legend entries; the rest keep their names
 FALLBACK_COLOURS = ("#17BECF", "#BCBD22", "#7F7F7F")
 FLOOR = 1e-6  # losses are drawn on a log axis
 REDRAW_INTERVAL = 1.0  # seconds; a full redraw costs ~30 ms of the GUI thread on a small CPU

@@ -26,6 +26,7 @@ def check_z_factor(z_factor) -> float:
 
 # Stage-2 training pairs: (G_hl's kernel path alone, or the whole G_hl with its residual branch)(xy), xy.
 STAGE2_PAIRS = ("kernel", "full")
+STAGE2_LOSSES = ("l1", "l2")
 # G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
 # blurred by a Gaussian of learnable width, centred: two parameters; see networks.section_kernel).
 KERNEL_MODELS = ("free", "section")
@@ -70,6 +71,9 @@ class TrainConfig:
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
     # sections, core.noise), so that they look like the real, noisy axial slices
     match_noise: bool = False
+    # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
+    # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
+    stage2_loss: str = "l1"
     # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
     stage1_max_steps: int | None = 3000
@@ -107,6 +111,8 @@ class TrainConfig:
             raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
         if self.kernel_model not in KERNEL_MODELS:
             raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
+        if self.stage2_loss not in STAGE2_LOSSES:
+            raise IsoReconError(f"stage2_loss must be one of {', '.join(STAGE2_LOSSES)}, got {self.stage2_loss!r}.")
         if self.stage2_pairs not in STAGE2_PAIRS:
             raise IsoReconError(f"stage2_pairs must be one of {', '.join(STAGE2_PAIRS)}, got {self.stage2_pairs!r}.")
         if not 0.0 <= self.stage2_fraction < 1.0:

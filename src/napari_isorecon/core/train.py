@@ -141,11 +141,15 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
         synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
         if degrade is None:
             synthetic_lr = add_missing_noise(synthetic_lr, noise_sigma, model.g_hl.axial_kernel())
-    loss = torch.nn.functional.l1_loss(model.reconstructor(synthetic_lr, hr.shape[-2]), hr)
+    prediction = model.reconstructor(synthetic_lr, hr.shape[-2])
+    if model.config.stage2_loss == "l2":
+        loss = torch.nn.functional.mse_loss(prediction, hr)
+    else:
+        loss = torch.nn.functional.l1_loss(prediction, hr)
     opts["r"].zero_grad(set_to_none=True)
     loss.backward()
     opts["r"].step()
-    return {"reconstruction L1": loss.item()}
+    return {f"reconstruction {model.config.stage2_loss.upper()}": loss.item()}
 
 
 def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPreview:
