@@ -7,9 +7,16 @@ import threading
 import pytest
 
 from napari_isorecon._qt.state import JobState, JobStateMachine
-from napari_isorecon._qt.workers import Job, JobFailed, Tagged, TrainSteps, in_sequence, throttled
+from napari_isorecon._qt.workers import Job, JobFailed, TrainSteps, throttled
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.events import ReconFinished, ReconProgress, StageStarted, TrainFinished, TrainStep
+from napari_isorecon.core.events import (
+    PartEvent,
+    ReconFinished,
+    ReconProgress,
+    StageStarted,
+    TrainFinished,
+    TrainStep,
+)
 
 
 def step(i: int) -> TrainStep:
@@ -58,16 +65,10 @@ def test_throttled_batches_steps_without_losing_or_reordering_events():
 
 
 def test_throttled_keeps_only_the_latest_progress():
-    events = [Tagged("isotropic", ReconProgress("xz", i, 10, 0.0)) for i in range(1, 11)]
-    events.append(Tagged("isotropic", ReconFinished(volume=None)))
+    events = [PartEvent("isotropic", ReconProgress("xz", i, 10, 0.0)) for i in range(1, 11)]
+    events.append(PartEvent("isotropic", ReconFinished(volume=None)))
     out = list(throttled(events, interval=10.0, clock=lambda: 1.0))
     assert [e.event.done for e in out if isinstance(e.event, ReconProgress)] == [1, 10]
-
-
-def test_in_sequence_ends_after_a_stopped_part():
-    parts = [("a", lambda: iter([ReconFinished(volume=None, stopped=True)])),
-             ("b", lambda: iter([ReconFinished(volume=1)]))]
-    assert [e.part for e in in_sequence(parts)] == ["a"]
 
 
 def test_job_reports_errors_as_events_and_honours_stop(qtbot):

@@ -211,6 +211,27 @@ def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
     assert any("trained for z-factor 4, not 5" in m for m in levels(notes, "error"))
 
 
+def test_continue_applies_what_the_form_sets_by_the_rules_of_the_command_line(qtbot, train_widget, notes):
+    from napari_isorecon._qt.session import ModelProvenance
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.jobs import training_config
+    from napari_isorecon.core.model import IsoModel
+
+    cfg = TrainConfig(z_factor=5, steps=2, minutes=None, channels=8, blocks=1, seed=1, device="cpu")
+    model = IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str))
+    train_widget._set_model(model, ModelProvenance("trained", "elsewhere"))
+    train_widget.continue_box.setChecked(True)
+    train_widget.settings.seed = 7
+    train_widget.settings.smooth_kernel = False
+    assert train_widget.start_training()
+    run = train_widget._run_config
+    assert (run.seed, run.weights.kernel_smooth, run.steps) == (7, 0.0, 6)  # once silently the model's own
+    assert run == training_config(train_widget.settings.train_options(), model)  # core.jobs decides, as for the CLI
+    wait_for_state(qtbot, train_widget, "done")
+    assert train_widget.model.config.seed == 7 and train_widget.model.state.step == 6
+
+
 def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):
     from napari_isorecon.core.events import CheckpointSaved
 

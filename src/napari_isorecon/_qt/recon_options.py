@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.events import InputConsistency, ReconFinished
+from ..core.events import ReconFinished
 from ..core.uncertainty import NOT_AN_ERROR_MAP
 
 QUALITY_POINTER = ("To check quality without ground truth: Train > Check on hidden sections, or "
@@ -22,37 +22,6 @@ CONSISTENCY_TIP = (
     "Diagnostic: degrade the result again with the learned degradation and compare with the input. It is "
     "circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
     "better or worse than interpolation, so it is not a quality score. " + QUALITY_POINTER)
-
-
-def isotropic_events(data, model, config, stop, with_uncertainty: bool):
-    """The reconstruction job (worker thread): plain, or by test-time augmentation when asked."""
-    if with_uncertainty:
-        from ..core.uncertainty import reconstruct_with_uncertainty
-
-        return reconstruct_with_uncertainty(data, model, config, stop)
-    from ..core.reconstruct import reconstruct
-
-    return reconstruct(data, model, config, stop)
-
-
-def consistency_events(model, data, results: dict):
-    """The circular diagnostic of the finished results (worker thread)."""
-    from ..core.evaluate import input_consistency
-
-    yield InputConsistency({part: input_consistency(model, volume, data) for part, volume in results.items()
-                            if isinstance(volume, np.ndarray)})
-
-
-def lazy_isotropic(data, model, config, with_uncertainty: bool):
-    """Lazy result (and uncertainty) for a dask / zarr layer: {part: dask array}."""
-    if with_uncertainty:
-        from ..core.uncertainty import reconstruct_blockwise_with_uncertainty
-
-        result, spread = reconstruct_blockwise_with_uncertainty(data, model, config)
-        return {"isotropic": result, "uncertainty": spread}
-    from ..core.blocks import reconstruct_model_blockwise
-
-    return {"isotropic": reconstruct_model_blockwise(data, model, config)}
 
 
 def uncertainty_layer_kwargs(volume, source) -> dict:

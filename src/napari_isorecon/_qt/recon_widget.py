@@ -11,8 +11,9 @@ from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from ..core.config import ReconConfig
 from ..core.errors import IsoReconError
-from ..core.events import InputConsistency, ReconFinished, ReconProgress, ReconWithUncertainty
-from ..core.geometry import check_volume, isotropic_placement
+from ..core.events import InputConsistency, PartEvent, ReconFinished, ReconProgress, ReconWithUncertainty
+from ..core.geometry import check_volume, isotropic_placement, same_z_factor
+from ..core.jobs import lazy_reconstruct_with_twin, reconstruct_with_twin
 from .compare import show_side_by_side
 from .job_controller import JobController, JobLook
 from .layers import snapshot, unique_layer_name, unwrap, z_factor_of
@@ -20,10 +21,7 @@ from .lifetime import WidgetLifetime
 from .model_source import CheckpointCache, describe_model
 from .recon_options import (
     QUALITY_POINTER,
-    consistency_events,
     consistency_text,
-    isotropic_events,
-    lazy_isotropic,
     uncertainty_layer_kwargs,
     uncertainty_note,
 )
@@ -31,15 +29,10 @@ from .recon_settings import FROM_FILE, ReconSettings, ReconSettingsForm
 from .session import session_for
 from .train_widget import MODEL_FILTER
 from .ui import keep_min_height, scrolling_body, set_text_if_changed, small_hint
-from .workers import Tagged, in_sequence
 
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
 RECONSTRUCT_LOOK = JobLook("Reconstruct", "Cancel", "Cancelling...", running_note="Starting...")
-
-
-def same_z_factor(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-3 * max(a, b)
 
 
 class ReconstructWidget(QWidget):
@@ -161,21 +154,9 @@ class ReconstructWidget(QWidget):
         if not isinstance(data, np.ndarray):  # a dask / zarr layer: lazy results, computed block by block
             return self._add_lazy_results(source, layer, model, config, with_uncertainty)
 
-        def events(stop):
-            from ..core.reconstruct import interpolate  # imports torch: worker thread only
-
-            results = {}
-
-            def kept(part, job):
-                for event in job:
-                    if isinstance(event, ReconFinished) and not event.stopped:
-                        results[part] = event.volume
-                    yield event
-
-            return in_sequence([
-                ("interpolated", lambda: kept("interpolated", interpolate(data, z_factor, "cubic", config, stop))),
-                ("isotropic", lambda: kept("isotropic", isotropic_events(data, model, config, stop, with_uncertainty))),
-            ] + ([("consistency", lambda: consistency_events(model, data, results))] if with_consistency else []))
+        def events(stop):  # the twin, the result, its checks (core.jobs); torch is imported in the worker
+            return reconstruct_with_twin(data, model, config, uncertainty=with_uncertainty,
+                                         consistency=with_consistency, stop=stop)
 
         self.end_comparison()
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False}
@@ -188,7 +169,7 @@ class ReconstructWidget(QWidget):
         self.job_controller.stop()
 
     def _on_event(self, event) -> None:
-        if not isinstance(event, Tagged):
+        if not isinstance(event, PartEvent):
             return
         part, inner = event.part, event.event
         if isinstance(inner, ReconProgress):
@@ -228,14 +209,11 @@ class ReconstructWidget(QWidget):
     def _add_lazy_results(self, source, layer, model, config, with_uncertainty: bool) -> bool:
         """For a lazy (dask / zarr) layer: add dask-backed layers whose blocks are reconstructed as they
         are viewed, so a volume larger than memory never has to be loaded whole."""
-        from ..core.blocks import interpolate_blockwise
-
         self.end_comparison()
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False}
         self.result_layers = {}
         try:
-            self._add_result("interpolated", interpolate_blockwise(source.data, model.z_factor, "cubic", config))
-            for part, volume in lazy_isotropic(source.data, model, config, with_uncertainty).items():
+            for part, volume in lazy_reconstruct_with_twin(source.data, model, config, with_uncertainty).items():
                 self._add_result(part, volume)
         except IsoReconError as exc:
             show_error(str(exc))

@@ -11,8 +11,9 @@ from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, TrainConfig, preset
+from ..core.config import PRESETS, TrainConfig
 from ..core.device import DEVICE_NAMES
+from ..core.jobs import TrainOptions, training_config
 from .layer_picker import LayerPicker
 from .layers import z_factor_of
 from .settings_form import field_widget, form, set_decimals, ui
@@ -80,17 +81,22 @@ class TrainSettings:
         minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset]]).minutes
         self.budget = minutes if unit == "minutes" else STEPS_BUDGET
 
-    def training_config(self) -> TrainConfig:
-        """The TrainConfig of these settings (raises IsoReconError with a message for bad values)."""
-        if self.budget_unit == "minutes":
-            budget = {"minutes": float(self.budget), "steps": None}
-        else:
-            budget = {"steps": max(1, round(self.budget)), "minutes": None}
-        cfg = preset(PRESET_CHOICES[self.preset], z_factor=self.z_factor, backbone=self.backbone,
-                     channels=self.channels, blocks=self.blocks, patch_width=self.patch_width,
-                     batch_size=self.batch_size, stage2_fraction=self.stage2_fraction, device=self.device,
-                     seed=self.seed, **budget)
-        return cfg if self.smooth_kernel else cfg.replace_weights(kernel_smooth=0.0)
+    def train_options(self) -> TrainOptions:
+        """Everything the form shows, as set by the user (the prior: the preset's weight, or 0 when unticked)."""
+        steps, minutes = (None, float(self.budget)) if self.budget_unit == "minutes" else \
+            (max(1, round(self.budget)), None)
+        return TrainOptions(z_factor=self.z_factor, preset=PRESET_CHOICES[self.preset], backbone=self.backbone,
+                            other_settings={name: getattr(self, name) for name in OTHER_SETTINGS}, steps=steps,
+                            minutes=minutes, seed=self.seed, kernel_smooth=None if self.smooth_kernel else 0.0,
+                            device=self.device)
+
+    def training_config(self, resume=None) -> TrainConfig:
+        """The TrainConfig of these settings for a new model, or to continue ``resume`` (core.jobs rules);
+        raises IsoReconError with a message for bad values."""
+        return training_config(self.train_options(), resume)
+
+
+OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction")  # TrainConfig fields
 
 
 MAIN_FIELDS = ("z_factor", "preset", "budget", "budget_unit", "device", "seed")

@@ -7,9 +7,6 @@ its viewer's session (``session.session_for``), where the Reconstruct widget pic
 from __future__ import annotations
 
 import copy
-import os
-import re
-import time
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info, show_warning
@@ -20,6 +17,7 @@ from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
+from ..core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
 from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
 from .job_controller import JobController, JobLook
@@ -39,32 +37,8 @@ TRAINING_LOOK = JobLook("Start training", "Stop training", "Stopping...", start_
                         running_note="Training: starting...",
                         stopping_note="Stopping after the current step; the model trained so far is kept.")
 MODEL_FILTER = "napari-isorecon model (*.pt *.zip)"
-AUTOSAVE_ENV = "NAPARI_ISORECON_AUTOSAVE"  # overrides the folder of the periodic checkpoints
-AUTOSAVE_KEEP = 10  # newest checkpoint files kept in that folder
 CHECKPOINT_TIP = ("Training saves the model here every few minutes and at the end: after a crash, load it "
                   "and continue training.")
-
-
-def default_autosave_folder() -> Path:
-    """Where training in napari keeps its periodic checkpoints, so that a crash loses at most minutes."""
-    if os.environ.get(AUTOSAVE_ENV):
-        return Path(os.environ[AUTOSAVE_ENV])
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "napari-isorecon" / "autosave"
-
-
-def _autosave_file(folder: Path, layer_name: str) -> Path | None:
-    """A new checkpoint file for this run (older ones beyond the newest few are deleted); None when the
-    folder cannot be made (training then runs without checkpoints)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        old = sorted(folder.glob("*.autosave.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in old[AUTOSAVE_KEEP - 1:]:
-            stale.unlink()
-    except OSError:
-        return None
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", layer_name).strip("_") or "layer"
-    return folder / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}.autosave.pt"
 
 
 class TrainWidget(QWidget):
@@ -160,10 +134,8 @@ class TrainWidget(QWidget):
             show_error(problem)
             return False
         try:
-            config = self.training_config()
-            resume = self._model_to_continue(config)
-            if resume is not None:
-                config = resume.config.replace(steps=config.steps, minutes=config.minutes, device=config.device)
+            resume = self._model_to_continue()
+            config = self.settings.training_config(resume)  # core.jobs: what a continued model keeps
             data = snapshot(layer).data
             check_volume(data, what=f"layer '{layer.name}'")
             patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
@@ -181,39 +153,27 @@ class TrainWidget(QWidget):
         self.kernel_plot.clear()
         self.preview.clear()
         preview_every = self.settings.preview_every
-        checkpoint = self.checkpoint_path = _autosave_file(self.autosave_folder, layer.name)
-        every = self.autosave_every_s if checkpoint is not None else 0.0
+        checkpoint = self.checkpoint_path = new_autosave_file(self.autosave_folder, layer.name)
+        every = self.autosave_every_s
         self.checkpoint_label.setText("" if checkpoint is not None else
                                       f"No checkpoints: cannot write to {self.autosave_folder}.")
 
-        def events(stop):
-            from ..core.checkpoint import autosaving
-            from ..core.train import train  # imports torch: only in the worker thread
-
-            job = train(data, config, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every)
-            return autosaving(job, checkpoint, final=True) if checkpoint is not None else job
+        def events(stop):  # imports torch: only in the worker thread
+            return train_with_autosave(data, config, stop, resume, checkpoint, every, final=True,
+                                       preview_every=preview_every)
 
         self.job_controller.start(events, self._on_event, "IsoRecon training")
         return True
 
-    def _model_to_continue(self, config: TrainConfig):
+    def _model_to_continue(self):
         """With "Continue" ticked: a copy of the current model (the Reconstruct widget may be using the
-        original) that can train on with ``config``'s budget; raises IsoReconError when it cannot."""
+        original); raises IsoReconError when there is none. Whether it can go on with the settings is
+        core.jobs.training_config's to say."""
         if not self.continue_box.isChecked():
             return None
-        model = self.model
-        if model is None:
+        if self.model is None:
             raise IsoReconError("No model to continue: train one, or load one (e.g. a checkpoint), first.")
-        if abs(model.z_factor - config.z_factor) > 1e-6 * model.z_factor:
-            raise IsoReconError(f"The current model was trained for z-factor {model.z_factor:g}, not "
-                                f"{config.z_factor:g}: untick Continue to train a new model.")
-        used, total = (model.state.step, config.steps) if config.steps else \
-            (model.state.elapsed / 60.0, config.minutes)
-        if used >= total:
-            unit = "steps" if config.steps else "minutes"
-            raise IsoReconError(f"The current model has already used {used:.4g} of a budget of {total:g} {unit}: "
-                                "raise the budget to continue training it.")
-        return copy.deepcopy(model)
+        return copy.deepcopy(self.model)
 
     def stop_training(self) -> None:
         """End training after the current step; the model trained so far is kept."""

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.events import ReconFinished, ReconProgress, TrainStep
+from ..core.events import PartEvent, ReconProgress, TrainStep
 
 UPDATE_INTERVAL = 0.25  # seconds between two deliveries of progress to the GUI (at most 4 per second)
 
@@ -45,14 +45,6 @@ class JobFailed:
     details: str
 
 
-@dataclass(frozen=True)
-class Tagged:
-    """An event of one part of a job made of several (e.g. "interpolated" then "isotropic")."""
-
-    part: str
-    event: Any
-
-
 def throttled(events: Iterable, interval: float = UPDATE_INTERVAL, clock=time.monotonic) -> Iterator:
     """Pass ``events`` through, gathering TrainStep into :class:`TrainSteps` and keeping only the latest
     ReconProgress, each sent at most every ``interval`` seconds (pending ones go out before any other
@@ -74,7 +66,7 @@ def throttled(events: Iterable, interval: float = UPDATE_INTERVAL, clock=time.mo
         return out
 
     for event in events:
-        inner = event.event if isinstance(event, Tagged) else event
+        inner = event.event if isinstance(event, PartEvent) else event
         if isinstance(inner, TrainStep):
             steps.append(inner)
         elif isinstance(inner, ReconProgress):
@@ -86,22 +78,6 @@ def throttled(events: Iterable, interval: float = UPDATE_INTERVAL, clock=time.mo
         if clock() - last_sent >= interval:
             yield from flush()
     yield from flush()
-
-
-def tagged(part: str, events: Iterable) -> Iterator[Tagged]:
-    for event in events:
-        yield Tagged(part, event)
-
-
-def in_sequence(parts: list[tuple[str, Callable[[], Iterable]]]) -> Iterator[Tagged]:
-    """Run several jobs one after the other, tagging their events; a stopped part ends the sequence."""
-    for part, make_events in parts:
-        last = None
-        for event in make_events():
-            last = event
-            yield Tagged(part, event)
-        if isinstance(last, ReconFinished) and last.stopped:
-            return
 
 
 class Job:
