@@ -27,8 +27,9 @@ out = sys.argv[4] if len(sys.argv) > 4 else None
 cycle_lr, residual_l1 = options.pop("cycle_lr", None), options.pop("residual_l1", 0.0)
 weights = LossWeights(**{"kernel_smooth": 0.0, **options})
 
+step_functions = T.TrainingSteps()
 if cycle_lr is not None or residual_l1:
-    def cycle_step(model, opts, hr, lr, cfg):  # the engine's step with the two extra knobs
+    def cycle_step(model, opts, hr, lr, cfg, noise_sigma=0.0):  # the engine's step with the two extra knobs
         g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
         w = cfg.weights
         for p in list(d_l.parameters()) + list(d_h.parameters()):
@@ -53,11 +54,13 @@ if cycle_lr is not None or residual_l1:
         loss_d.backward()
         opts["d"].step()
         return {"G": loss.item(), "D": loss_d.item()}
-    T._cycle_step = cycle_step
+    step_functions = T.TrainingSteps(cycle=cycle_step)
 
 iso = tifffile.imread(os.environ.get("ISORECON_FIBSEM", "../shared/data/fibsem_medulla_iso10nm_250.tif"))
 lr = degrade_volume(iso, f, "cubic")
-model = T.train_model(lr, TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0, weights=weights))
+*_, finished = T.train(lr, TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0, weights=weights),
+                      steps=step_functions)
+model = finished.model
 norm = model.normalizer
 rows = int(lr.shape[1] // f)
 x = torch.from_numpy(norm.to_unit(lr[:, :int(round(rows * f)), :]))[:, None]

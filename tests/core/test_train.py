@@ -204,3 +204,23 @@ def test_stage_one_stops_at_its_step_cap_and_stage_two_gets_the_rest(em_volume, 
 def test_stage_one_step_cap_must_be_positive(tiny_config):
     with pytest.raises(IsoReconError, match="stage1_max_steps"):
         tiny_config.replace(stage1_max_steps=0)
+
+
+def test_experiments_plug_in_their_own_step_functions(em_volume, tiny_config):
+    """train() calls the TrainingSteps it is given, for both stages, and nothing is patched."""
+    from napari_isorecon.core import train as train_module
+
+    calls = []
+
+    def cycle(*args):
+        calls.append(1)
+        return train_module.TrainingSteps().cycle(*args)
+
+    def supervised(*args):
+        calls.append(2)
+        return {"custom": 0.5, **train_module.TrainingSteps().supervised(*args)}
+
+    events = list(train(em_volume, tiny_config, steps=train_module.TrainingSteps(cycle=cycle, supervised=supervised)))
+    assert calls == [1, 1, 1, 2, 2, 2]
+    assert all("custom" in e.losses for e in _steps(events) if e.stage == 2)
+    assert train_module.TrainingSteps().cycle is train_module._cycle_step  # the default is the engine's own

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -152,6 +153,16 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     return {f"reconstruction {model.config.stage2_loss.upper()}": loss.item()}
 
 
+@dataclass(frozen=True)
+class TrainingSteps:
+    """The two step functions that :func:`train` calls, for experiments to plug in their own (no patching):
+    ``cycle(model, opts, hr, lr, cfg, noise_sigma) -> losses`` for stage 1 and
+    ``supervised(model, opts, hr, lr_rows, degrade, noise_sigma) -> losses`` for stage 2."""
+
+    cycle: Callable[..., dict[str, float]] = _cycle_step
+    supervised: Callable[..., dict[str, float]] = _supervised_step
+
+
 def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPreview:
     """The pair degradation on a fixed central lateral crop, beside a real axial crop of the same size,
     with G_hl's axial kernel."""
@@ -171,7 +182,8 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
 
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
-          preview_every: int = 0, degradation: str | None = None, snapshot_every: float = 0.0) -> Iterator:
+          preview_every: int = 0, degradation: str | None = None, snapshot_every: float = 0.0,
+          steps: TrainingSteps | None = None) -> Iterator:
     """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields StageStarted, TrainStep,
     DegradationPreview (every ``preview_every`` steps, if > 0), TrainSnapshot (every ``snapshot_every``
     seconds of training, if > 0: save its model to survive a killed process) and finally TrainFinished.
@@ -182,6 +194,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     a hand-made one (see :mod:`degradation`; "cubic", "take", "gaussian", ...) and train the reconstruction
     network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped). It may also
     be a callable ``(hr, rows) -> lr`` on unit-scale (N, 1, H, W) tensors (the bench's oracle with noise).
+    ``steps``: the step functions (:class:`TrainingSteps`; default the engine's).
     """
     check_volume(volume)
     geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
@@ -215,11 +228,11 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         raise IsoReconError(f"The checkpoint interval must be a finite number of seconds >= 0, "
                             f"got {snapshot_every}.")
     return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade,
-                         snapshot_every)
+                         snapshot_every, steps or TrainingSteps())
 
 
 def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None,
-                  snapshot_every: float = 0.0) -> Iterator:
+                  snapshot_every: float = 0.0, steps: TrainingSteps = TrainingSteps()) -> Iterator:
     lr_rows, hr_rows, width = geometry
     state = model.state
     rng = np.random.default_rng(cfg.seed)
@@ -260,12 +273,12 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         if state.stage == 1:
             for group in opts["g"].param_groups:
                 group["lr"] = gen_rate * group.get("lr_factor", 1.0)
-            step_losses = _cycle_step(model, opts, to_tensor(sampler.hr_batch(batch)),
+            step_losses = steps.cycle(model, opts, to_tensor(sampler.hr_batch(batch)),
                                       to_tensor(sampler.lr_batch(batch)), cfg, noise_sigma)
             rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
         else:
             opts["r"].param_groups[0]["lr"] = gen_rate
-            step_losses = _supervised_step(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
+            step_losses = steps.supervised(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
                                            noise_sigma)
             rates = {"reconstruction": gen_rate}
         if not all(np.isfinite(v) for v in step_losses.values()):
