@@ -28,6 +28,7 @@ VARIANTS = {
     "no_prior+noise": {"kernel_smooth": 0.0, "match_noise": True},
     "l2": {"stage2_loss": "l2"},
     "l2+noise": {"stage2_loss": "l2", "match_noise": True},
+    "section+l2+noise": {"kernel_model": "section", "stage2_loss": "l2", "match_noise": True},
 }
 
 

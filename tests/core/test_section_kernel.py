@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.kernel_summary import kernel_summary
 from napari_isorecon.core.networks import AxialDegradation, section_kernel
 from napari_isorecon.core.noise import add_missing_noise, image_noise_sigma
@@ -70,3 +71,32 @@ def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_
     del old["kernel_model"], old["match_noise"]
     restored = TrainConfig.from_dict(old)
     assert restored.kernel_model == "free" and restored.match_noise is False
+
+
+@pytest.mark.parametrize("kernel_model", ["free", "section"])
+def test_the_kernel_starts_at_the_sections_thickness(kernel_model):
+    thin = AxialDegradation(10, kernel_model=kernel_model, thickness=0.5).axial_kernel().detach().numpy()
+    thick = AxialDegradation(10, kernel_model=kernel_model, thickness=1.5).axial_kernel().detach().numpy()
+    assert thin.sum() == pytest.approx(1.0, abs=1e-5) and thick.sum() == pytest.approx(1.0, abs=1e-5)
+    widths = [kernel_summary(k, 10)["equivalent_thickness_px"] for k in (thin, thick)]
+    assert widths[0] == pytest.approx(5, abs=1.2) and widths[1] == pytest.approx(15, abs=1.2)
+    with pytest.raises(IsoReconError, match="section_thickness"):
+        TrainConfig(section_thickness=0)
+
+
+def test_the_hidden_section_check_trains_with_half_the_thickness(monkeypatch):
+    from napari_isorecon.core import train as train_module
+    from napari_isorecon.core.hidden_sections import run_hidden_section_check
+
+    seen = {}
+
+    def fake_train(volume, cfg, **kwargs):
+        seen["cfg"] = cfg
+        return iter(())
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    vol = np.zeros((12, 40, 40), np.uint8)
+    run_hidden_section_check(vol, TrainConfig(z_factor=3, steps=2, section_thickness=1.5))
+    assert seen["cfg"].z_factor == 6 and seen["cfg"].section_thickness == pytest.approx(0.75)
+    run_hidden_section_check(vol, TrainConfig(z_factor=3, steps=2), thickness=0.5)
+    assert seen["cfg"].section_thickness == pytest.approx(0.25)

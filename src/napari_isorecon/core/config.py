@@ -71,6 +71,10 @@ class TrainConfig:
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
     # sections, core.noise), so that they look like the real, noisy axial slices
     match_noise: bool = False
+    # the sections' thickness in z-steps, where G_hl's axial kernel starts (the free taps' box, the section
+    # model's thickness): 1 for serial sections as thick as their spacing; not identifiable from the volume
+    # (docs/method.md), so it is the acquisition's to say. The hidden-section check halves it at 2F.
+    section_thickness: float = 1.0
     # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
     stage2_loss: str = "l1"
@@ -111,6 +115,8 @@ class TrainConfig:
             raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
         if self.kernel_model not in KERNEL_MODELS:
             raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
+        if not (isinstance(self.section_thickness, (int, float)) and 0 < self.section_thickness <= 3):
+            raise IsoReconError(f"section_thickness must be in (0, 3] z-steps, got {self.section_thickness!r}.")
         if self.stage2_loss not in STAGE2_LOSSES:
             raise IsoReconError(f"stage2_loss must be one of {', '.join(STAGE2_LOSSES)}, got {self.stage2_loss!r}.")
         if self.stage2_pairs not in STAGE2_PAIRS:

@@ -103,17 +103,21 @@ def _as_dtype(prediction: np.ndarray, dtype) -> np.ndarray:
 
 
 def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None = None, stop=None,
-                             thickness: float = 1.0, preview_every: int = 0) -> Iterator:
+                             thickness: float | None = None, preview_every: int = 0) -> Iterator:
     """Train at 2F on the kept sections (``cfg`` with the volume's factor F; the rest of its settings kept),
     reconstruct, and score the hidden sections. Yields core.train's events, ``CheckProgress`` and finally
-    ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event."""
+    ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event.
+    ``thickness``: of the volume's sections in z-steps (default ``cfg.section_thickness``); at 2F the kept
+    sections are half as thick, and the check's training starts its kernel there."""
     kept, hidden = split_sections(volume)
+    thickness = cfg.section_thickness if thickness is None else thickness
+    _check_thickness(thickness)
     try:
-        check_cfg = cfg.replace(z_factor=2 * cfg.z_factor)
+        # the kept sections are as thick as before but twice as far apart: half as thick in z-steps
+        check_cfg = cfg.replace(z_factor=2 * cfg.z_factor, section_thickness=thickness / 2)
     except IsoReconError as exc:
         raise IsoReconError(f"The hidden-section check trains at twice the z-factor ({2 * cfg.z_factor:g}): "
                             f"{exc}") from None
-    _check_thickness(thickness)
     from .train import train
 
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work

@@ -15,7 +15,8 @@ from .networks import AxialDegradation, AxialDiscriminator, PatchDiscriminator
 
 def build_networks(cfg: TrainConfig) -> dict[str, torch.nn.Module]:
     return {
-        "g_hl": AxialDegradation(cfg.z_factor, cfg.ghl_channels, cfg.ghl_blocks, cfg.kernel_model),
+        "g_hl": AxialDegradation(cfg.z_factor, cfg.ghl_channels, cfg.ghl_blocks, cfg.kernel_model,
+                                 cfg.section_thickness),
         "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks),
         "d_l": AxialDiscriminator(cfg.disc_channels),
         "d_h": PatchDiscriminator(cfg.disc_channels),
