@@ -222,14 +222,69 @@ def test_continue_applies_what_the_form_sets_by_the_rules_of_the_command_line(qt
     model = IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str))
     train_widget._set_model(model, ModelProvenance("trained", "elsewhere"))
     train_widget.continue_box.setChecked(True)
+    assert (train_widget.settings.seed, train_widget.settings.budget) == (1, 2)  # the form shows the model's
     train_widget.settings.seed = 7
     train_widget.settings.smooth_kernel = False
+    train_widget.settings.budget = 6
     assert train_widget.start_training()
     run = train_widget._run_config
     assert (run.seed, run.weights.kernel_smooth, run.steps) == (7, 0.0, 6)  # once silently the model's own
-    assert run == training_config(train_widget.settings.train_options(), model)  # core.jobs decides, as for the CLI
+    assert run == training_config(train_widget.settings.train_options(model), model)  # core.jobs decides
     wait_for_state(qtbot, train_widget, "done")
     assert train_widget.model.config.seed == 7 and train_widget.model.state.step == 6
+
+
+def test_a_loaded_model_with_other_settings_continues_as_it_was_trained(qtbot, train_widget, sample_layer, tmp_path,
+                                                                       notes):
+    """After a crash: Load model... + Continue works out of the box for a model made with settings other than
+    the form's (another backbone, generator sizes the form does not show, no prior, its own seed and budget),
+    on a layer without a voxel size (the z-factor is then the model's)."""
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.checkpoint import save_model
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+
+    cfg = TrainConfig(z_factor=5, steps=4, minutes=None, backbone="vdsr", channels=8, blocks=1, ghl_channels=4,
+                      ghl_blocks=1, disc_channels=8, lr_rows=4, patch_width=48, batch_size=3,
+                      stage2_fraction=0.3, seed=3, device="cpu").replace_weights(kernel_smooth=0.0)
+    path = save_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)), tmp_path / "crashed.pt")
+    sample_layer.scale = (1.0, 1.0, 1.0)
+    assert train_widget.settings.z_factor == 1.0  # the form has no z-factor
+    assert train_widget.load_model_from(path) is not None
+    assert train_widget.settings.z_factor == 5.0
+    train_widget.continue_box.setChecked(True)
+    assert train_widget.start_training(), levels(notes, "error")
+    assert train_widget._run_config == cfg  # every setting the model's: it goes on as it ran
+    wait_for_state(qtbot, train_widget, "done")
+    assert train_widget.model.state.step == 4 and train_widget.model.config.backbone == "vdsr"
+    assert not levels(notes, "error")
+
+
+def test_continuing_a_paper_model_shows_the_paper_preset_and_keeps_what_may_change(train_widget, notes):
+    from napari_isorecon._qt.session import ModelProvenance
+    from napari_isorecon.core import preset
+    from napari_isorecon.core.config import LossWeights
+    from napari_isorecon.core.errors import IsoReconError
+    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.model import IsoModel
+
+    cfg = preset("paper", z_factor=5, seed=2)
+    train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)),
+                            ModelProvenance("trained", "elsewhere"))
+    settings = train_widget.settings
+    settings.device = "cpu"
+    train_widget.continue_box.setChecked(True)
+    assert (settings.preset, settings.backbone, settings.channels, settings.seed) == ("paper (GPU)", "drcnet", 64, 2)
+    assert (settings.budget_unit, settings.budget) == ("minutes", 60.0)
+    assert train_widget.settings.training_config(train_widget.model) == cfg.replace(device="cpu")
+    settings.seed, settings.budget, settings.smooth_kernel = 5, 90.0, False  # what may change, changes
+    changed = train_widget.settings.training_config(train_widget.model)
+    assert (changed.seed, changed.minutes, changed.weights.kernel_smooth) == (5, 90.0, 0.0)
+    settings.smooth_kernel = True
+    assert train_widget.settings.training_config(train_widget.model).weights == LossWeights()
+    settings.backbone = "edsr"  # what shapes the networks cannot
+    with pytest.raises(IsoReconError, match="backbone"):
+        train_widget.settings.training_config(train_widget.model)
 
 
 def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):

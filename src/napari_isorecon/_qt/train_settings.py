@@ -81,22 +81,59 @@ class TrainSettings:
         minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset]]).minutes
         self.budget = minutes if unit == "minutes" else STEPS_BUDGET
 
-    def train_options(self) -> TrainOptions:
-        """Everything the form shows, as set by the user (the prior: the preset's weight, or 0 when unticked)."""
+    def show_model_settings(self, config: TrainConfig) -> None:
+        """Show the settings a model was trained with (``config``), so that continuing it goes on as it ran:
+        its preset (when one matches), backbone, advanced fields, kernel prior, seed and budget; the
+        z-factor only when the form has none (it is the picked layer's, and must be the model's)."""
+        label = preset_label(config)
+        if label is not None:
+            self.preset = label  # first: a preset fills the fields below
+        self.backbone = config.backbone
+        for name in OTHER_SETTINGS:
+            setattr(self, name, getattr(config, name))
+        self.smooth_kernel = config.weights.kernel_smooth > 0
+        self.seed = config.seed
+        self.budget_unit = "steps" if config.steps else "minutes"  # first: the unit sets a budget of its own
+        self.budget = config.steps or config.minutes
+        if self.z_factor <= 1.0:
+            self.z_factor = config.z_factor
+
+    def train_options(self, resume=None) -> TrainOptions:
+        """Everything the form shows, as set by the user (the prior: the preset's weight, or 0 when unticked).
+
+        Continuing ``resume``, the model's own settings are the base, not the form's preset (the form shows
+        the model's settings once it is loaded or continued, :meth:`show_model_settings`); a ticked prior
+        keeps the model's weight, or takes the preset's when the model was trained without one."""
         steps, minutes = (None, float(self.budget)) if self.budget_unit == "minutes" else \
             (max(1, round(self.budget)), None)
-        return TrainOptions(z_factor=self.z_factor, preset=PRESET_CHOICES[self.preset], backbone=self.backbone,
+        preset_name = PRESET_CHOICES[self.preset]
+        kernel_smooth = None if self.smooth_kernel else 0.0
+        if resume is not None:
+            if self.smooth_kernel and resume.config.weights.kernel_smooth == 0:
+                kernel_smooth = TrainConfig(**PRESETS[preset_name]).weights.kernel_smooth
+            preset_name = None
+        return TrainOptions(z_factor=self.z_factor, preset=preset_name, backbone=self.backbone,
                             other_settings={name: getattr(self, name) for name in OTHER_SETTINGS}, steps=steps,
-                            minutes=minutes, seed=self.seed, kernel_smooth=None if self.smooth_kernel else 0.0,
-                            device=self.device)
+                            minutes=minutes, seed=self.seed, kernel_smooth=kernel_smooth, device=self.device)
 
     def training_config(self, resume=None) -> TrainConfig:
         """The TrainConfig of these settings for a new model, or to continue ``resume`` (core.jobs rules);
         raises IsoReconError with a message for bad values."""
-        return training_config(self.train_options(), resume)
+        return training_config(self.train_options(resume), resume)
 
 
 OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction")  # TrainConfig fields
+# what a preset sets that the form does not show (the generator and discriminator sizes, the patch height)
+PRESET_ONLY_FIELDS = tuple(sorted(set().union(*PRESETS.values()) - {"backbone", "minutes", *OTHER_SETTINGS}))
+
+
+def preset_label(config: TrainConfig) -> str | None:
+    """The label of the preset whose settings that the form does not show are ``config``'s; None if none."""
+    for label, name in PRESET_CHOICES.items():
+        defaults = TrainConfig(**PRESETS[name])
+        if all(getattr(defaults, setting) == getattr(config, setting) for setting in PRESET_ONLY_FIELDS):
+            return label
+    return None
 
 
 MAIN_FIELDS = ("z_factor", "preset", "budget", "budget_unit", "device", "seed")

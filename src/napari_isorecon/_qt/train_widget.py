@@ -81,7 +81,9 @@ class TrainWidget(QWidget):
         self.continue_box = QCheckBox("Continue training the current model")
         self.continue_box.setToolTip("Train the current model (just trained or loaded, e.g. a checkpoint "
                                      "after a crash) on, up to the budget above (counted from its start), "
-                                     "instead of starting a new one.")
+                                     "instead of starting a new one. The form then shows the model's "
+                                     "settings: change the budget, seed or prior as you like.")
+        self.continue_box.toggled.connect(self._on_continue_toggled)
         root.addWidget(self.continue_box)
         self.start_button = QPushButton()
         root.addWidget(self.start_button)
@@ -175,6 +177,11 @@ class TrainWidget(QWidget):
             raise IsoReconError("No model to continue: train one, or load one (e.g. a checkpoint), first.")
         return copy.deepcopy(self.model)
 
+    def _on_continue_toggled(self, checked: bool) -> None:
+        """Continuing: the form shows the model's own settings (what may change: budget, seed, prior)."""
+        if checked and self.model is not None:
+            self.settings.show_model_settings(self.model.config)
+
     def stop_training(self) -> None:
         """End training after the current step; the model trained so far is kept."""
         self.job_controller.stop()
@@ -263,6 +270,7 @@ class TrainWidget(QWidget):
         except IsoReconError as exc:
             show_error(str(exc))
             return None
+        self.settings.show_model_settings(model.config)  # so that Continue goes on as the model was trained
         self._set_model(model, ModelProvenance("loaded", str(path)))
         self.show_model_kernel(model, lateral_axis(self.layer_picker.layer()))
         show_info(f"Model loaded: {describe_model(model)}.")
