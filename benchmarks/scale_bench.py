@@ -70,7 +70,7 @@ def child_make_input(path, shape, seed=0):
 
     chunks = (32, 256, 256)
     lazy = da.map_blocks(chunk, dtype=np.uint8, chunks=tuple(
-        tuple(min(c, n - s) for s in range(0, n, c)) for n, c in zip(shape, chunks)))
+        tuple(min(c, n - s) for s in range(0, n, c)) for n, c in zip(shape, chunks, strict=True)))
     write_zarr(path, lazy, voxel_size=(40.0, 10.0, 10.0), chunks=chunks)
 
 
@@ -349,22 +349,22 @@ def write_report(report, path: Path):
            else f" --parts {','.join(report['parts_run'])}")
         + f"` ({report['wall_seconds'] / 60:.1f} min). "
         f"Local dask threads: {report['workers']}, slices per forward pass: {report['batch']}.", "",
-        f"Machine: {m['cpu']}, {m['usable_cores']} usable cores, {m['memory_gb']} GB RAM, GPU: {m['gpu']}; "
-        f"torch {m['torch']} ({m['torch_threads']} threads), dask {m['dask']}, zarr {m['zarr']}, "
-        f"Python {m['python']}. Load average at start/end: "
-        f"{' '.join(f'{v:.1f}' for v in report['load_average']['start'])} / "
-        f"{' '.join(f'{v:.1f}' for v in report['load_average']['end'])} (the machine is shared).", "",
+        (f"Machine: {m['cpu']}, {m['usable_cores']} usable cores, {m['memory_gb']} GB RAM, GPU: {m['gpu']}; "
+         f"torch {m['torch']} ({m['torch_threads']} threads), dask {m['dask']}, zarr {m['zarr']}, "
+         f"Python {m['python']}. Load average at start/end: "
+         f"{' '.join(f'{v:.1f}' for v in report['load_average']['start'])} / "
+         f"{' '.join(f'{v:.1f}' for v in report['load_average']['end'])} (the machine is shared)."), "",
         "## Conv limit and network cost", "",
         "- Plain 3x3 convolution, 64->64 channels, 8x128x128, float32: "
         + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in speed["conv_gflops"].items())
         + f"; the conv limit below is the best, **{report['conv_limit_gflops']:.1f} GFLOP/s**.",
-        f"- Default network (edsr, 32 channels, 4 blocks, z-factor 10): **{speed['flops_per_voxel'] / 1e3:.1f} "
-        f"kFLOP per output voxel** (both slice passes, convolutions only); "
-        f"{speed['flops_per_voxel_with_halo'] / 1e3:.1f} kFLOP with the halo of a {tuple(speed['block'])} block "
-        f"(reads {tuple(speed['block_read'])}).", "",
+        (f"- Default network (edsr, 32 channels, 4 blocks, z-factor 10): **{speed['flops_per_voxel'] / 1e3:.1f} "
+         f"kFLOP per output voxel** (both slice passes, convolutions only); "
+         f"{speed['flops_per_voxel_with_halo'] / 1e3:.1f} kFLOP with the halo of a {tuple(speed['block'])} block "
+         f"(reads {tuple(speed['block_read'])})."), "",
         "## Default network: blockwise vs whole volume", "",
-        "| input (z,y,x) | output | blocks | blockwise voxels/s | GFLOP/s | of conv limit | peak RSS | "
-        "whole-volume voxels/s | whole peak RSS | max abs diff (values 0-255) | load avg |",
+        ("| input (z,y,x) | output | blocks | blockwise voxels/s | GFLOP/s | of conv limit | peak RSS | "
+         "whole-volume voxels/s | whole peak RSS | max abs diff (values 0-255) | load avg |"),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["model"]:
@@ -373,19 +373,20 @@ def write_report(report, path: Path):
                      f"| {r['peak_rss_mb']:.0f} MB | {r['whole_voxels_per_s'] / 1e6:.2f} M "
                      f"| {r['whole_peak_rss_mb']:.0f} MB | {r['max_abs_diff']:.1e} | {r['loadavg_after']:.1f} |")
     lines += [
-        "", "FLOP/s counts the network's convolutions per output voxel without the halo (useful work); the "
-        "halo, interpolation, normalisation and zarr I/O are overhead against the conv limit. The fraction is "
-        "taken against the best conv throughput measured in the run (at the start, and just before and after "
-        "each row, since the shared machine's load drifts). The network writes float32 here so that the "
-        "difference is exact; in uint8 it is 0, or 1 for a value on .5 that float rounding tips the other way.",
+        "",
+        ("FLOP/s counts the network's convolutions per output voxel without the halo (useful work); the "
+         "halo, interpolation, normalisation and zarr I/O are overhead against the conv limit. The fraction is "
+         "taken against the best conv throughput measured in the run (at the start, and just before and after "
+         "each row, since the shared machine's load drifts). The network writes float32 here so that the "
+         "difference is exact; in uint8 it is 0, or 1 for a value on .5 that float rounding tips the other way."),
         "", "## Memory: peak RSS is flat in the output size", "",
         "Cubic interpolation (AxialInterpolator through the same block machinery, z-factor 4, blocks of "
         "64x256x256 input voxels) from a synthetic uint8 zarr to an OME-Zarr."
         + (f" (Measured in an earlier run of this script, {report['memory_run']['wall_seconds'] / 60:.1f} min, "
            f"load average at its end {report['memory_run']['load_average']['end'][0]:.1f}.)"
            if report.get("memory_run") else ""), "",
-        "| output | output size | blocks | voxels/s | time | peak RSS | after imports | whole-volume peak RSS "
-        "| max abs diff |", "|---|---|---|---|---|---|---|---|---|",
+        ("| output | output size | blocks | voxels/s | time | peak RSS | after imports | whole-volume peak RSS "
+         "| max abs diff |"), "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["memory"]:
         lines.append(f"| {tuple(r['output'])} | {r['output_gb']:.2f} GB | {r['blocks']} | "

@@ -162,9 +162,9 @@ def markdown(r: dict) -> str:
     budget = f"{r['training_steps']} steps" if r["training_steps"] else f"model {r['model']}"
     lines = [
         "# Uncertainty by test-time augmentation: does the spread predict the error?", "",
-        f"`python benchmarks/uncertainty_bench.py --steps {r['training_steps']}`: {r['data']} degraded x"
-        f"{r['z_factor']} along z ({r['degradation']}), observed {tuple(r['observed_shape'])}; model trained "
-        f"for {budget}. Flips: {r['augmentation']}.", "",
+        (f"`python benchmarks/uncertainty_bench.py --steps {r['training_steps']}`: {r['data']} degraded x"
+         f"{r['z_factor']} along z ({r['degradation']}), observed {tuple(r['observed_shape'])}; model trained "
+         f"for {budget}. Flips: {r['augmentation']}."), "",
         "| result | xz PSNR | xz SSIM | yz PSNR | yz SSIM |", "|---|---|---|---|---|"]
     for name in ("cubic", "plain", "tta_mean"):
         sc = s[name]
@@ -173,17 +173,17 @@ def markdown(r: dict) -> str:
     lines += ["", "Spearman rank correlation with the absolute error of the augmented mean:", "",
               "| predictor | per voxel | per xz slice | per output row | per voxel within a row phase |",
               "|---|---|---|---|---|",
-              f"| TTA spread | {sp['voxel']:.3f} | {sp['xz_slice']:.3f} | {sp['row']:.3f} | "
-              f"{sp['voxel_within_row_phase']:.3f} |",
-              f"| gradient magnitude of the result (trivial baseline) | {gr['voxel']:.3f} | {gr['xz_slice']:.3f} | "
-              f"{gr['row']:.3f} | {gr['voxel_within_row_phase']:.3f} |", "",
-              f"Spread (grey levels): mean {r['spread_grey_levels']['mean']:.2f}, median "
-              f"{r['spread_grey_levels']['median']:.2f}, 99th percentile {r['spread_grey_levels']['p99']:.2f}; "
-              f"mean absolute error {r['abs_error_grey_levels']['tta_mean']:.2f} (plain "
-              f"{r['abs_error_grey_levels']['plain']:.2f}).", "",
-              f"Time: plain {r['seconds']['plain']:.1f} s, augmented {r['seconds']['tta']:.1f} s (x"
-              f"{r['seconds']['ratio']:.2f}); training {r['train_seconds'] or 0:.0f} s. {r['machine']}: wall "
-              "times are contaminated by other jobs; the step budget makes the scores independent of it.", ""]
+              (f"| TTA spread | {sp['voxel']:.3f} | {sp['xz_slice']:.3f} | {sp['row']:.3f} | "
+               f"{sp['voxel_within_row_phase']:.3f} |"),
+              (f"| gradient magnitude of the result (trivial baseline) | {gr['voxel']:.3f} | {gr['xz_slice']:.3f} | "
+               f"{gr['row']:.3f} | {gr['voxel_within_row_phase']:.3f} |"), "",
+              (f"Spread (grey levels): mean {r['spread_grey_levels']['mean']:.2f}, median "
+               f"{r['spread_grey_levels']['median']:.2f}, 99th percentile {r['spread_grey_levels']['p99']:.2f}; "
+               f"mean absolute error {r['abs_error_grey_levels']['tta_mean']:.2f} (plain "
+               f"{r['abs_error_grey_levels']['plain']:.2f})."), "",
+              (f"Time: plain {r['seconds']['plain']:.1f} s, augmented {r['seconds']['tta']:.1f} s (x"
+               f"{r['seconds']['ratio']:.2f}); training {r['train_seconds'] or 0:.0f} s. {r['machine']}: wall "
+               "times are contaminated by other jobs; the step budget makes the scores independent of it."), ""]
     return "\n".join(lines)
 
 

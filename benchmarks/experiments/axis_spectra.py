@@ -30,12 +30,12 @@ def main(path: str, out: str | None = None) -> dict:
     n = min(volume.shape)
     volume = volume[:n, :n, :n]
     edges = [1, 10, 30, 60, 90, n // 2 + 1]
-    bands = list(zip(edges[:-1], edges[1:]))
+    bands = list(zip(edges[:-1], edges[1:], strict=True))
     power = band_power(volume, bands)
     report = {"volume": path, "shape": list(volume.shape),
               "bands (cycles per volume)": [f"{lo}-{hi - 1}" for lo, hi in bands],
-              "z/y": [round(z / y, 2) for z, y in zip(power["z"], power["y"])],
-              "z/x": [round(z / x, 2) for z, x in zip(power["z"], power["x"])],
+              "z/y": [round(z / y, 2) for z, y in zip(power["z"], power["y"], strict=True)],
+              "z/x": [round(z / x, 2) for z, x in zip(power["z"], power["x"], strict=True)],
               "power": power}
     text = json.dumps(report, indent=1)
     print(text)

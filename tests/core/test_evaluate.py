@@ -52,7 +52,7 @@ def test_psnr_and_ssim_agree_with_scikit_image():
     reference = (120 + 80 * np.sin(xx / 6.0) * np.cos(yy / 4.0)).astype(np.float64)
     tests = [reference + rng.normal(0, s, reference.shape) for s in (2.0, 10.0, 30.0)]
     psnr, ssim = psnr_ssim_2d(np.stack(tests), np.stack([reference] * 3), data_range=255.0)
-    for t, p, s in zip(tests, psnr, ssim):
+    for t, p, s in zip(tests, psnr, ssim, strict=True):
         assert p == pytest.approx(peak_signal_noise_ratio(reference, t, data_range=255.0), abs=1e-6)
         expected = structural_similarity(reference, t, data_range=255.0, gaussian_weights=True, sigma=1.5,
                                          use_sample_covariance=False)

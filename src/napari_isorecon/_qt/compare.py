@@ -67,7 +67,7 @@ def axial_order(ndim: int) -> tuple[int, ...]:
 
 def axial_grid_shape(layer) -> tuple[int, int]:
     """(rows, columns): xz planes wider than tall go one above the other, so each gets the full width."""
-    z_extent, _, x_extent = (high - low for low, high in zip(*layer.extent.world[:, -3:]))
+    z_extent, _, x_extent = (high - low for low, high in zip(*layer.extent.world[:, -3:], strict=True))
     return (2, 1) if x_extent > z_extent else (1, 2)
 
 

@@ -9,6 +9,8 @@ so ending them never goes through the dying widget.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from qtpy.QtCore import QEvent, QObject
 
 
@@ -34,10 +36,8 @@ class WidgetLifetime(QObject):
             if known_emitter == emitter and known_callback == callback:
                 del self._connections[index]
                 break
-        try:
+        with suppress(TypeError, ValueError, RuntimeError):
             emitter.disconnect(callback)
-        except (TypeError, ValueError, RuntimeError):
-            pass
 
     def at_end(self, callback) -> None:
         """Call ``callback()`` first thing in :meth:`end` (e.g. a job controller ending its job)."""
@@ -52,10 +52,8 @@ class WidgetLifetime(QObject):
             callback()
         self._endings.clear()
         for emitter, callback in self._connections:
-            try:
+            with suppress(TypeError, ValueError, RuntimeError):
                 emitter.disconnect(callback)
-            except (TypeError, ValueError, RuntimeError):
-                pass
         self._connections.clear()
 
     def eventFilter(self, watched, event) -> bool:

@@ -60,8 +60,9 @@ def _markdown(report: dict) -> str:
     budget = f"{report['steps']} steps" if report["steps"] else f"{report['minutes']:g} min"
     n = len(report["seeds"])
     lines = [f"# Hidden-section bench (z-factor {report['z_factor']:g}, checked at {2 * report['z_factor']:g})", "",
-             WHAT_IT_MEASURES, "", f"Volume {tuple(report['shape'])}; {budget} per seed; seeds {report['seeds']}; "
-             f"{report['machine']}.", "", "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
+             WHAT_IT_MEASURES, "",
+             (f"Volume {tuple(report['shape'])}; {budget} per seed; seeds {report['seeds']}; "
+              f"{report['machine']}."), "", "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
     for method, s in report["summary"].items():
         lines.append(f"| {method} | {_cell(s['psnr'], 2, n)} | {_cell(s['ssim'], 3, n)} |")
     lines += ["", "| ours minus | PSNR (dB) | SSIM |", "|---|---|---|"]

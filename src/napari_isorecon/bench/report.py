@@ -88,8 +88,8 @@ def _cell(entry: dict, axis: str | None, metric: str, several: bool) -> str:
 
 
 def _scores_table(report: dict) -> list[str]:
-    lines = ["| method | xz PSNR | xz SSIM | yz PSNR | yz SSIM | gain over interp. (dB, xz/yz) | "
-             "share of oracle gain | train s (steps) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [("| method | xz PSNR | xz SSIM | yz PSNR | yz SSIM | gain over interp. (dB, xz/yz) | "
+              "share of oracle gain | train s (steps) |"), "|---|---|---|---|---|---|---|---|"]
     summary = report.get("summary", {})
     for name, s in report["methods"].items():
         gain = summary.get("gain_db", {}).get(name, {})
@@ -121,8 +121,8 @@ def _shift_table(report: dict) -> list[str]:
     rows = [(n, s) for n, s in report["methods"].items() if "best_z_shift" in s]
     if not rows:
         return []
-    lines = ["", "Off-centre sampling shifts every output along z, which no method can learn from the volume. "
-             f"After the best global z shift ({report.get('best_z_shift_search', '')}):", "",
+    lines = ["", ("Off-centre sampling shifts every output along z, which no method can learn from the volume. "
+              f"After the best global z shift ({report.get('best_z_shift_search', '')}):"), "",
              "| method | best shift (rows) | xz PSNR | xz SSIM | yz PSNR | yz SSIM | xz PSNR without shift |",
              "|---|---|---|---|---|---|---|"]
     for name, s in rows:
@@ -136,9 +136,9 @@ def _shift_table(report: dict) -> list[str]:
 def _fidelity_table(report: dict) -> list[str]:
     if not report["degradation_fidelity"]:
         return []
-    lines = ["", "Degradation fidelity (the paper's Table 3): the learned degradation that makes stage-2 pairs "
-             "(or a hand-made kernel) applied to the input's xy slices, against the true simulated degradation "
-             "(its kernel, without noise) of the same slices.", "",
+    lines = ["", ("Degradation fidelity (the paper's Table 3): the learned degradation that makes stage-2 pairs "
+              "(or a hand-made kernel) applied to the input's xy slices, against the true simulated degradation "
+              "(its kernel, without noise) of the same slices."), "",
              "| degradation model | PSNR | SSIM |", "|---|---|---|"]
     several = len(report.get("seeds", ())) > 1
     for name, s in report["degradation_fidelity"].items():

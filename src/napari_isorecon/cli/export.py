@@ -57,7 +57,7 @@ def cmd_export(args):
     print(f"Exporting {args.model} (z-factor {model.z_factor:g}) with test data from {name} {volume.shape}...",
           file=sys.stderr)
     facts = export_package(model, volume, args.out, voxel_size=voxel, unit="nanometer" if voxel else None,
-                           authors=authors, name=args.name, license=args.license, source_name=name,
+                           authors=authors, name=args.name, license_id=args.license, source_name=name,
                            overwrite=args.overwrite)
     print(f"bioimage.io package written to {facts['path']} ({facts['size_bytes'] / 1e6:.1f} MB): TorchScript "
           f"weights, test tensors {facts['test_input_shape']} -> {facts['test_output_shape']} (the TorchScript module "

@@ -21,14 +21,14 @@ def cmd_info(args):
     budget = f"{cfg.steps} steps" if cfg.steps else f"{cfg.minutes:g} min"
     lines = [
         f"Model {args.model}",
-        f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "
-        f"G_hl {cfg.ghl_channels} channels, {cfg.ghl_blocks} blocks",
-        f"  budget {budget}, stage-2 share {cfg.stage2_fraction:g}, stage-1 cap {cfg.stage1_max_steps}, "
-        f"stage-2 pairs from {cfg.stage2_pairs!r}, seed {cfg.seed}",
-        f"  loss weights: adv_hl {w.adv_hl:g}, adv_lh {w.adv_lh:g}, cycle {w.cycle:g}, mean {w.mean:g}, "
-        f"kernel_smooth {w.kernel_smooth:g}",
-        f"  trained: {state.step} steps (stage 1: {state.stage_steps[0]}, stage 2: {state.stage_steps[1]}) in "
-        f"{state.elapsed / 60:.1f} min; {'stage-2 network trained' if model.reconstructor is not None else 'no stage 2 yet: G_lh reconstructs'}",
+        (f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "
+         f"G_hl {cfg.ghl_channels} channels, {cfg.ghl_blocks} blocks"),
+        (f"  budget {budget}, stage-2 share {cfg.stage2_fraction:g}, stage-1 cap {cfg.stage1_max_steps}, "
+         f"stage-2 pairs from {cfg.stage2_pairs!r}, seed {cfg.seed}"),
+        (f"  loss weights: adv_hl {w.adv_hl:g}, adv_lh {w.adv_lh:g}, cycle {w.cycle:g}, mean {w.mean:g}, "
+         f"kernel_smooth {w.kernel_smooth:g}"),
+        (f"  trained: {state.step} steps (stage 1: {state.stage_steps[0]}, stage 2: {state.stage_steps[1]}) in "
+         f"{state.elapsed / 60:.1f} min; {'stage-2 network trained' if model.reconstructor is not None else 'no stage 2 yet: G_lh reconstructs'}"),
         f"  intensities: {model.normalizer.low:g} -> 0, {model.normalizer.high:g} -> 1 ({model.normalizer.dtype})",
         "  " + describe_kernel(model_kernel_summary(model, args.xy_nm)),
     ]

@@ -118,7 +118,7 @@ def scripted_network(model, slice_batch: int = 8) -> torch.jit.ScriptModule:
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.script(module)
     except Exception as exc:  # a backbone with no scriptable form
-        raise IsoReconError(f"Could not convert the network to TorchScript ({str(exc).splitlines()[0][:120]}).") from None
+        raise IsoReconError(f"Could not convert the network to TorchScript ({str(exc).splitlines()[0][:120]}).") from exc
 
 
 def _centre(n: int, size: int) -> slice:
@@ -160,7 +160,7 @@ def check_reproduces(scripted, crop: np.ndarray, expected: np.ndarray, dtype: np
 
 
 def export_package(model, volume, out, *, voxel_size=None, unit: str | None = "nanometer", authors=("unknown",),
-                   name: str | None = None, license: str = "BSD-3-Clause", source_name: str = "volume",
+                   name: str | None = None, license_id: str = "BSD-3-Clause", source_name: str = "volume",
                    overwrite: bool = False) -> dict:
     """Write the bioimage.io package of ``model`` to ``out`` (a .zip); the test tensors and the cover are cut
     from ``volume`` (the training volume or one like it). Returns facts about what was written."""
@@ -183,7 +183,7 @@ def export_package(model, volume, out, *, voxel_size=None, unit: str | None = "n
         folder = Path(tmp)
         facts = _write_contents(folder, model, volume, crop, expected, scripted, scales, voxel_size, unit,
                                 source_name)
-        descr = _describe(v0_5, folder, model, facts, scales, unit, authors, name, license)
+        descr = _describe(v0_5, folder, model, facts, scales, unit, authors, name, license_id)
         _save(descr, out)
     facts.update(path=out, max_diff=max_diff, size_bytes=out.stat().st_size)
     return facts
@@ -232,7 +232,7 @@ def _tolerance(v0_5, model):
     return v0_5.ReproducibilityTolerance(absolute_tolerance=1e-4 * span, relative_tolerance=1e-4)
 
 
-def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license):
+def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license_id):
     from .bioimageio_docs import architecture_text, describe_training, model_name
 
     cfg = model.config
@@ -264,7 +264,7 @@ def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license):
                      "isotropic volume out (Deng et al., MICCAI 2020; napari-isorecon)."),
         authors=[v0_5.Author(name=author) for author in authors],
         cite=[v0_5.CiteEntry(text=PAPER_TEXT, doi=v0_5.Doi(PAPER_DOI))],
-        license=license,
+        license=license_id,
         tags=["electron-microscopy", "3d", "pytorch", "image-reconstruction", "resnet", "isotropic-reconstruction",
               "super-resolution", "napari-isorecon"],
         documentation=v0_5.FileDescr(source=folder / "README.md"),

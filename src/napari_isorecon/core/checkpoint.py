@@ -91,7 +91,7 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
         raise IsoReconError(
             f"{path} is damaged or not a napari-isorecon model (could not be read: "
             f"{str(exc).splitlines()[0][:120]})."
-        ) from None
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise IsoReconError(f"{path} is not a napari-isorecon model (no '{FORMAT}' header).")
     if payload.get("format_version", 0) > FORMAT_VERSION:

@@ -129,7 +129,7 @@ class AxialDiscriminator(nn.Module):
         super().__init__()
         widths = [1, channels, 2 * channels, 4 * channels, 4 * channels]
         layers = []
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(c_in, c_out, (3, 7), stride=(1, 2), padding=(1, 3)), nn.LeakyReLU(0.2, True)]
         layers.append(nn.Conv2d(widths[-1], 1, 3, padding=1))
         self.net = nn.Sequential(*layers)
@@ -147,7 +147,7 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         widths = [1, channels, 2 * channels, 4 * channels]
         layers = []
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(widths[-1], widths[-1], 3, padding=1), nn.LeakyReLU(0.2, True),
                    nn.Conv2d(widths[-1], 1, 3, padding=1)]

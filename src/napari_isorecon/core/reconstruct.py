@@ -12,6 +12,7 @@ the network's receptive field.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
@@ -126,7 +127,5 @@ def interpolation_normalizer(volume) -> Normalizer:
 
 def run_to_end(events: Iterator):
     """Exhaust a job's events and return the last one (a ReconFinished or TrainFinished)."""
-    event = None
-    for event in events:
-        pass
-    return event
+    last = deque(events, maxlen=1)
+    return last[0] if last else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -309,7 +310,5 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
 
 def train_model(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None) -> IsoModel:
     """Run :func:`train` to the end and return the model."""
-    event = None
-    for event in train(volume, cfg, stop=stop, resume=resume):
-        pass
-    return event.model
+    (finished,) = deque(train(volume, cfg, stop=stop, resume=resume), maxlen=1)
+    return finished.model

@@ -38,7 +38,7 @@ def _write_task(source, region, net, block, normalizer, axes, batch_size, device
     values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device, fusion)
     values, targets = (values, target) if isinstance(values, tuple) else ((values,), (target,))
     try:
-        for array, values_of_one in zip(targets, values):
+        for array, values_of_one in zip(targets, values, strict=True):
             array[block.out] = values_of_one
         _marker(meta_dir, block.index).touch()
     except OSError as exc:
@@ -126,7 +126,7 @@ def write_blockwise(volume, net, z_factor: float, normalizer: Normalizer, path, 
             io._remove(stale)
     return _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, meta_dir, client,
                          voxel_size, overwrite, stop, num_workers or default_workers(), ome_version, fusion,
-                         tuple(zip(more_paths, more_partials)))
+                         tuple(zip(more_paths, more_partials, strict=True)))
 
 
 def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, meta_dir, client, voxel_size,
@@ -143,7 +143,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
         try:
             targets = [io.create_ome_zarr(p, plan.out_shape, dtype, plan.storage_chunks(), voxel_size, ome_version,
                                           name="isotropic" if n == 0 else fusion.outputs[n])
-                       for n, (p, dtype) in enumerate(zip(made, dtypes))]
+                       for n, (p, dtype) in enumerate(zip(made, dtypes, strict=True))]
             (meta_dir / "done").mkdir(parents=True)
             (meta_dir / "manifest.json").write_text(_canonical(manifest))
         except OSError as exc:

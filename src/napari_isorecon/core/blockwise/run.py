@@ -145,7 +145,7 @@ def _run_local(tasks, num_workers: int, abort: threading.Event) -> Iterator[int]
             dask.compute(*tasks, scheduler="threads", num_workers=num_workers,
                          callbacks=[(None, None, None, posttask, None)])
             events.put(("end", None))
-        except BaseException as exc:  # handed to the consumer
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer thread, which raises it)
             events.put(("end", exc))
 
     thread = threading.Thread(target=run, name="isorecon-blocks", daemon=True)

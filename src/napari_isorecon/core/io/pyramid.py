@@ -56,10 +56,10 @@ def write_metadata(group, version: str, factors, voxel_size=None, name: str = "i
     total = [1, 1, 1]
     for level in range(len(factors) + 1):
         if level:
-            total = [t * f for t, f in zip(total, factors[level - 1])]
-        transforms = [{"type": "scale", "scale": [s * t for s, t in zip(spacing, total)]}]
+            total = [t * f for t, f in zip(total, factors[level - 1], strict=True)]
+        transforms = [{"type": "scale", "scale": [s * t for s, t in zip(spacing, total, strict=True)]}]
         if level:  # a coarse voxel's centre sits mid-way across the fine voxels it averages
-            shift = [s * (t - 1) / 2 for s, t in zip(spacing, total)]
+            shift = [s * (t - 1) / 2 for s, t in zip(spacing, total, strict=True)]
             transforms.append({"type": "translation", "translation": shift})
         datasets.append({"path": str(level), "coordinateTransformations": transforms})
     unit = unit if voxel_size is not None else None
@@ -77,13 +77,13 @@ def level_factors(shape, voxel_size=None, top: int | None = None) -> list[tuple[
     factors = []
     while len(factors) < MAX_LEVELS:
         finest = min(spacing)
-        halve = [n >= 2 and s < 1.5 * finest for n, s in zip(shape, spacing)]
-        if not any(h and n > top for h, n in zip(halve, shape)):
+        halve = [n >= 2 and s < 1.5 * finest for n, s in zip(shape, spacing, strict=True)]
+        if not any(h and n > top for h, n in zip(halve, shape, strict=True)):
             break
         factor = tuple(2 if h else 1 for h in halve)
         factors.append(factor)
-        shape = [n // f for n, f in zip(shape, factor)]
-        spacing = [s * f for s, f in zip(spacing, factor)]
+        shape = [n // f for n, f in zip(shape, factor, strict=True)]
+        spacing = [s * f for s, f in zip(spacing, factor, strict=True)]
     return factors
 
 
@@ -92,7 +92,7 @@ def downsample(level, factor):
     rounded); the trailing voxel of an odd axis is left out."""
     import dask.array as da
 
-    trimmed = level[tuple(slice(0, (n // f) * f) for n, f in zip(level.shape, factor))]
+    trimmed = level[tuple(slice(0, (n // f) * f) for n, f in zip(level.shape, factor, strict=True))]
     mean = da.coarsen(np.mean, trimmed.astype(np.float32), dict(enumerate(factor)), trim_excess=True)
     dtype = np.dtype(level.dtype)
     if dtype.kind in "iub":
@@ -137,7 +137,7 @@ def _add_levels(path, top, num_workers, progress) -> int:
     for level, factor in enumerate(factors, start=1):
         above = da.from_zarr(group[str(level - 1)])
         lower = downsample(above, factor)
-        chunks = tuple(max(1, min(c, n)) for c, n in zip(base.chunks, lower.shape))
+        chunks = tuple(max(1, min(c, n)) for c, n in zip(base.chunks, lower.shape, strict=True))
         target = group.create_array(str(level), shape=lower.shape, chunks=chunks, dtype=base.dtype, fill_value=0,
                                     **array_kwargs(version))
         with dask.config.set(scheduler="threads", num_workers=num_workers or 2):

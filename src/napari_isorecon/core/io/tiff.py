@@ -43,7 +43,7 @@ def read_volume(path) -> tuple[np.ndarray, tuple[float, float, float] | None]:
     except IsoReconError:
         raise
     except Exception as exc:  # tifffile raises many types for damaged files
-        raise IsoReconError(f"Cannot read {path}: {str(exc).splitlines()[0][:160] or type(exc).__name__}.") from None
+        raise IsoReconError(f"Cannot read {path}: {str(exc).splitlines()[0][:160] or type(exc).__name__}.") from exc
     return array, voxel
 
 

@@ -39,7 +39,7 @@ def _open(path):
     try:
         return zarr.open(store=str(path), mode="r")
     except Exception as exc:  # zarr raises many types for folders that are not zarr stores
-        raise IsoReconError(f"Cannot read {path} as zarr: {_first_line(exc)}.") from None
+        raise IsoReconError(f"Cannot read {path} as zarr: {_first_line(exc)}.") from exc
 
 
 def read_zarr(path):
@@ -82,7 +82,7 @@ def read_zarr_levels(path, first_only: bool = False):
     if any((parent / name).exists() for name in (".zattrs", "zarr.json")):
         try:
             entry = ome_entry(zarr.open_group(store=str(parent), mode="r"))
-        except Exception:
+        except Exception:  # noqa: BLE001 (whatever the parent is, if it is not an OME-Zarr group: no voxel size)
             entry = None
         if entry:
             for level, dataset in enumerate(entry.get("datasets") or []):
@@ -123,7 +123,10 @@ def level_scale(entry: dict, level: int) -> list[float] | None:
     scale = scale_of(entry["datasets"][level].get("coordinateTransformations"))
     outer = scale_of(entry.get("coordinateTransformations"))
     if scale is not None and outer is not None:
-        scale = [a * b for a, b in zip(scale, outer)]
+        if len(scale) != len(outer):
+            raise IsoReconError(f"OME-Zarr metadata: level {level}'s scale has {len(scale)} axes, the "
+                                f"multiscale's {len(outer)}.")
+        scale = [a * b for a, b in zip(scale, outer, strict=True)]
     return scale or outer
 
 
@@ -137,7 +140,7 @@ def voxel_of_entry(entry: dict, level: int, path) -> tuple[float, float, float] 
     if axes and len(axes) == len(scale):
         units = [(a.get("unit") if isinstance(a, dict) else None) for a in axes[-3:]]
     voxel = []
-    for value, unit in zip(scale[-3:], units):
+    for value, unit in zip(scale[-3:], units, strict=True):
         try:
             factor = nm_per_unit(unit) if unit else 1.0
         except KeyError:
@@ -197,7 +200,7 @@ def finish_partial(partial, path, overwrite: bool = False, top: int | None = Non
     try:
         group = zarr.open_group(store=str(partial), mode="r")
         entry = ome_entry(group)
-    except Exception:  # not a zarr group: nothing to add
+    except Exception:  # noqa: BLE001 (not a zarr group, whatever zarr raises: nothing to add)
         entry = None
     if entry is not None and len(entry.get("datasets") or []) == 1:
         pyramid.add_levels(partial, top=top, progress=progress)
@@ -237,9 +240,9 @@ def write_zarr(path, volume, voxel_size=None, chunks=None, overwrite: bool = Fal
 
 
 def _dask_chunks(shape, chunks):
-    return tuple(tuple(min(c, n - s) for s in range(0, n, c)) for n, c in zip(shape, chunks))
+    return tuple(tuple(min(c, n - s) for s in range(0, n, c)) for n, c in zip(shape, chunks, strict=True))
 
 
 def default_chunks(shape, target=(64, 256, 256)):
     """Chunks for viewing: ~4 M voxels, thin enough in z that one plane does not read the whole depth."""
-    return tuple(max(1, min(int(n), t)) for n, t in zip(shape, target))
+    return tuple(max(1, min(int(n), t)) for n, t in zip(shape, target, strict=True))
