@@ -203,6 +203,11 @@ def test_factors_without_a_whole_output_depth_and_wrong_voxel_sizes_are_refused(
         z_fraction(3.14159)
     with pytest.raises(IsoReconError, match="implies z-factor"):
         declared_scales(5, (40, 10, 10))
+    with pytest.raises(IsoReconError, match="implies z-factor 10.1"):  # one z-factor tolerance: same_z_factor
+        declared_scales(10, (40.4, 4, 4))
+    declared_scales(10, (40.02, 4, 4))  # a voxel size rounded in a file header is the model's
+    with pytest.raises(IsoReconError, match="not positive"):
+        declared_scales(5, (50, 0, 0))
 
 
 def test_export_refuses_a_volume_unlike_the_training_one(tmp_path):

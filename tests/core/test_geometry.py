@@ -23,6 +23,9 @@ def test_z_factor_from_scale():
         z_factor_from_scale((4, 4, 4))
     with pytest.raises(IsoReconError):
         z_factor_from_scale((1, 1))
+    with pytest.raises(IsoReconError, match="isotropic"):  # the same z-factor as 1 (same_z_factor): isotropic
+        z_factor_from_scale((4.002, 4, 4))
+    assert z_factor_from_scale((4.02, 4, 4)) == pytest.approx(1.005)
 
 
 @pytest.mark.parametrize("bad", [1, 0.5, -3, float("nan"), float("inf"), "ten", None, 1000])

@@ -36,7 +36,7 @@ from .bioimageio_package import CHECKPOINT_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_
 from .checkpoint import atomic_write, check_writable, save_model
 from .config import ReconConfig
 from .errors import IsoReconError
-from .geometry import MIN_WIDTH, check_volume
+from .geometry import MIN_WIDTH, check_volume, same_z_factor, z_spacing_ratio
 from .reconstruct import reconstruct, run_to_end
 
 INSTALL_HINT = "pip install 'napari-isorecon[bioimageio]' (or: pip install bioimageio.core)"
@@ -89,11 +89,9 @@ def declared_scales(z_factor: float, voxel_size=None) -> dict:
     if voxel_size is None:
         sz, sy, sx = float(p) / q, 1.0, 1.0
     else:
+        implied = z_spacing_ratio(voxel_size, advice="give the voxel size the model is for")
         sz, sy, sx = (float(s) for s in voxel_size)
-        implied = sz / ((sy + sx) / 2)
-        if not all(math.isfinite(s) and s > 0 for s in (sz, sy, sx)):
-            raise IsoReconError(f"Voxel size {tuple(voxel_size)} is not positive.")
-        if abs(implied - z_factor) > 0.02 * z_factor:
+        if not same_z_factor(implied, z_factor):
             raise IsoReconError(f"Voxel size {tuple(voxel_size)} implies z-factor {implied:.3g}, but the model was "
                                 f"trained for {z_factor:g}; give the voxel size the model is for.")
     z_sizes = np.arange(q, 100_000, q)

@@ -25,15 +25,22 @@ def output_depth(n_slices: int, z_factor: float) -> int:
     return max(1, int(round(n_slices * check_z_factor(z_factor))))
 
 
-def z_factor_from_scale(scale: Sequence[float]) -> float:
-    """z spacing / mean lateral spacing, from a (..., z, y, x) voxel size. Raises when it is not > 1."""
+def z_spacing_ratio(scale: Sequence[float], advice: str = "give the z-factor instead") -> float:
+    """z spacing / mean lateral spacing of a (..., z, y, x) voxel size, whatever it is (1 when isotropic); a
+    clear error, ending with ``advice``, when ``scale`` is not three positive numbers."""
     if scale is None or len(scale) < 3:
-        raise IsoReconError("Need a voxel size for (z, y, x) to derive the z-factor; give the z-factor instead.")
+        raise IsoReconError(f"Need a voxel size for (z, y, x) to derive the z-factor; {advice}.")
     sz, sy, sx = (float(s) for s in scale[-3:])
     if not all(math.isfinite(s) and s > 0 for s in (sz, sy, sx)):
-        raise IsoReconError(f"Voxel size {tuple(scale[-3:])} is not positive; give the z-factor instead.")
-    factor = sz / ((sy + sx) / 2)
-    if factor <= 1.0 + 1e-6:
+        raise IsoReconError(f"Voxel size {tuple(scale[-3:])} is not positive; {advice}.")
+    return sz / ((sy + sx) / 2)
+
+
+def z_factor_from_scale(scale: Sequence[float]) -> float:
+    """z spacing / mean lateral spacing, from a (..., z, y, x) voxel size. Raises when it is not > 1 (a ratio
+    that is :func:`same_z_factor` as 1 counts as isotropic)."""
+    factor = z_spacing_ratio(scale)
+    if factor < 1.0 or same_z_factor(factor, 1.0):
         raise IsoReconError(
             f"Voxel size {tuple(scale[-3:])} is isotropic or finer in z (factor {factor:.3g}); "
             "set the layer's scale to its voxel size (z, y, x) or give the z-factor."

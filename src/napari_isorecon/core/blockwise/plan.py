@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import check_z_factor
 from ..errors import IsoReconError
 from ..geometry import output_depth
 
@@ -121,7 +120,7 @@ def plan_blocks(shape, z_factor: float, radius: int, block=DEFAULT_BLOCK, halo=N
     docstring for the z rule. ``radius``: the network's ``receptive_radius``. ``halo``: (z rows, xy pixels)
     to override the halo (only to demonstrate what a too-small one does)."""
     z, y, x = (int(s) for s in shape)
-    depth = output_depth(z, check_z_factor(z_factor))
+    depth = output_depth(z, z_factor)  # checks the z-factor
     try:
         bz, by, bx = (int(b) for b in block)
     except (TypeError, ValueError):
