@@ -71,9 +71,9 @@ class TrainConfig:
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
     # sections, core.noise), so that they look like the real, noisy axial slices
     match_noise: bool = False
-    # the sections' thickness in z-steps, where G_hl's axial kernel starts (the free taps' box, the section
-    # model's thickness): 1 for serial sections as thick as their spacing; not identifiable from the volume
-    # (docs/method.md), so it is the acquisition's to say. The hidden-section check halves it at 2F.
+    # the sections' thickness in z-steps (1: as thick as their spacing): where the section kernel model
+    # starts, and what the hidden-section check scores with (halved at 2F). Not identifiable from the volume
+    # (docs/method.md), so it is the acquisition's to say. The free taps always start at one z-step.
     section_thickness: float = 1.0
     # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
@@ -139,9 +139,13 @@ class TrainConfig:
 
     def network_mismatch(self, other: TrainConfig) -> str | None:
         """The first network-defining setting in which ``other`` differs, as "name: mine vs theirs"."""
+        from .geometry import same_z_factor  # local: geometry imports this module
+
         for name in NETWORK_FIELDS:
             mine, theirs = getattr(self, name), getattr(other, name)
-            if mine != theirs:
+            if mine != theirs and not (name == "z_factor" and same_z_factor(mine, theirs)):
+                if name == "z_factor":
+                    return f"z-factor {theirs:g}, not {mine:g}"
                 return f"{name} {theirs!r}, not {mine!r}"
         return None
 

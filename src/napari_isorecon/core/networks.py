@@ -17,8 +17,8 @@ from .resample import axial_resize
 class AxialDegradation(nn.Module):
     """G_hl: HR (N, 1, H, W) -> LR (N, 1, out_rows, W), degrading along the vertical axis.
 
-    Main path: a learned 1D axial kernel (support +-2f rows, started as the box of the sections' thickness,
-    by default f rows, i.e. the paper's average pooling) followed by sampling at the centre of each group of f rows. A handful of
+    Main path: a learned 1D axial kernel (support +-2f rows; free taps start as the f-row box, i.e. the
+    paper's average pooling; the section model at the sections' thickness) followed by sampling at the centre of each group of f rows. A handful of
     parameters that the adversarial game pins down fast, and that can express blur, section thickness
     and an off-centre sampling. Residual path, as in the paper: average pooling by f then residual
     blocks without batch norm, its last convolution zero-initialised, for what a kernel cannot express.
@@ -34,10 +34,10 @@ class AxialDegradation(nn.Module):
         self.register_buffer("taps", taps, persistent=False)
         self.kernel_lr_scale = 1.0  # the kernel's learning rate relative to the generators' (see below)
         if kernel_model == "free":
-            # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-w/2, w/2], w = thickness * f
-            width = thickness * self.z_factor
-            box = (torch.minimum(taps + 0.5, torch.tensor(width / 2))
-                   - torch.maximum(taps - 0.5, torch.tensor(-width / 2))).clamp(min=0)
+            # overlap of each unit tap [t-0.5, t+0.5] with the centred box [-f/2, f/2], whatever the sections'
+            # thickness: started as a thin box, the taps grew long tails on a real stack (docs/method.md)
+            box = (torch.minimum(taps + 0.5, torch.tensor(self.z_factor / 2))
+                   - torch.maximum(taps - 0.5, torch.tensor(-self.z_factor / 2))).clamp(min=0)
             self.kernel = nn.Parameter(box / box.sum())
         elif kernel_model == "section":
             # log(thickness / f) and log(blur sigma / f): starts as the sections' box, slightly blurred

@@ -30,7 +30,7 @@ from .events import (
     TrainStep,
     stop_requested,
 )
-from .geometry import check_volume, patch_geometry, same_z_factor
+from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel
 from .noise import add_missing_noise, volume_noise_sigma
@@ -202,10 +202,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if resume is not None:
-        if not same_z_factor(resume.config.z_factor, cfg.z_factor):
-            raise IsoReconError(f"Cannot resume: the model was trained for z-factor {resume.config.z_factor:g}, "
-                                f"not {cfg.z_factor:g}.")
-        mismatch = cfg.network_mismatch(resume.config)
+        mismatch = cfg.network_mismatch(resume.config)  # the z-factor included (geometry.same_z_factor)
         if mismatch:
             raise IsoReconError(f"Cannot resume: the model was trained with {mismatch}; resume with its own "
                                 "settings.")
