@@ -29,7 +29,7 @@ weights = LossWeights(**{"kernel_smooth": 0.0, **options})
 
 step_functions = T.TrainingSteps()
 if cycle_lr is not None or residual_l1:
-    def cycle_step(model, opts, hr, lr, cfg, noise_sigma=0.0):  # the engine's step with the two extra knobs
+    def cycle_step(model, opts, hr, lr, cfg, noise=None):  # the engine's step with the two extra knobs
         g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
         w = cfg.weights
         for p in list(d_l.parameters()) + list(d_h.parameters()):

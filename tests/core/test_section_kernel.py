@@ -8,7 +8,7 @@ from napari_isorecon.core.config import TrainConfig
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.kernel_summary import kernel_summary
 from napari_isorecon.core.networks import AxialDegradation, section_kernel
-from napari_isorecon.core.noise import add_missing_noise, image_noise_sigma
+from napari_isorecon.core.noise import PixelNoise, add_missing_noise, image_noise_sigma
 from napari_isorecon.core.train import train_model
 
 TAPS = torch.arange(-25, 26, dtype=torch.float32)
@@ -60,6 +60,16 @@ def test_the_missing_noise_is_what_the_kernel_averaged_away():
     assert torch.equal(add_missing_noise(torch.zeros(5), 0.0, kernel), torch.zeros(5))
 
 
+def test_a_steps_noise_is_drawn_from_the_seed_and_step_alone():
+    kernel = torch.full((10,), 0.1)
+    zeros = torch.zeros(64)
+    first = PixelNoise(0.2, seed=3, step=7).add_missing(zeros, kernel)
+    torch.manual_seed(123)  # the global generator does not matter: a resumed run draws the same
+    assert torch.equal(PixelNoise(0.2, seed=3, step=7).add_missing(zeros, kernel), first)
+    assert not torch.equal(PixelNoise(0.2, seed=3, step=8).add_missing(zeros, kernel), first)
+    assert not torch.equal(PixelNoise(0.2, seed=4, step=7).add_missing(zeros, kernel), first)
+
+
 def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_keep_theirs():
     rng = np.random.default_rng(1)
     vol = (rng.random((8, 48, 48)) * 200).astype(np.uint8)
@@ -68,9 +78,10 @@ def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_
     model = train_model(vol, cfg)
     assert model.g_hl.kernel_model == "section" and model.reconstructor is not None
     old = TrainConfig().to_dict()
-    del old["kernel_model"], old["match_noise"]
+    del old["kernel_model"], old["match_noise"], old["stage2_loss"]
     restored = TrainConfig.from_dict(old)
-    assert restored.kernel_model == "free" and restored.match_noise is False
+    assert restored.kernel_model == "free" and restored.match_noise is False and restored.stage2_loss == "l1"
+    assert TrainConfig().match_noise is True and TrainConfig().stage2_loss == "l2"  # new runs: docs/method.md
 
 
 def test_the_section_kernel_starts_at_the_sections_thickness_and_free_taps_at_one_z_step():

@@ -20,7 +20,7 @@ def test_events_and_both_stages(em_volume, tiny_config):
     assert [s.step for s in steps] == list(range(1, 7))
     assert {s.stage for s in steps[:3]} == {1} and {s.stage for s in steps[3:]} == {2}
     assert set(steps[0].losses) >= {"G_hl adversarial", "G_lh adversarial", "cycle LR", "cycle HR", "D_l", "D_h"}
-    assert "reconstruction L1" in steps[-1].losses
+    assert "reconstruction L2" in steps[-1].losses
     assert steps[-1].progress == 1.0 and all(s.elapsed > 0 for s in steps)
     final = events[-1]
     assert isinstance(final, TrainFinished) and not final.stopped and final.steps == 6

@@ -52,8 +52,8 @@ def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer,
     wait_for_state(qtbot, train_widget, "done")
 
     plot = train_widget.loss_plot
-    assert STAGE1_LOSSES | {"reconstruction L1"} <= set(plot.loss_names)
-    assert plot.point_count("D_l") == 3 and plot.point_count("reconstruction L1") == 3  # 6 steps, half each
+    assert STAGE1_LOSSES | {"reconstruction L2"} <= set(plot.loss_names)
+    assert plot.point_count("D_l") == 3 and plot.point_count("reconstruction L2") == 3  # 6 steps, half each
     assert plot._stage_marks == [3]
     assert train_widget.preview.step == 6 and train_widget.preview.axial_image.pixmap() is not None
     model = train_widget.model

@@ -69,15 +69,15 @@ class TrainConfig:
     stage2_pairs: str = "kernel"  # stage-2 inputs: G_hl's learned axial kernel alone, or "full" G_hl
     kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
-    # sections, core.noise), so that they look like the real, noisy axial slices
-    match_noise: bool = False
+    # sections, core.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
+    match_noise: bool = True
     # the sections' thickness in z-steps (1: as thick as their spacing): where the section kernel model
     # starts, and what the hidden-section check scores with (halved at 2F). Not identifiable from the volume
     # (docs/method.md), so it is the acquisition's to say. The free taps always start at one z-step.
     section_thickness: float = 1.0
     # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
-    stage2_loss: str = "l1"
+    stage2_loss: str = "l2"
     # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
     stage1_max_steps: int | None = 3000
@@ -175,6 +175,8 @@ class TrainConfig:
         data.setdefault("stage1_max_steps", None)
         data.setdefault("kernel_model", "free")
         data.setdefault("match_noise", False)
+        data.setdefault("stage2_loss", "l1")
+        data.setdefault("section_thickness", 1.0)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):

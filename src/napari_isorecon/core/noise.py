@@ -10,10 +10,12 @@ sigma * sqrt(1 - ||k||^2), with sigma measured here.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+NOISE_CROP = 128  # the side of the xy window the noise is measured on
 _LAPLACIAN_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
@@ -28,18 +30,39 @@ def image_noise_sigma(image: np.ndarray) -> float:
     return float(math.sqrt(math.pi / 2) * np.abs(response).mean() / 6)
 
 
-def volume_noise_sigma(volume, normalizer, max_slices: int = 8) -> float:
-    """The median of ``image_noise_sigma`` over up to ``max_slices`` evenly spaced xy sections, in the
+def volume_noise_sigma(volume, normalizer, max_slices: int = 8, crop: int = NOISE_CROP) -> float:
+    """The median of ``image_noise_sigma`` over up to ``max_slices`` evenly spaced xy sections, each read as
+    a centred ``crop`` x ``crop`` window (a volume larger than memory is never read whole), in the
     normaliser's unit scale."""
-    z = volume.shape[0]
+    z, h, w = volume.shape[:3]
     picks = np.unique(np.linspace(0, z - 1, min(max_slices, z)).round().astype(int))
-    return float(np.median([image_noise_sigma(normalizer.to_unit(np.asarray(volume[k]))) for k in picks]))
+    rows = slice(max(0, (h - crop) // 2), max(0, (h - crop) // 2) + crop)
+    cols = slice(max(0, (w - crop) // 2), max(0, (w - crop) // 2) + crop)
+    return float(np.median([image_noise_sigma(normalizer.to_unit(np.asarray(volume[k, rows, cols])))
+                            for k in picks]))
 
 
-def add_missing_noise(degraded: torch.Tensor, sigma: float, kernel: torch.Tensor) -> torch.Tensor:
+def add_missing_noise(degraded: torch.Tensor, sigma: float, kernel: torch.Tensor,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
     """``degraded`` plus Gaussian noise of ``sigma * sqrt(1 - ||kernel||^2)``: what the axial kernel averaged
-    away from a lateral patch's own noise, put back so that it matches the real axial slices."""
+    away from a lateral patch's own noise, put back so that it matches the real axial slices. ``generator``:
+    a CPU ``torch.Generator`` to draw from (default torch's global one)."""
     if sigma <= 0:
         return degraded
     missing = sigma * torch.sqrt((1 - (kernel.detach() ** 2).sum()).clamp(min=0))
-    return degraded + missing * torch.randn_like(degraded)
+    noise = torch.randn(degraded.shape, generator=generator, dtype=degraded.dtype)
+    return degraded + missing * noise.to(degraded.device)
+
+
+@dataclass(frozen=True)
+class PixelNoise:
+    """The volume's pixel noise for one training step: ``sigma`` (unit scale) and a generator seeded by the
+    run's seed and the step, so that a resumed run draws exactly what an uninterrupted one would."""
+
+    sigma: float
+    seed: int
+    step: int
+
+    def add_missing(self, degraded: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.step)
+        return add_missing_noise(degraded, self.sigma, kernel, generator)

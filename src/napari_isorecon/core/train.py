@@ -33,7 +33,7 @@ from .events import (
 from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel
-from .noise import add_missing_noise, volume_noise_sigma
+from .noise import PixelNoise, volume_noise_sigma
 from .sampling import PatchSampler
 
 
@@ -96,15 +96,17 @@ def _generator_rate(cfg: TrainConfig, stage_step: int) -> float:
     return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
 
 
-def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise_sigma: float = 0.0) -> dict[str, float]:
-    """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise_sigma``: the volume's pixel
+def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoise | None = None) -> dict[str, float]:
+    """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise``: the volume's pixel
     noise, partly put back into G_hl's fakes (core.noise)."""
     g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
     w = cfg.weights
     hr_rows, lr_rows = hr.shape[-2], lr.shape[-2]
     for p in list(d_l.parameters()) + list(d_h.parameters()):
         p.requires_grad_(False)
-    fake_lr = add_missing_noise(g_hl(hr, lr_rows), noise_sigma, g_hl.axial_kernel())
+    fake_lr = g_hl(hr, lr_rows)
+    if noise is not None:
+        fake_lr = noise.add_missing(fake_lr, g_hl.axial_kernel())
     fake_hr = g_lh(lr, hr_rows)
     loss_ghl = losses.generator_adversarial(d_l(fake_lr))
     loss_glh = losses.generator_adversarial(d_h(fake_hr))
@@ -132,7 +134,7 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise_sigma: fl
 
 
 def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
-                     noise_sigma: float = 0.0) -> dict[str, float]:
+                     noise: PixelNoise | None = None) -> dict[str, float]:
     """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen.
 
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
@@ -141,8 +143,8 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     """
     with torch.no_grad():
         synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
-        if degrade is None:
-            synthetic_lr = add_missing_noise(synthetic_lr, noise_sigma, model.g_hl.axial_kernel())
+        if degrade is None and noise is not None:
+            synthetic_lr = noise.add_missing(synthetic_lr, model.g_hl.axial_kernel())
     prediction = model.reconstructor(synthetic_lr, hr.shape[-2])
     if model.config.stage2_loss == "l2":
         loss = torch.nn.functional.mse_loss(prediction, hr)
@@ -157,8 +159,9 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
 @dataclass(frozen=True)
 class TrainingSteps:
     """The two step functions that :func:`train` calls, for experiments to plug in their own (no patching):
-    ``cycle(model, opts, hr, lr, cfg, noise_sigma) -> losses`` for stage 1 and
-    ``supervised(model, opts, hr, lr_rows, degrade, noise_sigma) -> losses`` for stage 2."""
+    ``cycle(model, opts, hr, lr, cfg, noise) -> losses`` for stage 1 and
+    ``supervised(model, opts, hr, lr_rows, degrade, noise) -> losses`` for stage 2 (``noise``: a
+    ``noise.PixelNoise`` for this step, or None)."""
 
     cycle: Callable[..., dict[str, float]] = _cycle_step
     supervised: Callable[..., dict[str, float]] = _supervised_step
@@ -268,16 +271,17 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         t0 = time.perf_counter()
         stage_step = state.stage_steps[state.stage - 1]
         gen_rate = _generator_rate(cfg, stage_step)
+        noise = PixelNoise(noise_sigma, cfg.seed, state.step) if noise_sigma > 0 else None
         if state.stage == 1:
             for group in opts["g"].param_groups:
                 group["lr"] = gen_rate * group.get("lr_factor", 1.0)
             step_losses = steps.cycle(model, opts, to_tensor(sampler.hr_batch(batch)),
-                                      to_tensor(sampler.lr_batch(batch)), cfg, noise_sigma)
+                                      to_tensor(sampler.lr_batch(batch)), cfg, noise)
             rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
         else:
             opts["r"].param_groups[0]["lr"] = gen_rate
             step_losses = steps.supervised(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
-                                           noise_sigma)
+                                           noise)
             rates = {"reconstruction": gen_rate}
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "
