@@ -135,7 +135,7 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoi
 
 def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
                      noise: PixelNoise | None = None) -> dict[str, float]:
-    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with an L1 loss; G_hl is frozen.
+    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with ``stage2_loss`` (L2 by default); G_hl is frozen.
 
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
     branch absorbs, in stage 1, what makes the real axial slices look different from degraded lateral
