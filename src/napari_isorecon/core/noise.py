@@ -36,10 +36,14 @@ def volume_noise_sigma(volume, normalizer, max_slices: int = 8, crop: int = NOIS
     normaliser's unit scale."""
     z, h, w = volume.shape[:3]
     picks = np.unique(np.linspace(0, z - 1, min(max_slices, z)).round().astype(int))
-    rows = slice(max(0, (h - crop) // 2), max(0, (h - crop) // 2) + crop)
-    cols = slice(max(0, (w - crop) // 2), max(0, (w - crop) // 2) + crop)
+    rows, cols = _centred_window(h, crop), _centred_window(w, crop)
     return float(np.median([image_noise_sigma(normalizer.to_unit(np.asarray(volume[k, rows, cols])))
                             for k in picks]))
+
+
+def _centred_window(size: int, crop: int) -> slice:
+    start = max(0, (size - crop) // 2)
+    return slice(start, start + crop)
 
 
 def add_missing_noise(degraded: torch.Tensor, sigma: float, kernel: torch.Tensor,
