@@ -13,11 +13,12 @@ def em_volume():
 
 @pytest.fixture
 def tiny_config():
-    """A training config that runs a step in well under a second on a CPU."""
+    """A training config that runs a step in well under a second on a CPU. It runs both stages (stage-2 pairs
+    from the learned degradation); the default, stage 2 alone on declared sections, is tested on its own."""
     from napari_isorecon.core import TrainConfig
 
     return TrainConfig(z_factor=5, steps=6, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
-                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu", stage2_pairs="kernel")
 
 
 @pytest.fixture

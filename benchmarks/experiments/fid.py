@@ -19,7 +19,7 @@ iso = tifffile.imread(os.environ.get('ISORECON_FIBSEM', '../shared/data/fibsem_m
 lr = degrade_volume(iso, f, 'cubic')
 Z = lr.shape[0]
 # measured before the kernel prior: kernel_smooth 0 unless given
-cfg = TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0,
+cfg = TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_pairs="kernel", stage2_fraction=0.0,
                   weights=LossWeights(**{'kernel_smooth': 0.0, **w}), **extra)
 hr = None
 for ev in train(lr, cfg):

@@ -58,7 +58,7 @@ if cycle_lr is not None or residual_l1:
 
 iso = tifffile.imread(os.environ.get("ISORECON_FIBSEM", "../shared/data/fibsem_medulla_iso10nm_250.tif"))
 lr = degrade_volume(iso, f, "cubic")
-*_, finished = T.train(lr, TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_fraction=0.0, weights=weights),
+*_, finished = T.train(lr, TrainConfig(z_factor=f, steps=steps, minutes=None, stage2_pairs="kernel", stage2_fraction=0.0, weights=weights),
                       steps=step_functions)
 model = finished.model
 norm = model.normalizer

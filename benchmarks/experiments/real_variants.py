@@ -20,9 +20,11 @@ from napari_isorecon.core.hidden_sections import run_hidden_section_check
 from napari_isorecon.core.io import open_volume
 from napari_isorecon.core.kernel_summary import model_kernel_summary
 
-# every variant names the two settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"),
-# so that a variant means the same before and after; "default" is whatever TrainConfig says now
-OLD_DEFAULT = {"stage2_loss": "l1", "match_noise": False}
+# every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
+# stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), so that a
+# variant means the same before and after; "default" is whatever TrainConfig says now
+LEARNED = {"stage2_pairs": "kernel"}
+OLD_DEFAULT = {"stage2_loss": "l1", "match_noise": False, **LEARNED}
 VARIANTS = {
     "default": {},
     "old_default": OLD_DEFAULT,
@@ -31,8 +33,9 @@ VARIANTS = {
     "section+noise": {**OLD_DEFAULT, "kernel_model": "section", "match_noise": True},
     "no_prior+noise": {**OLD_DEFAULT, "kernel_smooth": 0.0, "match_noise": True},
     "l2": {**OLD_DEFAULT, "stage2_loss": "l2"},
-    "l2+noise": {"stage2_loss": "l2", "match_noise": True},
-    "section+l2+noise": {"kernel_model": "section", "stage2_loss": "l2", "match_noise": True},
+    "l2+noise": {"stage2_loss": "l2", "match_noise": True, **LEARNED},
+    "section_pairs": {"stage2_loss": "l2", "match_noise": True, "stage2_pairs": "section"},
+    "section+l2+noise": {"kernel_model": "section", "stage2_loss": "l2", "match_noise": True, **LEARNED},
 }
 
 

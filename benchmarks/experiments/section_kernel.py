@@ -63,7 +63,7 @@ def main():
             rng = np.random.default_rng(1234)
             lr = np.clip(np.rint(lr + rng.normal(0, float(noise), lr.shape)), 0, 255).astype(iso.dtype)
         for name in args.variants:
-            cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, stage2_fraction=0.0,
+            cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, stage2_pairs="kernel", stage2_fraction=0.0,
                               seed=args.seed, **VARIANTS[name])
             t0 = time.time()
             final = [e for e in train(lr, cfg) if isinstance(e, TrainFinished)][-1]

@@ -39,12 +39,14 @@ def test_cli_bench_writes_report_table_and_figure(iso_volume, tmp_path):
     assert set(report["methods"]) == set(METHODS)
     assert report["z_factor"] == 4 and report["degradation"] == "cubic" and report["machine"]
     assert set(report["degradation_fidelity"]) == {"take", "take_centred", "gaussian", "gaussian_centred",
-                                                   "ours", "ours_stage2"}
+                                                   "ours", "ours_stage2", "ours_learned"}
     assert report["methods"]["cubic"]["train_seconds"] == 0
     assert report["methods"]["cubic"]["train_steps"] == 0
     assert report["methods"]["oracle"]["train_steps"] == 3
     assert report["methods"]["oracle"]["stage_steps"] == [0, 3]  # supervised only
-    assert sum(report["methods"]["ours_stage2"]["stage_steps"]) == 3
+    assert report["methods"]["ours_stage2"]["stage_steps"] == [0, 3]  # the default: stage 2 on sections
+    assert report["methods"]["ours_learned"]["stage_steps"][0] > 0  # the paper's pipeline learns first
+    assert report["methods"]["ours"]["stage_steps"] == [3, 0]  # G_lh alone
     assert report["methods"]["ours_stage2"]["train_steps"] == 3
     for what, value in _all_scores(report):
         assert math.isfinite(value), what

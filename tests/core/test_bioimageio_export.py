@@ -95,7 +95,8 @@ def test_the_package_holds_what_a_consumer_needs(exported):
     assert test_out.shape[2] == 5 * test_in.shape[2] and test_in.dtype == test_out.dtype == np.uint8
     assert rdf["cite"][0]["doi"] == "10.1007/978-3-030-59722-1_16" and rdf["license"] == "BSD-3-Clause"
     assert rdf["authors"] == [{"name": "Test Author"}]
-    for words in ("raw intensities", "Tile large volumes", "z-factor 5", "Learned axial kernel", "Validation"):
+    for words in ("raw intensities", "Tile large volumes", "z-factor 5", "Section kernel (declared)", "## The section",
+                  "serial sections 1 z-steps thick", "Validation"):
         assert words in readme
 
 

@@ -22,7 +22,12 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
     assert "isorecon validate sample --z-factor 5" in err
-    assert "Learned axial kernel: centroid" in err and " nm," in err  # the sample's voxel size is known
+    # the default: stage 2 on declared sections, nothing learned that could be unreliable
+    assert "Section kernel (declared): centroid" in err and " nm," in err  # the sample's voxel size is known
+    assert "Stage 1 ran only" not in err
+    assert main(["run", "sample", "--steps", "2", "--pairs", "kernel", "--out-dir", str(tmp_path / "k")]) == 0
+    err = capsys.readouterr().err
+    assert "Learned axial kernel: centroid" in err
     assert "warning: Stage 1 ran only 1 steps" in err  # 2 steps: one per stage; never silently trusted
     assert main(["run", "sample", "--steps", "2", "--consistency", "--out-dir", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
@@ -126,3 +131,16 @@ def test_kernel_smoothness_prior_can_be_set_or_switched_off(tmp_path, capsys):
         main(["train", "sample", "--steps", "2", "--kernel-smooth", "-1", "--out", str(tmp_path / "bad.pt")])
     assert "must be a finite number >= 0" in capsys.readouterr().err
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_train_takes_the_section_thickness_and_the_pairs(tmp_path):
+    assert main(["train", "sample", "--steps", "2", "--section-thickness", "0.5", "--out", str(tmp_path / "a.pt")]) == 0
+    model = load_model(tmp_path / "a.pt")
+    assert model.config.section_thickness == 0.5 and model.config.stage2_pairs == "section"
+    assert model.state.stage_steps == (0, 2)  # no stage 1: the sections are declared, not learned
+    assert main(["train", "sample", "--steps", "2", "--pairs", "kernel", "--out", str(tmp_path / "b.pt")]) == 0
+    model = load_model(tmp_path / "b.pt")
+    assert model.config.stage2_pairs == "kernel" and model.state.stage_steps == (1, 1)
+    with pytest.raises(SystemExit):
+        main(["train", "sample", "--steps", "2", "--pairs", "residual", "--out", str(tmp_path / "c.pt")])
+    assert main(["train", "sample", "--steps", "2", "--section-thickness", "5", "--out", str(tmp_path / "d.pt")]) == 2

@@ -130,7 +130,7 @@ def test_cli_validate_writes_report_and_figure_and_refuses_to_overwrite(tmp_path
 
 @pytest.mark.parametrize("bad, message", [
     (["--z-factor", "60"], "larger than 100"),  # the check trains at 2F
-    (["--z-factor", "3", "--thickness", "3"], "thickness"),
+    (["--z-factor", "3", "--section-thickness", "3"], "thickness"),
 ])
 def test_cli_validate_refuses_bad_settings_in_one_line(tmp_path, capsys, bad, message):
     path = tmp_path / "stack.tif"

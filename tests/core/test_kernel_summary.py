@@ -34,7 +34,8 @@ def test_info_prints_settings_history_and_kernel(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(model), "--xy-nm", "10"]) == 0
     out = capsys.readouterr().out
-    assert "z-factor 5" in out and "trained: 3 steps" in out and "Learned axial kernel" in out and " nm" in out
+    assert "z-factor 5" in out and "trained: 3 steps" in out and "Section kernel (declared)" in out and " nm" in out
+    assert "stage-2 pairs from 'section'" in out
     assert main(["info", str(tmp_path / "missing.pt")]) == 2
 
 

@@ -36,7 +36,7 @@ def trained(em_volume):
     from napari_isorecon.core.train import train_model
 
     cfg = TrainConfig(z_factor=5, steps=40, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
-                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu", stage2_pairs="kernel")
     return train_model(em_volume, cfg)
 
 

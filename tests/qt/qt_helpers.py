@@ -10,9 +10,12 @@ def levels(notes, level: str) -> list[str]:
     return [message for kind, message in notes if kind == level]
 
 
-def set_tiny_settings(widget, steps: int | None = 6, minutes: float | None = None, preview_every: int = 3):
-    """Small networks and patches: a step takes a few hundredths of a second on a CPU."""
+def set_tiny_settings(widget, steps: int | None = 6, minutes: float | None = None, preview_every: int = 3,
+                      pairs: str = "kernel"):
+    """Small networks and patches: a step takes a few hundredths of a second on a CPU. ``pairs``: the stage-2
+    pairs; "kernel" (both stages, the learned degradation) unless a test is about the default sections."""
     settings = widget.settings
+    settings.stage2_pairs = pairs
     settings.channels = 8
     settings.blocks = 1
     settings.patch_width = 32

@@ -9,8 +9,8 @@ from qt_helpers import wait_for_state
 from napari_isorecon._qt.kernel_plot import PIXELS, KernelCanvas, lateral_axis
 
 
-def _learned_line(plot: KernelCanvas):
-    (line,) = [line for line in plot.axes.get_lines() if line.get_label().startswith("learned")]
+def _learned_line(plot: KernelCanvas, label: str = "learned"):
+    (line,) = [line for line in plot.axes.get_lines() if line.get_label().startswith(label)]
     return line
 
 
@@ -23,7 +23,7 @@ def test_training_sends_the_kernel_taps_to_the_plot(qtbot, train_widget):
     wait_for_state(qtbot, train_widget, "done")
     plot = train_widget.kernel_plot.canvas
     assert shown[:2] == [3, 6]  # live, with each degradation preview (every 3 of 6 steps), then the end
-    taps = train_widget.model.g_hl.axial_kernel().detach().numpy()
+    taps = train_widget.model.pair_kernel().detach().numpy()
     assert np.allclose(plot.taps, taps) and plot.step == 6
     assert (plot.spacing, plot.unit, plot.z_factor) == (10.0, "nm", 5.0)  # the sample: 50 x 10 x 10 nm
     x, y = _learned_line(plot).get_data()
@@ -33,14 +33,16 @@ def test_training_sends_the_kernel_taps_to_the_plot(qtbot, train_widget):
     labels = [line.get_label() for line in plot.axes.get_lines()]
     assert "box, one z-step" in labels and "bicubic" in labels
     caption = train_widget.kernel_plot.caption.text()  # the summary, in nm
-    assert caption.startswith("Learned axial kernel: centroid") and "FWHM" in caption and " nm" in caption
+    learned = train_widget.model.config.learns_degradation
+    name = "Learned axial kernel" if learned else "Section kernel (declared)"
+    assert caption.startswith(f"{name}: centroid") and "FWHM" in caption and " nm" in caption
 
 
 def test_a_loaded_model_shows_its_kernel(viewer, train_widget, sample_layer, tiny_model_file):
     sample_layer.scale = (5, 1, 1)  # unit lateral scale: the axis is in lateral pixels
     model = train_widget.load_model_from(tiny_model_file)
     plot = train_widget.kernel_plot.canvas
-    assert np.allclose(plot.taps, model.g_hl.axial_kernel().detach().numpy())
+    assert np.allclose(plot.taps, model.pair_kernel().detach().numpy())
     assert plot.step == model.state.step and plot.unit == PIXELS and plot.spacing == 1.0
     assert "xy pixels" in plot.axes.get_xlabel() and " px" in train_widget.kernel_plot.caption.text()
 

@@ -305,3 +305,20 @@ def test_the_kernel_smoothness_prior_is_on_by_default_and_can_be_switched_off(tr
     assert train_widget.training_config().weights.kernel_smooth == LossWeights().kernel_smooth > 0
     train_widget.settings.smooth_kernel = False
     assert train_widget.training_config().weights.kernel_smooth == 0.0
+
+
+def test_by_default_stage_2_trains_alone_on_the_declared_sections(qtbot, train_widget):
+    from napari_isorecon._qt.train_settings import TrainSettings
+
+    assert TrainSettings().stage2_pairs == "section" and TrainSettings().section_thickness == 1.0
+    set_tiny_settings(train_widget, pairs="section")
+    train_widget.settings.section_thickness = 0.5
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "done")
+    assert set(train_widget.loss_plot.loss_names) == {"reconstruction L2"}  # no CycleGAN
+    model = train_widget.model
+    assert model.state.stage_steps == (0, 6) and model.config.section_thickness == 0.5
+    caption = train_widget.kernel_plot.caption.text()
+    assert caption.startswith("Section kernel (declared)") and "Warning" not in caption
+    labels = [line.get_label() for line in train_widget.kernel_plot.canvas.axes.get_lines()]
+    assert "section (declared)" in labels and "learned" not in labels

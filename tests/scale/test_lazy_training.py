@@ -28,7 +28,8 @@ def test_training_two_steps_on_zarr_reads_only_patches_and_a_subsample(tmp_path)
     source, _ = read_zarr(write_zarr(tmp_path / "big.zarr", volume, chunks=(8, 64, 64)))
     logged = ReadLog(source)
     cfg = TrainConfig(z_factor=4, steps=2, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
-                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
+                      disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu",
+                      stage2_pairs="kernel")  # both stages: lateral and axial patches are read
     final = run_to_end(train(logged, cfg))
     assert final.steps == 2 and final.model.state.step == 2
     total = int(np.prod(volume.shape))

@@ -44,7 +44,8 @@ def lateral_axis(layer) -> tuple[float, str]:
 
 class KernelPlot(QWidget):
     """The kernel canvas and a one-line summary under it (centroid, FWHM, equivalent section thickness);
-    call :meth:`show_kernel` with the taps of ``model.g_hl.axial_kernel()`` (numpy)."""
+    call :meth:`show_kernel` with the taps of ``model.pair_kernel()`` (numpy): the learned kernel, or the
+    declared section's box when stage 2 trains on sections (``learned=False``)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -62,12 +63,14 @@ class KernelPlot(QWidget):
         self.caption.setVisible(False)
 
     def show_kernel(self, taps, z_factor: float, spacing: float = 1.0, unit: str = PIXELS,
-                    step: int | None = None) -> None:
+                    step: int | None = None, learned: bool = True) -> None:
         """Draw ``taps`` (centred, one per lateral pixel) for a model of ``z_factor``; ``spacing`` is one
-        lateral pixel in ``unit``; ``step``, the training step they come from."""
-        self.canvas.show_kernel(taps, z_factor, spacing, unit, step)
+        lateral pixel in ``unit``; ``step``, the training step they come from; ``learned``: False for a
+        declared section."""
+        self.canvas.show_kernel(taps, z_factor, spacing, unit, step, learned)
         nm_per_unit = NM_PER_UNIT.get(unit)
-        summary = kernel_summary(taps, z_factor, spacing * nm_per_unit if nm_per_unit else None)
+        summary = {**kernel_summary(taps, z_factor, spacing * nm_per_unit if nm_per_unit else None),
+                   "learned": learned}
         self.caption.setText(" ".join([describe_kernel(summary) + "."]
                                       + [f"Warning: {w}" for w in kernel_warnings(summary)]))
         self.caption.setVisible(True)
@@ -85,11 +88,13 @@ class KernelCanvas(FigureCanvasQTAgg):
         self.setParent(parent)
         self.setMinimumHeight(height_px)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("G_hl's learned axial kernel: how much of the tissue at each depth a section takes "
-                        "in. Dashed: the box of one z-step and the antialiased bicubic kernel, for reference.")
+        self.setToolTip("The axial kernel of the training pairs (G_hl's learned one, or the declared section): "
+                        "how much of the tissue at each depth a section takes in. Dashed: the box of one "
+                        "z-step and the antialiased bicubic kernel, for reference.")
         self.axes = self.figure.add_subplot()
         self._colours = dict(DEFAULT_COLOURS)
         self.taps: np.ndarray | None = None
+        self.learned = True
         self.step: int | None = None
         self.z_factor = 1.0
         self.spacing, self.unit = 1.0, PIXELS
@@ -101,9 +106,11 @@ class KernelCanvas(FigureCanvasQTAgg):
         self._redraw()
 
     def show_kernel(self, taps, z_factor: float, spacing: float = 1.0, unit: str = PIXELS,
-                    step: int | None = None) -> None:
+                    step: int | None = None, learned: bool = True) -> None:
         """Draw ``taps`` (centred, one per lateral pixel) for a model of ``z_factor``; ``spacing`` is one
-        lateral pixel in ``unit``; ``step``, the training step they come from (None: a loaded model)."""
+        lateral pixel in ``unit``; ``step``, the training step they come from (None: a loaded model);
+        ``learned``: False for a declared section."""
+        self.learned = learned
         self.taps = np.asarray(taps, dtype=np.float64).ravel()
         self.z_factor, self.spacing, self.unit, self.step = float(z_factor), float(spacing), unit, step
         self._redraw()
@@ -131,7 +138,7 @@ class KernelCanvas(FigureCanvasQTAgg):
         ax.clear()
         self._style_axes()
         if self.taps is None:
-            ax.text(0.5, 0.5, "the learned axial kernel appears here while training", transform=ax.transAxes,
+            ax.text(0.5, 0.5, "the axial kernel of the training pairs appears here", transform=ax.transAxes,
                     ha="center", va="center", color=c["text"], fontsize=8, alpha=0.7)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -147,7 +154,7 @@ class KernelCanvas(FigureCanvasQTAgg):
         ax.plot(dense * s, bicubic_antialias_density(dense, f), color=BICUBIC_COLOUR, linestyle="--",
                 linewidth=1.0, label="bicubic")
         ax.plot(offsets * s, self.taps, color=LEARNED_COLOUR, marker="o", markersize=2.5, linewidth=1.4,
-                label="learned")
+                label="learned" if self.learned else "section (declared)")
         if self.step is not None:
             ax.text(0.01, 0.97, f"step {self.step}", transform=ax.transAxes, ha="left", va="top",
                     color=c["text"], fontsize=7, alpha=0.8)

@@ -1,7 +1,8 @@
-"""The degradation preview: the learned degradation that makes the stage-2 training pairs (G_hl's kernel
-path by default, ``IsoModel.pair_degradation``) applied to a lateral (xy) crop, beside a real axial (xz) crop.
+"""The degradation preview: the degradation that makes the stage-2 training pairs (the declared serial
+sections by default, or G_hl's learned kernel path; ``IsoModel.pair_degradation``) applied to a lateral (xy)
+crop, beside a real axial (xz) crop.
 
-If the learned degradation is right, the two look alike: same blur and texture along z. Both are
+If the degradation is right, the two look alike: same blur and texture along z. Both are
 drawn with the same grey levels and stretched by the z-factor so that they have their physical
 aspect ratio.
 """
@@ -46,8 +47,8 @@ class DegradationPreviewPane(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.degraded_image = QLabel()
-        self.degraded_image.setToolTip("The learned degradation that makes the training pairs of stage 2 "
-                                       "applied to a lateral (xy) crop.")
+        self.degraded_image.setToolTip("The degradation that makes the training pairs of stage 2 (the declared "
+                                       "sections, or the learned one) applied to a lateral (xy) crop.")
         self.axial_image = QLabel()
         self.axial_image.setToolTip("A real axial (xz) crop of the same volume, z vertical.")
         for widget in (self.caption, self.degraded_image, self.axial_image):

@@ -14,13 +14,13 @@ QUALITY_POINTER = ("To check quality without ground truth: Train > Check on hidd
                    "`isorecon validate`.")
 UNCERTAINTY_COLORMAP = "inferno"
 UNCERTAINTY_TIP = (
-    "Also predict every slice flipped along x (or y), and along z when the learned kernel is symmetric, and "
-    "add '<layer> uncertainty': the per-voxel spread (standard deviation, grey levels) of those predictions. "
+    "Also predict every slice flipped along x (or y), and along z when the training pairs' kernel is symmetric, "
+    "and add '<layer> uncertainty': the per-voxel spread (standard deviation, grey levels) of those predictions. "
     "The result is then their mean. Takes 2-4x as long. Bright where the network's answer depends on how "
     "the slice is shown to it. " + NOT_AN_ERROR_MAP)
 CONSISTENCY_TIP = (
-    "Diagnostic: degrade the result again with the learned degradation and compare with the input. It is "
-    "circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
+    "Diagnostic: degrade the result again with the degradation of the training pairs and compare with the "
+    "input. It is circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
     "better or worse than interpolation, so it is not a quality score. " + QUALITY_POINTER)
 
 

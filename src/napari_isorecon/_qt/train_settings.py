@@ -11,7 +11,7 @@ from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, TrainConfig
+from ..core.config import PRESETS, STAGE2_PAIRS, TrainConfig
 from ..core.device import DEVICE_NAMES
 from ..core.jobs import TrainOptions, training_config
 from .layer_picker import LayerPicker
@@ -51,9 +51,16 @@ class TrainSettings:
         "Patch width", "Width of training patches (pixels, multiple of 16).", min=16, max=512, step=16))
     batch_size: int = field(default=FAST.batch_size, metadata=ui(
         "Batch size", "Patches per training step.", min=1, max=256))
+    stage2_pairs: str = field(default=FAST.stage2_pairs, metadata=ui(
+        "Stage-2 pairs", "What degrades the lateral patches that stage 2 learns to restore: 'section' (serial "
+        "sections of the thickness below; no stage 1), or the degradation stage 1 learns (the paper's "
+        "CycleGAN): its axial 'kernel' alone or the 'full' G_hl.", choices=STAGE2_PAIRS))
+    section_thickness: float = field(default=FAST.section_thickness, metadata=ui(
+        "Section thickness", "Thickness of the sections in z-steps (1: as thick as their spacing; 0.5 when "
+        "every other section is lost).", min=0.05, max=3.0, step=0.05, decimals=2))
     stage2_fraction: float = field(default=FAST.stage2_fraction, metadata=ui(
         "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the "
-        "learned degradation).", min=0.0, max=0.95, step=0.05))
+        "learned degradation) when stage 1 runs.", min=0.0, max=0.95, step=0.05))
     smooth_kernel: bool = field(default=FAST.weights.kernel_smooth > 0, metadata=ui(
         "Smooth axial kernel", "A smoothness prior on the learned axial degradation (sections and milled "
         "slices blur smoothly along z). Untick for data that samples single planes with nothing in between."))
@@ -73,6 +80,8 @@ class TrainSettings:
         self.patch_width = defaults.patch_width
         self.batch_size = defaults.batch_size
         self.stage2_fraction = defaults.stage2_fraction
+        self.stage2_pairs = defaults.stage2_pairs
+        self.section_thickness = defaults.section_thickness
         self.smooth_kernel = defaults.weights.kernel_smooth > 0
         self.budget_unit = "minutes"
         self.budget = defaults.minutes
@@ -122,7 +131,8 @@ class TrainSettings:
         return training_config(self.train_options(resume), resume)
 
 
-OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction")  # TrainConfig fields
+OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction", "stage2_pairs",
+                  "section_thickness")  # TrainConfig fields
 # what a preset sets that the form does not show (the generator and discriminator sizes, the patch height)
 PRESET_ONLY_FIELDS = tuple(sorted(set().union(*PRESETS.values()) - {"backbone", "minutes", *OTHER_SETTINGS}))
 
@@ -136,9 +146,9 @@ def preset_label(config: TrainConfig) -> str | None:
     return None
 
 
-MAIN_FIELDS = ("z_factor", "preset", "budget", "budget_unit", "device", "seed")
-ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_fraction",
-                   "smooth_kernel", "preview_every")
+MAIN_FIELDS = ("z_factor", "section_thickness", "preset", "budget", "budget_unit", "device", "seed")
+ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_pairs",
+                   "stage2_fraction", "smooth_kernel", "preview_every")
 
 
 class TrainSettingsForm(QWidget):
@@ -163,7 +173,8 @@ class TrainSettingsForm(QWidget):
 
     def _build(self) -> None:
         fields = self.fields
-        main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["preset"],
+        main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["section_thickness"],
+                     fields["preset"],
                      ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["seed"]])
         self.advanced = QCollapsible("Advanced")
         self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])

@@ -199,7 +199,7 @@ class TrainWidget(QWidget):
             self.preview.show_preview(event, self._run_config.z_factor)
             if event.kernel is not None:
                 self.kernel_plot.show_kernel(event.kernel, self._run_config.z_factor, *self._kernel_axis,
-                                             step=event.step)
+                                             step=event.step, learned=self._run_config.learns_degradation)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
             self.checkpoint_label.setToolTip(f"{event.path}\n\n{CHECKPOINT_TIP}")
@@ -239,9 +239,11 @@ class TrainWidget(QWidget):
         self.session.publish(model, provenance)
 
     def show_model_kernel(self, model, axis: tuple[float, str]) -> None:
-        """Plot ``model``'s learned axial kernel; ``axis``: (spacing, unit) of one tap (``lateral_axis``)."""
-        taps = model.g_hl.axial_kernel().detach().cpu().numpy()
-        self.kernel_plot.show_kernel(taps, model.z_factor, *axis, step=model.state.step)
+        """Plot the axial kernel of ``model``'s stage-2 pairs; ``axis``: (spacing, unit) of one tap
+        (``lateral_axis``)."""
+        taps = model.pair_kernel().detach().cpu().numpy()
+        self.kernel_plot.show_kernel(taps, model.z_factor, *axis, step=model.state.step,
+                                     learned=model.config.learns_degradation)
 
     def save_model_to(self, path, overwrite: bool = False):
         """Save the current model; an existing file is replaced only with ``overwrite``. Returns the path."""

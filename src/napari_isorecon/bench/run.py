@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.config import TrainConfig, check_z_factor
 from ..core.errors import IsoReconError
-from .methods import HANDMADE, INTERPOLATIONS, METHODS
+from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS
 from .report import machine_description, summarise, write_report
 from .scores import SHIFT_STEP, best_z_shift_scores, mean_of, spread_of
 from .simulate import exact_crop_depth, noisy_degradation, simulate_acquisition
@@ -105,7 +105,7 @@ def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> t
             fidelity["degradation_fidelity"] = _fidelity(
                 lambda hr, rows: degrade_slices(hr, acq.z_factor, method, rows), acq.lr_volume, acq.z_factor,
                 acq.degradation, model.normalizer)
-        elif method in ("ours", "ours_stage2"):
+        elif method in ("ours", "ours_stage2", "ours_learned"):
             # the degradation that makes stage-2 pairs, and the whole G_hl (residual branch included)
             fidelity["degradation_fidelity"] = _fidelity(model.pair_degradation(), acq.lr_volume, acq.z_factor,
                                                          acq.degradation, model.normalizer)
@@ -191,6 +191,8 @@ def _configs(method: str, base_cfg: TrainConfig, seeds: int, steps, baseline_min
         return [None]
     budget = baseline_minutes if method in HANDMADE else base_cfg.minutes
     cfg = base_cfg.replace(minutes=budget) if steps is None else base_cfg.replace(steps=steps, minutes=None)
+    if method in LEARNED and not cfg.learns_degradation:
+        cfg = cfg.replace(stage2_pairs="kernel")
     if method == "ours":
         cfg = cfg.replace(stage2_fraction=0.0)
     return [cfg.replace(seed=base_cfg.seed + i) for i in range(int(seeds))]

@@ -150,7 +150,7 @@ def _print_kernel(model, voxel) -> None:
     summary = model_kernel_summary(model, xy_nm)
     print(describe_kernel(summary), file=sys.stderr)
     warnings = kernel_warnings(summary)
-    if model.state.stage_steps[0] < MIN_STAGE1_STEPS:
+    if model.config.learns_degradation and model.state.stage_steps[0] < MIN_STAGE1_STEPS:
         warnings.append(f"Stage 1 ran only {model.state.stage_steps[0]} steps: the learned degradation is not "
                         "reliable yet (train longer).")
     for warning in warnings:

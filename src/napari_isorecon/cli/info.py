@@ -19,12 +19,14 @@ def cmd_info(args):
     cfg, state = model.config, model.state
     w = cfg.weights
     budget = f"{cfg.steps} steps" if cfg.steps else f"{cfg.minutes:g} min"
+    thickness = "" if cfg.learns_degradation else f" ({cfg.section_thickness:g} z-steps thick)"
     lines = [
         f"Model {args.model}",
         (f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "
          f"G_hl {cfg.ghl_channels} channels, {cfg.ghl_blocks} blocks"),
         (f"  budget {budget}, stage-2 share {cfg.stage2_fraction:g}, stage-1 cap {cfg.stage1_max_steps}, "
-         f"stage-2 pairs from {cfg.stage2_pairs!r}, seed {cfg.seed}"),
+         f"stage-2 pairs from {cfg.stage2_pairs!r}{thickness}, stage-2 loss {cfg.stage2_loss}, "
+         f"matched noise {'on' if cfg.match_noise else 'off'}, seed {cfg.seed}"),
         (f"  loss weights: adv_hl {w.adv_hl:g}, adv_lh {w.adv_lh:g}, cycle {w.cycle:g}, mean {w.mean:g}, "
          f"kernel_smooth {w.kernel_smooth:g}"),
         (f"  trained: {state.step} steps (stage 1: {state.stage_steps[0]}, stage 2: {state.stage_steps[1]}) in "

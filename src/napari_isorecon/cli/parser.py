@@ -35,6 +35,13 @@ def _add_training(p, checkpoints: bool = True):
                    help="weight of the smoothness prior on the learned axial kernel (default "
                         f"{LossWeights().kernel_smooth:g}; 0: off, for "
                         "acquisitions that sample single planes with nothing in between)")
+    p.add_argument("--section-thickness", type=float, default=None, metavar="Z_STEPS",
+                   help="thickness of the sections in z-steps (default 1: as thick as their spacing; e.g. 0.5 "
+                        "when every other section is lost): stage 2 learns to undo sections this thick")
+    p.add_argument("--pairs", default=None, choices=["section", "kernel", "full"],
+                   help="what degrades the lateral patches for stage 2: 'section' (default: the sections, "
+                        "stage 1 skipped), or the degradation stage 1 learns (the paper's CycleGAN): its "
+                        "axial 'kernel' alone or the 'full' G_hl")
     if not checkpoints:
         return
     p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
@@ -157,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None,
                    help="budget in steps for every trained method instead of minutes (repeatable)")
     p.add_argument("--methods", nargs="+", default=["all"],
-                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2, "
+                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2 "
+                        "ours_learned, "
                         "or all (default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the report and figure")

@@ -20,8 +20,6 @@ def add_parser(sub, add_common, add_training) -> None:
                     "lower bound.")
     add_common(p)
     add_training(p, checkpoints=False)
-    p.add_argument("--thickness", type=float, default=1.0, metavar="Z_STEPS",
-                   help="section thickness in z-steps (default 1: sections as thick as their spacing)")
     p.add_argument("--out", required=True, help="folder for report.json, report.md and report.png")
     p.set_defaults(func=cmd_validate)
 
@@ -43,7 +41,7 @@ def cmd_validate(args):
                 raise IsoReconError(f"{out / f'report.{ext}'} exists; choose another folder or pass --overwrite.")
     report, phase = None, None
     with stop_on_interrupt() as stop:
-        events = run_hidden_section_check(volume, cfg, stop=stop, thickness=args.thickness)  # checks first
+        events = run_hidden_section_check(volume, cfg, stop=stop)  # scored with --section-thickness  # checks first
         print(f"Hidden-section check on {name} {tuple(volume.shape)}: training on {(volume.shape[0] + 1) // 2} "
               f"sections at z-factor {2 * z_factor:g}, budget "
               f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}", file=sys.stderr)

@@ -30,12 +30,25 @@ def describe_training(model) -> dict:
             "training_batch_size": float(cfg.batch_size), "initial_learning_rate": float(cfg.lr_generators),
             "optimizer": "torch.optim.Adam",
             "optimizer_kwargs": {"betas": list(cfg.betas)},
-            "loss_function": "stage 1: least-squares GAN + L1 cycle (CycleGAN); stage 2: L1 on learned-degradation pairs",
+            "loss_function": _loss_text(cfg),
             "training_duration": state.elapsed / 3600.0}
 
 
+def _loss_text(cfg) -> str:
+    stage2 = f"{cfg.stage2_loss.upper()} on {_pairs_name(cfg)} pairs"
+    if not cfg.learns_degradation:
+        return f"{stage2} (no stage 1)"
+    return f"stage 1: least-squares GAN + L1 cycle (CycleGAN); stage 2: {stage2}"
+
+
+def _pairs_name(cfg) -> str:
+    if cfg.learns_degradation:
+        return "learned-degradation"
+    return f"serial-section ({cfg.section_thickness:g} z-steps thick)"
+
+
 def _kernel_table(model) -> str:
-    taps = model.g_hl.axial_kernel().detach().cpu().numpy().astype(np.float64)
+    taps = model.pair_kernel().detach().cpu().numpy().astype(np.float64)
     half = (taps.size - 1) // 2
     rows = [f"| {t - half:+d} | {w:.4f} |" for t, w in enumerate(taps) if abs(w) >= 5e-4]
     return "\n".join(["| offset (lateral px) | weight |", "|---:|---:|", *rows])
@@ -59,10 +72,23 @@ def package_readme(model, facts) -> str:
     xy_nm = facts["voxel_size"][1] if facts["voxel_size"] is not None and facts["unit"] == "nanometer" else None
     kernel = describe_kernel(model_kernel_summary(model, xy_nm))
     network = "the stage-2 network" if model.reconstructor is not None else "G_lh (training stopped in stage 1)"
+    if cfg.learns_degradation:
+        how = "learned this volume's real axial degradation without ground truth"
+        pairs = (f"{stage1} CycleGAN steps (stage 1: learn the degradation from unpaired lateral and axial "
+                 f"patches of the volume), {stage2} supervised steps (stage 2: pairs made by the learned degradation)")
+        degradation = "The learned degradation"
+        origin = "The axial kernel G_hl learned"
+    else:
+        noise = ", with the volume's own pixel noise" if cfg.match_noise else ""
+        how = (f"was trained on this volume's lateral images integrated over serial sections "
+               f"{cfg.section_thickness:g} z-steps thick{noise}")
+        pairs = f"{stage2} supervised steps on serial-section pairs made from the volume's lateral patches"
+        degradation = "The section"
+        origin = "The axial kernel of the declared section"
     return f"""# Isotropic reconstruction, z-factor {f:g} (napari-isorecon)
 
 Makes an anisotropic 3D electron-microscopy volume isotropic: z is upsampled {f:g} times by a network that
-learned this volume's real axial degradation without ground truth (Deng et al., *Isotropic reconstruction of
+{how} (after Deng et al., *Isotropic reconstruction of
 3D EM images with unsupervised degradation learning*, MICCAI 2020, doi:10.1007/978-3-030-59722-1_16),
 as implemented by napari-isorecon.
 
@@ -95,15 +121,13 @@ as implemented by napari-isorecon.
 ## How it was trained
 - napari-isorecon, backbone `{cfg.backbone}` ({cfg.channels} channels, {cfg.blocks} blocks); preset sizes
   G_hl {cfg.ghl_channels} x {cfg.ghl_blocks}, discriminators {cfg.disc_channels} channels.
-- {state.step} steps: {stage1} CycleGAN steps (stage 1: learn the degradation from unpaired lateral and axial
-  patches of the volume), {stage2} supervised steps (stage 2: pairs made by the learned degradation),
-  {state.elapsed / 60:.1f} minutes; patches {cfg.lr_rows} LR rows x {cfg.patch_width} px, batch {cfg.batch_size},
+- {state.step} steps: {pairs}, {state.elapsed / 60:.1f} minutes; patches {cfg.lr_rows} LR rows x {cfg.patch_width} px, batch {cfg.batch_size},
   seed {cfg.seed}.
 - Self-supervised on the volume itself: no isotropic ground truth was used. The test tensors and cover come
   from `{facts['source_name']}` {tuple(facts['source_shape'])}.
 
-## The learned degradation
-{kernel}. The axial kernel G_hl learned (taps one lateral pixel apart along z, then sampling at the centre of
+## {degradation}
+{kernel}. {origin} (taps one lateral pixel apart along z, then sampling at the centre of
 each group of {f:g} rows):
 
 {_kernel_table(model)}

@@ -24,8 +24,11 @@ def check_z_factor(z_factor) -> float:
     return value
 
 
-# Stage-2 training pairs: (G_hl's kernel path alone, or the whole G_hl with its residual branch)(xy), xy.
-STAGE2_PAIRS = ("kernel", "full")
+# Stage-2 training pairs, (degraded xy, xy): the xy patch integrated over a serial section of the declared
+# thickness ("section": the physics, no stage 1), or degraded by what stage 1 learned: G_hl's kernel path
+# alone ("kernel") or the whole G_hl with its residual branch ("full").
+STAGE2_PAIRS = ("section", "kernel", "full")
+LEARNED_PAIRS = ("kernel", "full")
 STAGE2_LOSSES = ("l1", "l2")
 # G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
 # blurred by a Gaussian of learnable width, centred: two parameters; see networks.section_kernel).
@@ -66,14 +69,19 @@ class TrainConfig:
     steps: int | None = None  # budget in steps (both stages together) ...
     minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
     stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
-    stage2_pairs: str = "kernel"  # stage-2 inputs: G_hl's learned axial kernel alone, or "full" G_hl
+    # stage-2 inputs: a "section" of section_thickness (stage 1 is skipped), or what stage 1 learned: G_hl's
+    # axial kernel alone ("kernel") or the "full" G_hl. On real serial sections the learned kernel is too wide
+    # (tissue that changes slowly along z looks like a thick section) and loses to interpolation; the
+    # section wins (docs/method.md, "Real stacks")
+    stage2_pairs: str = "section"
     kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
     # sections, core.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
     match_noise: bool = True
-    # the sections' thickness in z-steps (1: as thick as their spacing): where the section kernel model
-    # starts, and what the hidden-section check scores with (halved at 2F). Not identifiable from the volume
-    # (docs/method.md), so it is the acquisition's to say. The free taps always start at one z-step.
+    # the sections' thickness in z-steps (1: as thick as their spacing): the stage-2 pairs' section, where the
+    # section kernel model starts, and what the hidden-section check scores with (halved at 2F). Not
+    # identifiable from the volume (docs/method.md), so it is the acquisition's to say. The free taps always
+    # start at one z-step.
     section_thickness: float = 1.0
     # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
@@ -148,6 +156,11 @@ class TrainConfig:
                     return f"z-factor {theirs:g}, not {mine:g}"
                 return f"{name} {theirs!r}, not {mine!r}"
         return None
+
+    @property
+    def learns_degradation(self) -> bool:
+        """Whether stage 2 trains on pairs from the degradation stage 1 learns (else on declared sections)."""
+        return self.stage2_pairs in LEARNED_PAIRS
 
     @property
     def hr_rows(self) -> int:

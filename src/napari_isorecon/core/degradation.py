@@ -57,6 +57,23 @@ def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float =
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows: int) -> torch.Tensor:
+    """(N, 1, H, W) -> (N, 1, out_rows, W): serial sections ``thickness`` z-steps thick, centred on each group
+    of f rows (:func:`box_weights`)."""
+    weights = box_weights(x.shape[-2], out_rows, z_factor, thickness)
+    return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
+
+
+def section_taps(z_factor: float, thickness: float) -> np.ndarray:
+    """The centred 1D kernel (odd length, taps one lateral pixel apart, summing to 1) of a section
+    ``thickness`` z-steps thick: tap ``t`` weighs the overlap of ``[t - 1/2, t + 1/2]`` with the section."""
+    half = thickness * check_z_factor(z_factor) / 2
+    reach = int(math.ceil(half - 0.5))
+    t = np.arange(-reach, reach + 1, dtype=np.float64)
+    taps = np.clip(np.minimum(t + 0.5, half) - np.maximum(t - 0.5, -half), 0.0, None)
+    return taps / taps.sum()
+
+
 def _sample_rows(x: torch.Tensor, out_rows: int, centred: bool) -> torch.Tensor:
     rows = x.shape[-2]
     f = rows / out_rows
@@ -75,8 +92,7 @@ def degrade_slices(x: torch.Tensor, z_factor: float, kind: str, out_rows: int | 
     if kind == "cubic":
         return F.interpolate(x, size=(out_rows, x.shape[-1]), mode="bicubic", antialias=True, align_corners=False)
     if kind in BOX_THICKNESS:
-        weights = box_weights(x.shape[-2], out_rows, z_factor, BOX_THICKNESS[kind])
-        return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
+        return section_slices(x, z_factor, BOX_THICKNESS[kind], out_rows)
     if kind.startswith("gaussian"):
         sigma = gaussian_sigma(z_factor)
         half = int(math.ceil(3 * sigma))

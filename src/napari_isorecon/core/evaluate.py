@@ -93,11 +93,11 @@ def isotropy_score(volume: np.ndarray, max_len: int = 128) -> dict:
 
 
 def input_consistency(model, result, observed, max_slices: int = 64) -> dict:
-    """No-reference health check: degrade the result's xz slices again with the learned degradation that
-    made the stage-2 pairs (``model.pair_degradation()``) and compare them with the input's real xz slices
+    """No-reference health check: degrade the result's xz slices again with the degradation that made the
+    stage-2 pairs (``model.pair_degradation()``: the declared sections or the learned one) and compare them with the input's real xz slices
     (PSNR/SSIM over at most ``max_slices`` evenly spaced y). A reconstruction that drifted from the data
     (wrong z-factor, wrong volume, a diverged model) scores low; a high score says the result is consistent
-    with the measurement and the learned degradation, not that its details are right (the reconstruction
+    with the measurement and that degradation, not that its details are right (the reconstruction
     network was trained to invert that degradation)."""
     norm = model.normalizer
     ys = np.unique(np.linspace(0, observed.shape[1] - 1, min(max_slices, observed.shape[1])).round().astype(int))
@@ -114,5 +114,5 @@ def consistency_summary(scores: dict, source: str = "input", with_ssim: bool = T
     """One line for the user about ``input_consistency`` scores by result name ({"isotropic": {...}, ...})."""
     shown = ", ".join(f"{name} {s['psnr']:.1f} dB" + (f" (SSIM {s['ssim']:.3f})" if with_ssim else "")
                       for name, s in scores.items())
-    return (f"Consistency with the input (the result degraded again by the learned degradation vs the {source}'s xz "
-            f"slices; a health check, not a quality score): {shown}")
+    return (f"Consistency with the input (the result degraded again by the pairs' degradation vs the {source}'s "
+            f"xz slices; a health check, not a quality score): {shown}")

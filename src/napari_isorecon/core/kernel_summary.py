@@ -49,22 +49,24 @@ def _fwhm(k: np.ndarray) -> float:
 
 def describe_kernel(summary: dict) -> str:
     """One line: 'Learned axial kernel: centroid +0.3 px, FWHM 9.8 px, equivalent thickness 10.1 px (1.01
-    z-steps)', in nm when known."""
+    z-steps)', in nm when known ('Section kernel (declared)' when the pairs come from declared sections)."""
     unit = "nm" if "fwhm_nm" in summary else "px"
 
     def value(key):
         v = summary[f"{key}_{unit}"]
         return 0.0 if abs(v) < 0.05 else v  # no "-0.0"
 
-    return (f"Learned axial kernel: centroid {value('centroid'):+.1f} {unit}, FWHM {value('fwhm'):.1f} {unit}, "
+    name = "Learned axial kernel" if summary.get("learned", True) else "Section kernel (declared)"
+    return (f"{name}: centroid {value('centroid'):+.1f} {unit}, FWHM {value('fwhm'):.1f} {unit}, "
             f"equivalent section thickness {value('equivalent_thickness'):.1f} {unit} "
             f"({summary['equivalent_thickness_z_steps']:.2f} z-steps)")
 
 
 def model_kernel_summary(model, xy_nm: float | None = None) -> dict:
-    """``kernel_summary`` of a trained IsoModel's learned kernel (G_hl's kernel path)."""
-    taps = model.g_hl.axial_kernel().detach().cpu().numpy()
-    return kernel_summary(taps, model.z_factor, xy_nm)
+    """``kernel_summary`` of the kernel of a trained IsoModel's stage-2 pairs (``model.pair_kernel()``: the
+    declared section's box or G_hl's learned kernel), with ``learned`` saying which."""
+    taps = model.pair_kernel().detach().cpu().numpy()
+    return {**kernel_summary(taps, model.z_factor, xy_nm), "learned": model.config.learns_degradation}
 
 
 THICK_SECTION_Z_STEPS = 2.5  # a learned section thicker than this is not a serial section any more
@@ -76,6 +78,8 @@ def kernel_warnings(summary: dict) -> list[str]:
     the user, empty when nothing looks wrong. (A very thin kernel is not flagged: FIB-SEM with coarse z steps
     samples thin planes.)"""
     warnings = []
+    if not summary.get("learned", True):
+        return warnings  # a declared section is what the user said, not something that can fail to be learned
     thickness = summary["equivalent_thickness_z_steps"]
     if thickness > THICK_SECTION_Z_STEPS:
         warnings.append(f"The learned section is {thickness:.1f} z-steps thick, far thicker than a serial section: "

@@ -9,6 +9,7 @@ import torch
 
 from .backbones import build_backbone
 from .config import TrainConfig
+from .degradation import section_slices, section_taps
 from .intensity import Normalizer
 from .networks import AxialDegradation, AxialDiscriminator, PatchDiscriminator
 
@@ -87,9 +88,26 @@ class IsoModel:
         return self
 
     def pair_degradation(self):
-        """What makes stage-2 inputs from HR patches: G_hl's kernel path alone or the whole G_hl
-        (``config.stage2_pairs``)."""
-        return self.g_hl.kernel_path if self.config.stage2_pairs == "kernel" else self.g_hl
+        """What makes stage-2 inputs ``(hr, out_rows) -> lr`` from HR patches (``config.stage2_pairs``): sections
+        of ``config.section_thickness``, G_hl's kernel path alone or the whole G_hl."""
+        cfg = self.config
+        if cfg.stage2_pairs == "section":
+            return self._sections
+        return self.g_hl.kernel_path if cfg.stage2_pairs == "kernel" else self.g_hl
+
+    def _sections(self, hr: torch.Tensor, out_rows: int | None = None) -> torch.Tensor:
+        cfg = self.config
+        rows = out_rows or max(1, int(round(hr.shape[-2] / cfg.z_factor)))
+        return section_slices(hr, cfg.z_factor, cfg.section_thickness, rows)
+
+    def pair_kernel(self) -> torch.Tensor:
+        """The axial kernel of the stage-2 pairs (centred taps one lateral pixel apart): the declared section's
+        box, or G_hl's learned kernel."""
+        cfg = self.config
+        if cfg.stage2_pairs == "section":
+            taps = section_taps(cfg.z_factor, cfg.section_thickness)
+            return torch.from_numpy(taps.astype(np.float32)).to(next(self.g_hl.parameters()).device)
+        return self.g_hl.axial_kernel()
 
     @torch.inference_mode()
     def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None,

@@ -1,5 +1,7 @@
 """Training as a generator of events: stage 1 learns the degradation (CycleGAN), stage 2 trains the
-reconstruction backbone supervised on (learned degradation(xy), xy) pairs. Honours a stop flag between steps.
+reconstruction backbone supervised on (degraded xy, xy) pairs, degraded by the declared serial section
+(``stage2_pairs="section"``, the default: stage 1 is skipped) or by what stage 1 learned. Honours a stop
+flag between steps.
 
     for event in train(volume, TrainConfig(z_factor=10, minutes=5)):
         ...
@@ -135,7 +137,8 @@ def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoi
 
 def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
                      noise: PixelNoise | None = None) -> dict[str, float]:
-    """Stage 2: reconstruct HR from G_hl(HR) (or a given degradation) with ``stage2_loss`` (L2 by default); G_hl is frozen.
+    """Stage 2: reconstruct HR from its pair degradation (``model.pair_degradation()``, or a given one) with
+    ``stage2_loss`` (L2 by default); G_hl is frozen.
 
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
     branch absorbs, in stage 1, what makes the real axial slices look different from degraded lateral
@@ -144,7 +147,7 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     with torch.no_grad():
         synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
         if degrade is None and noise is not None:
-            synthetic_lr = noise.add_missing(synthetic_lr, model.g_hl.axial_kernel())
+            synthetic_lr = noise.add_missing(synthetic_lr, model.pair_kernel())
     prediction = model.reconstructor(synthetic_lr, hr.shape[-2])
     if model.config.stage2_loss == "l2":
         loss = torch.nn.functional.mse_loss(prediction, hr)
@@ -180,7 +183,7 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
     lr_rows = min(sampler.lr_rows, z)
     axial = np.asarray(vol[(z - lr_rows) // 2:(z - lr_rows) // 2 + lr_rows, y // 2, x0:x0 + width])
     with torch.no_grad():
-        kernel = model.g_hl.axial_kernel().detach().cpu().numpy().copy()
+        kernel = model.pair_kernel().detach().cpu().numpy().copy()
     return DegradationPreview(step=step, lateral=lateral, axial=axial, kernel=kernel,
                               degraded=model.degrade(lateral, out_rows=lr_rows, pairs=True))
 
@@ -212,6 +215,8 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         model = IsoModel(cfg, resume.normalizer, resume.networks, resume.reconstructor, resume.state)
     else:
         model = IsoModel(cfg, Normalizer.fit(volume, cfg.percentiles))
+        if not cfg.learns_degradation:
+            model.state.stage = 2  # the pairs come from the declared sections: nothing for stage 1 to learn
     degrade = None
     if callable(degradation):
         model.state.stage = 2

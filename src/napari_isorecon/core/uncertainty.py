@@ -19,8 +19,8 @@ gradient 0.13) and it is ~10x smaller than the real error: see :data:`NOT_AN_ERR
 The z rule. Lateral flips are always fair: stage-2 training flips its lateral patches both ways. A z flip
 is fair only if a z-flipped section looks like one the network was trained on, i.e. if the degradation it
 learned to invert is symmetric in z. Stage 2 trains on lateral patches (flipped both ways) degraded by
-``model.pair_degradation()``; when that is G_hl's kernel path alone (``stage2_pairs="kernel"``, the
-default), its symmetry is the kernel's, and z is flipped when the kernel's asymmetry (half the L1
+``model.pair_degradation()``; when that is a kernel (the declared section, ``stage2_pairs="section"``,
+the default, or G_hl's kernel path alone, ``"kernel"``), its symmetry is the kernel's, and z is flipped when the kernel's asymmetry (half the L1
 distance between the kernel and its mirror image, relative to its L1 mass: 0 for a symmetric kernel, 1
 for one that does not overlap its mirror) is at most :data:`Z_FLIP_TOLERANCE`. With the whole G_hl
 (whose residual branch learned real axial slices, which are never flipped in z) or without stage 2, z is
@@ -145,10 +145,10 @@ def z_flip_rule(model) -> tuple[bool, str]:
     if model.reconstructor is None:
         return False, ("z not flipped: the model has no stage-2 network; G_lh inverts the whole learned "
                        "degradation, whose symmetry in z is unknown")
-    if model.config.stage2_pairs != "kernel":
+    if model.config.stage2_pairs == "full":
         return False, ("z not flipped: stage 2 trained on pairs from the whole learned degradation, whose "
                        "symmetry in z is unknown")
-    asymmetry = kernel_asymmetry(model.g_hl.axial_kernel().detach().cpu().numpy())
+    asymmetry = kernel_asymmetry(model.pair_kernel().detach().cpu().numpy())
     if asymmetry <= Z_FLIP_TOLERANCE:
         return True, (f"lateral and z flips: the learned axial kernel is symmetric in z (asymmetry "
                       f"{asymmetry:.3f} <= {Z_FLIP_TOLERANCE})")

@@ -1,0 +1,71 @@
+"""The default stage-2 pairs: lateral patches integrated over declared serial sections (no stage 1)."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_isorecon.core import TrainConfig
+from napari_isorecon.core.degradation import box_weights, section_taps
+from napari_isorecon.core.events import StageStarted, TrainStep
+from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.kernel_summary import describe_kernel, kernel_summary, model_kernel_summary
+from napari_isorecon.core.model import IsoModel
+from napari_isorecon.core.train import train
+from napari_isorecon.core.uncertainty import z_flip_rule
+
+
+def test_sections_are_the_default_and_old_checkpoints_keep_their_pairs():
+    cfg = TrainConfig()
+    assert cfg.stage2_pairs == "section" and not cfg.learns_degradation
+    assert cfg.replace(stage2_pairs="kernel").learns_degradation
+    old = cfg.to_dict()
+    del old["stage2_pairs"]  # a checkpoint from before the setting existed trained on the whole G_hl
+    assert TrainConfig.from_dict(old).stage2_pairs == "full"
+
+
+def test_section_pairs_train_stage_2_alone(em_volume, tiny_config):
+    events = list(train(em_volume, tiny_config.replace(stage2_pairs="section")))
+    assert [e.stage for e in events if isinstance(e, StageStarted)] == [2]
+    steps = [e for e in events if isinstance(e, TrainStep)]
+    assert len(steps) == 6 and {s.stage for s in steps} == {2}
+    assert all(set(s.losses) == {"reconstruction L2"} for s in steps)
+    assert events[-1].model.state.stage_steps == (0, 6)
+
+
+@pytest.mark.parametrize("thickness", [1.0, 0.5, 1.5])
+def test_section_pairs_of_a_ramp_are_the_means_over_each_section(thickness):
+    """A linear ramp along z, integrated over a section centred on each group of f rows, is the ramp's value
+    at the group's centre, whatever the thickness; and the pairs are exactly box_weights."""
+    f = 5.0
+    model = IsoModel(TrainConfig(z_factor=f, section_thickness=thickness), Normalizer(0.0, 1.0, "float32"))
+    rows = torch.arange(40, dtype=torch.float64)
+    hr = (rows[:, None] + 0.5).expand(40, 3)[None, None].clone()  # row r covers [r, r + 1): its mean is r + 0.5
+    lr = model.pair_degradation()(hr, 8)
+    centres = (np.arange(8) + 0.5) * f
+    inside = (centres - thickness * f / 2 >= 0) & (centres + thickness * f / 2 <= 40)
+    assert np.allclose(lr[0, 0, :, 0].numpy()[inside], centres[inside])
+    expected = torch.from_numpy(box_weights(40, 8, f, thickness)) @ hr[0, 0]
+    assert torch.allclose(lr[0, 0], expected)
+
+
+def test_the_section_kernel_is_a_centred_box_of_the_declared_thickness():
+    for f, thickness in ((10.0, 1.0), (10.0, 0.5), (7.5, 1.5), (4.0, 1.0)):
+        taps = section_taps(f, thickness)
+        assert taps.sum() == pytest.approx(1.0) and np.allclose(taps, taps[::-1])
+        summary = kernel_summary(taps, f)
+        # a box's equivalent thickness is its width (a tap's own width adds 1/12 px^2 of variance)
+        assert summary["equivalent_thickness_px"] == pytest.approx(np.sqrt((thickness * f) ** 2 + 1), rel=0.05)
+        assert summary["centroid_px"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_section_model_reports_its_kernel_as_declared_and_flips_z():
+    model = IsoModel(TrainConfig(z_factor=5.0, section_thickness=0.5), Normalizer(0.0, 1.0, "float32"))
+    summary = model_kernel_summary(model)
+    assert summary["learned"] is False and describe_kernel(summary).startswith("Section kernel (declared)")
+    assert summary["equivalent_thickness_z_steps"] == pytest.approx(0.5, rel=0.25)
+    model.reconstructor = model.new_reconstructor()
+    allowed, why = z_flip_rule(model)
+    assert allowed and "symmetric" in why
+    learned = IsoModel(TrainConfig(z_factor=5.0, stage2_pairs="kernel"), Normalizer(0.0, 1.0, "float32"))
+    assert model_kernel_summary(learned)["learned"] is True
+    assert describe_kernel(model_kernel_summary(learned)).startswith("Learned axial kernel")
