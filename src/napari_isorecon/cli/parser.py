@@ -20,7 +20,7 @@ def _add_common(p, z_factor=True):
 
 
 def _add_training(p, checkpoints: bool = True):
-    from ..core.config import LossWeights
+    from ..core.config import STAGE2_PAIRS, LossWeights
 
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
@@ -38,7 +38,7 @@ def _add_training(p, checkpoints: bool = True):
     p.add_argument("--section-thickness", type=float, default=None, metavar="Z_STEPS",
                    help="thickness of the sections in z-steps (default 1: as thick as their spacing; e.g. 0.5 "
                         "when every other section is lost): stage 2 learns to undo sections this thick")
-    p.add_argument("--pairs", default=None, choices=["section", "kernel", "full"],
+    p.add_argument("--pairs", default=None, choices=STAGE2_PAIRS,
                    help="what degrades the lateral patches for stage 2: 'section' (default: the sections, "
                         "stage 1 skipped), or the degradation stage 1 learns (the paper's CycleGAN): its "
                         "axial 'kernel' alone or the 'full' G_hl")

@@ -41,7 +41,7 @@ def cmd_validate(args):
                 raise IsoReconError(f"{out / f'report.{ext}'} exists; choose another folder or pass --overwrite.")
     report, phase = None, None
     with stop_on_interrupt() as stop:
-        events = run_hidden_section_check(volume, cfg, stop=stop)  # scored with --section-thickness  # checks first
+        events = run_hidden_section_check(volume, cfg, stop=stop)  # checks first; scored with --section-thickness
         print(f"Hidden-section check on {name} {tuple(volume.shape)}: training on {(volume.shape[0] + 1) // 2} "
               f"sections at z-factor {2 * z_factor:g}, budget "
               f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}", file=sys.stderr)

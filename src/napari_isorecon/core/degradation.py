@@ -57,9 +57,10 @@ def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float =
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows: int) -> torch.Tensor:
+def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows: int | None = None) -> torch.Tensor:
     """(N, 1, H, W) -> (N, 1, out_rows, W): serial sections ``thickness`` z-steps thick, centred on each group
-    of f rows (:func:`box_weights`)."""
+    of f rows (:func:`box_weights`); ``out_rows`` defaults to round(H / f)."""
+    out_rows = out_rows or max(1, int(round(x.shape[-2] / check_z_factor(z_factor))))
     weights = box_weights(x.shape[-2], out_rows, z_factor, thickness)
     return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
 

@@ -96,9 +96,7 @@ class IsoModel:
         return self.g_hl.kernel_path if cfg.stage2_pairs == "kernel" else self.g_hl
 
     def _sections(self, hr: torch.Tensor, out_rows: int | None = None) -> torch.Tensor:
-        cfg = self.config
-        rows = out_rows or max(1, int(round(hr.shape[-2] / cfg.z_factor)))
-        return section_slices(hr, cfg.z_factor, cfg.section_thickness, rows)
+        return section_slices(hr, self.config.z_factor, self.config.section_thickness, out_rows)
 
     def pair_kernel(self) -> torch.Tensor:
         """The axial kernel of the stage-2 pairs (centred taps one lateral pixel apart): the declared section's
