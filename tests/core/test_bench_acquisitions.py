@@ -191,3 +191,16 @@ def test_cli_bench_on_the_isotropic_sample(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["crop"].startswith("z rows 0..50 of 50") and report["noise_sigma"] == 3.0
     assert 15 < report["methods"]["cubic"]["xz"]["psnr"] < 40
+
+
+def test_cli_bench_tells_ours_the_declared_thickness(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["bench", "--volume", "sample-isotropic", "--z-factor", "5", "--degradation", "take_centred",
+            "--section-thickness", "0", "--methods", "cubic", "ours_stage2", "--steps", "2", "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["section_thickness"] == 0 and report["config"]["stage2_pairs"] == "section"
+    assert "Ours is told: single planes" in (out / "report.md").read_text()
+    # the pairs are the acquisition itself: take_centred is a plane at each group's centre
+    assert report["degradation_fidelity"]["ours_stage2"]["psnr"] > 100
+    assert main(argv[:-2] + ["--section-thickness", "5", "--out", str(tmp_path / "bad")]) == 2

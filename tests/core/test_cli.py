@@ -21,7 +21,8 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
-    assert "isorecon validate sample --z-factor 5" in err
+    assert "isorecon validate sample --z-factor 5 --out" in err
+    assert "pairs from sections 1 z-steps thick (--section-thickness; 0 for single planes" in err
     # the default: stage 2 on declared sections, nothing learned that could be unreliable
     assert "Section kernel (declared): centroid" in err and " nm," in err  # the sample's voxel size is known
     assert "Stage 1 ran only" not in err
@@ -29,6 +30,11 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Learned axial kernel: centroid" in err
     assert "warning: Stage 1 ran only 1 steps" in err  # 2 steps: one per stage; never silently trusted
+    assert "pairs from the learned degradation (--pairs kernel)" in err
+    assert "isorecon validate sample --z-factor 5 --pairs kernel --out" in err  # the check trains the same way
+    assert main(["run", "sample", "--steps", "2", "--section-thickness", "0", "--out-dir", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err
+    assert "pairs from single planes" in err and "validate sample --z-factor 5 --section-thickness 0 --out" in err
     assert main(["run", "sample", "--steps", "2", "--consistency", "--out-dir", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert "Consistency with the input" in err and "isotropic " in err and "interpolated " in err
@@ -133,10 +139,11 @@ def test_kernel_smoothness_prior_can_be_set_or_switched_off(tmp_path, capsys):
     assert not (tmp_path / "bad.pt").exists()
 
 
-def test_train_takes_the_section_thickness_and_the_pairs(tmp_path):
+def test_train_takes_the_section_thickness_and_the_pairs(tmp_path, capsys):
     assert main(["train", "sample", "--steps", "2", "--section-thickness", "0.5", "--out", str(tmp_path / "a.pt")]) == 0
     model = load_model(tmp_path / "a.pt")
     assert model.config.section_thickness == 0.5 and model.config.stage2_pairs == "section"
+    assert "Training with pairs from sections 0.5 z-steps thick" in capsys.readouterr().err
     assert model.state.stage_steps == (0, 2)  # no stage 1: the sections are declared, not learned
     assert main(["train", "sample", "--steps", "2", "--pairs", "kernel", "--out", str(tmp_path / "b.pt")]) == 0
     model = load_model(tmp_path / "b.pt")

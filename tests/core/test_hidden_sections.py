@@ -57,8 +57,11 @@ def test_weights_average_over_the_section_thickness_and_sum_to_one():
     a_step = np.zeros(40)
     a_step[10:] = 1.0  # an edge in the middle of the hidden section: its thickness averages it
     assert 0.3 < w[0] @ a_step < 0.7
+    plane = hidden_section_weights(4, 40, thickness=0)  # a plane at kept index 0.5: output row 9.5
+    np.testing.assert_allclose(plane[0][[9, 10]], [0.5, 0.5])
+    assert np.count_nonzero(plane[0]) == 2
     with pytest.raises(IsoReconError, match="thickness"):
-        hidden_section_weights(4, 40, thickness=0)
+        hidden_section_weights(4, 40, thickness=-0.1)
 
 
 def _tiny_stack(depth=9, size=48, seed=0):

@@ -92,8 +92,10 @@ def test_the_section_kernel_starts_at_the_sections_thickness_and_free_taps_at_on
     assert thin.sum() == pytest.approx(1.0, abs=1e-5) and thick.sum() == pytest.approx(1.0, abs=1e-5)
     widths = [kernel_summary(k, 10)["equivalent_thickness_px"] for k in (thin, thick)]
     assert widths[0] == pytest.approx(5, abs=1.2) and widths[1] == pytest.approx(15, abs=1.2)
+    plane = AxialDegradation(10, kernel_model="section", thickness=0).axial_kernel().detach().numpy()
+    assert np.isfinite(plane).all() and kernel_summary(plane, 10)["equivalent_thickness_px"] < widths[0] - 1
     with pytest.raises(IsoReconError, match="section_thickness"):
-        TrainConfig(section_thickness=0)
+        TrainConfig(section_thickness=-0.1)
 
 
 def test_the_hidden_section_check_trains_with_half_the_thickness(monkeypatch):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.degradation import box_weights, section_taps
+from napari_isorecon.core.degradation import box_weights, degrade_slices, section_slices, section_taps
 from napari_isorecon.core.events import StageStarted, TrainStep
 from napari_isorecon.core.intensity import Normalizer
 from napari_isorecon.core.kernel_summary import describe_kernel, kernel_summary, model_kernel_summary
@@ -56,6 +56,20 @@ def test_the_section_kernel_is_a_centred_box_of_the_declared_thickness():
         # a box's equivalent thickness is its width (a tap's own width adds 1/12 px^2 of variance)
         assert summary["equivalent_thickness_px"] == pytest.approx(np.sqrt((thickness * f) ** 2 + 1), rel=0.05)
         assert summary["centroid_px"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("f, rows", [(10.0, 250), (7.5, 240), (4.0, 248), (3.0, 30)])
+def test_thickness_zero_is_single_planes_at_each_group_centre(f, rows):
+    """A plane (FIB-SEM's milled face) is a section of thickness 0: the bench's take_centred, read linearly
+    between row centres, with the single tap 1 as its kernel."""
+    x = torch.randn(2, 1, rows, 12, generator=torch.Generator().manual_seed(0))
+    planes = section_slices(x, f, 0.0)
+    torch.testing.assert_close(planes, degrade_slices(x, f, "take_centred"), rtol=0, atol=1e-5)
+    ramp = torch.arange(rows, dtype=torch.float64).view(1, 1, rows, 1)
+    centres = (np.arange(planes.shape[-2]) + 0.5) * f - 0.5  # row-index coordinate of each plane
+    np.testing.assert_allclose(section_slices(ramp, f, 0.0)[0, 0, :, 0].numpy(), np.minimum(centres, rows - 1))
+    np.testing.assert_array_equal(section_taps(f, 0.0), [1.0])
+    assert TrainConfig(section_thickness=0).section_thickness == 0
 
 
 def test_a_section_model_reports_its_kernel_as_declared_and_flips_z():

@@ -57,7 +57,8 @@ class TrainSettings:
         "CycleGAN): its axial 'kernel' alone or the 'full' G_hl.", choices=STAGE2_PAIRS))
     section_thickness: float = field(default=FAST.section_thickness, metadata=ui(
         "Section thickness", "Thickness of the sections in z-steps (1: as thick as their spacing; 0.5 when "
-        "every other section is lost).", min=0.05, max=3.0, step=0.05, decimals=2))
+        "every other section is lost; 0: single planes, as FIB-SEM images one milled face per z-step).",
+        min=0.0, max=3.0, step=0.05, decimals=2))
     stage2_fraction: float = field(default=FAST.stage2_fraction, metadata=ui(
         "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the "
         "learned degradation) when stage 1 runs.", min=0.0, max=0.95, step=0.05))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import describe_sections
 from .methods import INTERPOLATIONS
 
 _METRICS = (("xz", "psnr"), ("xz", "ssim"), ("yz", "psnr"), ("yz", "ssim"))
@@ -70,6 +71,9 @@ def _budget(report: dict) -> str:
     else:
         budget = (f"Training budget: {report['minutes']:g} min per trained method "
                   f"({report['baseline_minutes']:g} min for take/gaussian)")
+    config = report.get("config") or {}
+    if config.get("stage2_pairs") == "section":
+        budget = f"Ours is told: {describe_sections(config['section_thickness'])} (its stage-2 pairs). {budget}"
     seeds = report.get("seeds") or [report["seed"]]
     if len(seeds) > 1:
         return (f"{budget}; each trained method ran with seeds {seeds[0]}..{seeds[-1]}: scores are means over "

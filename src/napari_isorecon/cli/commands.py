@@ -6,6 +6,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.config import TrainConfig, describe_sections
 from ..core.errors import IsoReconError
 from . import uncertainty as tta
 from .inputs import (
@@ -42,7 +43,8 @@ def cmd_train(args):
     check_autosave(autosave, args.resume)
     resume = load_model(args.resume) if args.resume else None
     cfg = _training_config(args, voxel, resume)
-    model, _ = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
+    model, _ = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every,
+                                   announce=f"Training with {_pairs_text(cfg)}")
     save_model(model, args.out, overwrite=args.overwrite)
     finish_autosave(autosave)
     _print_kernel(model, voxel)
@@ -108,7 +110,7 @@ def cmd_run(args):
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training on {name} {volume.shape}, z-factor {cfg.z_factor:g}, budget "
           f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
-          f"{f' (resuming at step {resume.state.step})' if resume else ''}", file=sys.stderr)
+          f"{f' (resuming at step {resume.state.step})' if resume else ''}; {_pairs_text(cfg)}", file=sys.stderr)
     model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
     finish_autosave(autosave)
@@ -126,6 +128,25 @@ def cmd_run(args):
     _print_checks(args, model, finals)
 
 
+def _pairs_text(cfg) -> str:
+    """What the stage-2 pairs assume about the acquisition, and how to change it."""
+    if cfg.learns_degradation:
+        return f"pairs from the learned degradation (--pairs {cfg.stage2_pairs})"
+    return (f"pairs from {describe_sections(cfg.section_thickness)} (--section-thickness; 0 for single planes, "
+            "as FIB-SEM images them)")
+
+
+def _same_training_options(cfg) -> str:
+    """The options that make 'isorecon validate' train as this run did."""
+    default = TrainConfig()
+    options = ""
+    if cfg.stage2_pairs != default.stage2_pairs:
+        options += f" --pairs {cfg.stage2_pairs}"
+    if not cfg.learns_degradation and cfg.section_thickness != default.section_thickness:
+        options += f" --section-thickness {cfg.section_thickness:g}"
+    return options
+
+
 def _print_checks(args, model, finals: dict) -> None:
     """Where to find honest evidence of quality; the circular consistency score only when asked for."""
     if "checks" in finals:
@@ -134,9 +155,10 @@ def _print_checks(args, model, finals: dict) -> None:
         scores = finals["checks"].scores
         print(consistency_summary(scores) if scores else "Consistency with the input: not computed for "
               "results written block by block (.zarr).", file=sys.stderr)
-    print(f"To check quality without ground truth: isorecon validate {args.volume} "
-          f"--z-factor {model.z_factor:g} --out CHECK_DIR (hides every other section and scores our "
-          "prediction of it against cubic interpolation).", file=sys.stderr)
+    options = f"--z-factor {model.z_factor:g}{_same_training_options(model.config)}"
+    print(f"To check quality without ground truth: isorecon validate {args.volume} {options} --out CHECK_DIR "
+          "(hides every other section and scores our prediction of it against cubic interpolation).",
+          file=sys.stderr)
 
 
 MIN_STAGE1_STEPS = 500  # the learned kernel settles after ~1,500 steps (docs/method.md)
@@ -180,10 +202,15 @@ def cmd_bench(args):
     methods = METHODS if args.methods == ["all"] else args.methods
     report = run_bench(volume, args.z_factor, degradation=args.degradation, minutes=args.minutes,
                        baseline_minutes=args.baseline_minutes, methods=methods, seed=args.seed, out_dir=out_dir,
-                       steps=args.steps, noise=args.noise, seeds=args.seeds,
+                       steps=args.steps, noise=args.noise, seeds=args.seeds, train_overrides=_declared(args),
                        log=lambda msg: print(msg, file=sys.stderr))
     print((out_dir / "report.md").read_text())
     return report
+
+
+def _declared(args) -> dict:
+    """What the user declares about the acquisition (the bench's ours gets it as a user's run would)."""
+    return {} if args.section_thickness is None else {"section_thickness": args.section_thickness}
 
 
 def _bench_hidden_sections(args):
@@ -197,6 +224,7 @@ def _bench_hidden_sections(args):
     if out_dir.exists() and any(out_dir.iterdir()) and not args.overwrite:
         raise IsoReconError(f"{out_dir} exists and is not empty; choose another folder or pass --overwrite.")
     report = run_hidden_bench(volume, z_factor, minutes=args.minutes, steps=args.steps, seed=args.seed,
-                              seeds=args.seeds, out_dir=out_dir, log=lambda msg: print(msg, file=sys.stderr))
+                              seeds=args.seeds, out_dir=out_dir, train_overrides=_declared(args),
+                              log=lambda msg: print(msg, file=sys.stderr))
     print((out_dir / "report.md").read_text())
     return report

@@ -37,7 +37,8 @@ def _add_training(p, checkpoints: bool = True):
                         "acquisitions that sample single planes with nothing in between)")
     p.add_argument("--section-thickness", type=float, default=None, metavar="Z_STEPS",
                    help="thickness of the sections in z-steps (default 1: as thick as their spacing; e.g. 0.5 "
-                        "when every other section is lost): stage 2 learns to undo sections this thick")
+                        "when every other section is lost; 0 for single planes, as FIB-SEM images one milled face per "
+                        "z-step): stage 2 learns to undo sections this thick")
     p.add_argument("--pairs", default=None, choices=STAGE2_PAIRS,
                    help="what degrades the lateral patches for stage 2: 'section' (default: the sections, "
                         "stage 1 skipped), or the degradation stage 1 learns (the paper's CycleGAN): its "
@@ -167,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2 "
                         "ours_learned, "
                         "or all (default)")
+    p.add_argument("--section-thickness", type=_non_negative, default=None, metavar="Z_STEPS",
+                   help="the section thickness ours is told (its stage-2 pairs; default 1 z-step, 0: single "
+                        "planes), as a user would declare it; the simulated acquisition is --degradation's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the report and figure")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")

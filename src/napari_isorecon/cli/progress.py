@@ -47,15 +47,19 @@ def advance(bar, fraction: float, **postfix) -> None:
     bar.update(int(fraction * 1000) - bar.n)
 
 
-def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0):
+def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0,
+                        announce: str | None = None):
     """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
-    (replaced each time), so that a killed process can resume from it."""
+    (replaced each time), so that a killed process can resume from it. ``announce`` is printed once the
+    input has passed its checks."""
     from ..core.events import StageStarted, TrainFinished, TrainStep
     from ..core.jobs import train_with_autosave
 
     final = None
     with stop_on_interrupt() as stop:
         events = train_with_autosave(volume, cfg, stop, resume, autosave, checkpoint_minutes * 60.0)  # checks first
+        if announce:
+            print(announce, file=sys.stderr)
         bar = progress_bar(1000, "train")
         for event in events:
             if isinstance(event, StageStarted):

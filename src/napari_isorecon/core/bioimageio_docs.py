@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import describe_sections
 from .kernel_summary import describe_kernel, model_kernel_summary
 
 
@@ -44,7 +45,7 @@ def _loss_text(cfg) -> str:
 def _pairs_name(cfg) -> str:
     if cfg.learns_degradation:
         return "learned-degradation"
-    return f"serial-section ({cfg.section_thickness:g} z-steps thick)"
+    return f"declared-acquisition ({describe_sections(cfg.section_thickness)})"
 
 
 def _kernel_table(model) -> str:
@@ -80,9 +81,9 @@ def package_readme(model, facts) -> str:
         origin = "The axial kernel G_hl learned"
     else:
         noise = ", with the volume's own pixel noise" if cfg.match_noise else ""
-        how = (f"was trained on this volume's lateral images integrated over serial sections "
-               f"{cfg.section_thickness:g} z-steps thick{noise}")
-        pairs = f"{stage2} supervised steps on serial-section pairs made from the volume's lateral patches"
+        how = (f"was trained on this volume's lateral images made into {describe_sections(cfg.section_thickness)} "
+               f"(as declared){noise}")
+        pairs = f"{stage2} supervised steps on pairs made from the volume's lateral patches as declared"
         degradation = "The section"
         origin = "The axial kernel of the declared section"
     return f"""# Isotropic reconstruction, z-factor {f:g} (napari-isorecon)

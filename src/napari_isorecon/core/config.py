@@ -35,6 +35,11 @@ STAGE2_LOSSES = ("l1", "l2")
 KERNEL_MODELS = ("free", "section")
 
 
+def describe_sections(thickness: float) -> str:
+    """A declared acquisition in words: 'single planes' (thickness 0) or 'sections T z-steps thick'."""
+    return "single planes" if thickness == 0 else f"sections {thickness:g} z-steps thick"
+
+
 @dataclass(frozen=True)
 class LossWeights:
     """L_G = adv_hl * L_Ghl + adv_lh * L_Glh + cycle * L_cyc (+ mean * intensity term
@@ -123,8 +128,9 @@ class TrainConfig:
             raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
         if self.kernel_model not in KERNEL_MODELS:
             raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
-        if not (isinstance(self.section_thickness, (int, float)) and 0 < self.section_thickness <= 3):
-            raise IsoReconError(f"section_thickness must be in (0, 3] z-steps, got {self.section_thickness!r}.")
+        if not (isinstance(self.section_thickness, (int, float)) and 0 <= self.section_thickness <= 3):
+            raise IsoReconError(f"section_thickness must be in [0, 3] z-steps (0: single planes), got "
+                                f"{self.section_thickness!r}.")
         if self.stage2_loss not in STAGE2_LOSSES:
             raise IsoReconError(f"stage2_loss must be one of {', '.join(STAGE2_LOSSES)}, got {self.stage2_loss!r}.")
         if self.stage2_pairs not in STAGE2_PAIRS:

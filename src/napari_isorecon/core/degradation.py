@@ -44,12 +44,14 @@ def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float =
     the part of the section inside the volume), so each row of weights sums to 1.
     """
     f = check_z_factor(z_factor)
-    if not thickness > 0:
-        raise ValueError(f"section thickness must be > 0, got {thickness}")
+    if not thickness >= 0:
+        raise ValueError(f"section thickness must be >= 0, got {thickness}")
     centres = (np.arange(out_rows, dtype=np.float64) + 0.5) * f
     if out_rows and centres[-1] > in_rows:
         raise ValueError(f"{out_rows} sections of z-factor {f:g} need {out_rows * f - f / 2:g} input rows, "
                          f"got {in_rows}")
+    if thickness == 0:
+        return _plane_weights(in_rows, centres)
     lo, hi = centres - thickness * f / 2, centres + thickness * f / 2
     rows = np.arange(in_rows, dtype=np.float64)
     overlap = np.minimum(rows[None, :] + 1, hi[:, None]) - np.maximum(rows[None, :], lo[:, None])
@@ -65,10 +67,26 @@ def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows:
     return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
 
 
+def _plane_weights(in_rows: int, centres: np.ndarray) -> np.ndarray:
+    """Single planes at ``centres`` (continuous z; row ``r`` is centred on ``r + 1/2``), read linearly between
+    row centres: a section of thickness 0, as FIB-SEM images one milled face per z-step."""
+    pos = np.clip(centres - 0.5, 0, in_rows - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, in_rows - 1)
+    weights = np.zeros((len(centres), in_rows))
+    rows = np.arange(len(centres))
+    np.add.at(weights, (rows, lo), 1 - (pos - lo))
+    np.add.at(weights, (rows, hi), pos - lo)
+    return weights
+
+
 def section_taps(z_factor: float, thickness: float) -> np.ndarray:
     """The centred 1D kernel (odd length, taps one lateral pixel apart, summing to 1) of a section
-    ``thickness`` z-steps thick: tap ``t`` weighs the overlap of ``[t - 1/2, t + 1/2]`` with the section."""
+    ``thickness`` z-steps thick: tap ``t`` weighs the overlap of ``[t - 1/2, t + 1/2]`` with the section
+    (thickness 0, a plane: the single tap 1)."""
     half = thickness * check_z_factor(z_factor) / 2
+    if half == 0:
+        return np.ones(1)
     reach = int(math.ceil(half - 0.5))
     t = np.arange(-reach, reach + 1, dtype=np.float64)
     taps = np.clip(np.minimum(t + 0.5, half) - np.maximum(t - 0.5, -half), 0.0, None)

@@ -68,8 +68,9 @@ def hidden_section_weights(n_kept: int, depth: int, thickness: float = 1.0) -> n
 
 
 def _check_thickness(thickness: float) -> None:
-    if not 0 < thickness <= 2:
-        raise IsoReconError(f"The section thickness must be in (0, 2] z-steps, got {thickness!r}.")
+    if not 0 <= thickness <= 2:
+        raise IsoReconError(f"The section thickness must be in [0, 2] z-steps (0: single planes), got "
+                            f"{thickness!r}.")
 
 
 def predict_hidden(dense, n_kept: int, thickness: float = 1.0) -> np.ndarray:

@@ -41,7 +41,9 @@ class AxialDegradation(nn.Module):
             self.kernel = nn.Parameter(box / box.sum())
         elif kernel_model == "section":
             # log(thickness / f) and log(blur sigma / f): starts as the sections' box, slightly blurred
-            self.kernel = nn.Parameter(torch.tensor([math.log(thickness), math.log(0.1)]))
+            # (a plane, thickness 0, starts as one lateral pixel: the log needs a width)
+            start = max(thickness, 1 / self.z_factor)
+            self.kernel = nn.Parameter(torch.tensor([math.log(start), math.log(0.1)]))
             # Adam moves a parameter by about its learning rate per step: at the generators' 2e-4 a log-thickness
             # would need ~3,500 steps to go from one z-step to half of one; free taps (~1/f each) move fast
             self.kernel_lr_scale = 25.0
