@@ -22,7 +22,7 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
     assert "isorecon validate sample --z-factor 5 --out" in err
-    assert "pairs from sections 1 z-steps thick (--section-thickness; 0 for single planes" in err
+    assert "pairs from sections 1 z-step thick (--section-thickness; 0 for single planes" in err
     # the default: stage 2 on declared sections, nothing learned that could be unreliable
     assert "Section kernel (declared): centroid" in err and " nm," in err  # the sample's voxel size is known
     assert "Stage 1 ran only" not in err

@@ -37,7 +37,9 @@ KERNEL_MODELS = ("free", "section")
 
 def describe_sections(thickness: float) -> str:
     """A declared acquisition in words: 'single planes' (thickness 0) or 'sections T z-steps thick'."""
-    return "single planes" if thickness == 0 else f"sections {thickness:g} z-steps thick"
+    if thickness == 0:
+        return "single planes"
+    return f"sections {thickness:g} z-step{'' if thickness == 1 else 's'} thick"
 
 
 @dataclass(frozen=True)
