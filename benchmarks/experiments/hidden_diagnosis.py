@@ -52,6 +52,18 @@ def at_kept(dense, kept, f2: float) -> str:
     return f"RMS {np.sqrt((err ** 2).mean()):.2f} grey levels, std ratio {means.std() / kept.std():.3f}"
 
 
+def train_on_kept(volume_path, z_factor: float, **budget):
+    """The hidden-section check's setting: (kept, hidden, model, ours, cubic), trained on the kept sections
+    at 2F with sections half a kept spacing thick (seed 0); ``budget``: steps/minutes, stage2_pairs."""
+    volume, _ = open_volume(volume_path)
+    kept, hidden = split_sections(volume)
+    f2 = 2 * z_factor
+    model = train_model(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5, **budget))
+    ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
+    cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)
+    return kept, hidden, model, ours, cubic
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--volume", default="../shared/data/sstem_cremi_4x4x40nm_train.tif")
@@ -59,15 +71,10 @@ def main():
     p.add_argument("--steps", type=int, default=8000)
     p.add_argument("--pairs", default="kernel")
     args = p.parse_args()
-    volume, _ = open_volume(args.volume)
-    kept, hidden = split_sections(volume)
-    f2 = 2 * args.z_factor
-    cfg = TrainConfig(z_factor=f2, steps=args.steps, minutes=None, seed=0, section_thickness=0.5,
-                      stage2_pairs=args.pairs)
-    model = train_model(kept, cfg)
+    kept, hidden, model, ours, cubic = train_on_kept(args.volume, args.z_factor, steps=args.steps, minutes=None,
+                                                     stage2_pairs=args.pairs)
     print("pairs' kernel:", model_kernel_summary(model))
-    ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
-    cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)
+    f2 = 2 * args.z_factor
     kept64 = kept.astype(np.float64)
     for name, dense in (("ours", ours), ("cubic", cubic)):
         print(describe(name, predict_hidden(dense, kept.shape[0]), hidden))

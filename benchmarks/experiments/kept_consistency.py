@@ -18,19 +18,11 @@ import argparse
 
 import numpy as np
 import torch
+from hidden_diagnosis import train_on_kept  # a sibling script (its folder is on sys.path when run as a file)
 
-from napari_isorecon.core.config import ReconConfig, TrainConfig
 from napari_isorecon.core.degradation import box_weights
-from napari_isorecon.core.hidden_sections import (
-    neighbour_mean,
-    predict_hidden,
-    score_predictions,
-    split_sections,
-)
-from napari_isorecon.core.io import open_volume
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.hidden_sections import neighbour_mean, predict_hidden, score_predictions
 from napari_isorecon.core.resample import axial_resize
-from napari_isorecon.core.train import train_model
 
 
 def main():
@@ -40,14 +32,9 @@ def main():
     p.add_argument("--minutes", type=float, default=3.0)
     p.add_argument("--pairs", default="section")
     args = p.parse_args()
-    volume, _ = open_volume(args.volume)
-    kept, hidden = split_sections(volume)
-    f2, thickness = 2 * args.z_factor, 0.5
-    cfg = TrainConfig(z_factor=f2, minutes=args.minutes, seed=0, section_thickness=thickness,
-                      stage2_pairs=args.pairs)
-    model = train_model(kept, cfg)
-    ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
-    cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)
+    kept, hidden, _, ours, cubic = train_on_kept(args.volume, args.z_factor, minutes=args.minutes,
+                                                  stage2_pairs=args.pairs)
+    f2, thickness = 2 * args.z_factor, 0.5  # the kept sections' thickness at 2F, as train_on_kept trains
     kept64 = kept.astype(np.float64)
     weights = box_weights(ours.shape[0], kept.shape[0], f2, thickness)
 

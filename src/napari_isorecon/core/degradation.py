@@ -24,6 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from .config import check_z_factor
+from .geometry import linear_read_weights
 
 KINDS = ("cubic", "box", "box_thick", "box_thin", "take_centred", "gaussian_centred", "take", "gaussian")
 OFF_CENTRE_KINDS = ("take", "gaussian")
@@ -50,8 +51,8 @@ def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float =
     if out_rows and centres[-1] > in_rows:
         raise ValueError(f"{out_rows} sections of z-factor {f:g} need {out_rows * f - f / 2:g} input rows, "
                          f"got {in_rows}")
-    if thickness == 0:
-        return _plane_weights(in_rows, centres)
+    if thickness == 0:  # single planes (FIB-SEM's milled faces), read between row centres (row r: r + 1/2)
+        return linear_read_weights(centres - 0.5, in_rows)
     lo, hi = centres - thickness * f / 2, centres + thickness * f / 2
     rows = np.arange(in_rows, dtype=np.float64)
     overlap = np.minimum(rows[None, :] + 1, hi[:, None]) - np.maximum(rows[None, :], lo[:, None])
@@ -65,19 +66,6 @@ def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows:
     out_rows = out_rows or max(1, int(round(x.shape[-2] / check_z_factor(z_factor))))
     weights = box_weights(x.shape[-2], out_rows, z_factor, thickness)
     return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
-
-
-def _plane_weights(in_rows: int, centres: np.ndarray) -> np.ndarray:
-    """Single planes at ``centres`` (continuous z; row ``r`` is centred on ``r + 1/2``), read linearly between
-    row centres: a section of thickness 0, as FIB-SEM images one milled face per z-step."""
-    pos = np.clip(centres - 0.5, 0, in_rows - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, in_rows - 1)
-    weights = np.zeros((len(centres), in_rows))
-    rows = np.arange(len(centres))
-    np.add.at(weights, (rows, lo), 1 - (pos - lo))
-    np.add.at(weights, (rows, hi), pos - lo)
-    return weights
 
 
 def section_taps(z_factor: float, thickness: float) -> np.ndarray:

@@ -25,6 +25,19 @@ def output_depth(n_slices: int, z_factor: float) -> int:
     return max(1, int(round(n_slices * check_z_factor(z_factor))))
 
 
+def linear_read_weights(rows: np.ndarray, depth: int) -> np.ndarray:
+    """(len(rows), depth) weights that read a stack of ``depth`` rows at fractional row indices ``rows``,
+    linearly between neighbouring rows (clamped at the ends); each row of weights sums to 1."""
+    pos = np.clip(np.asarray(rows, dtype=np.float64), 0, depth - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, depth - 1)
+    weights = np.zeros((len(pos), depth))
+    index = np.arange(len(pos))
+    np.add.at(weights, (index, lo), 1 - (pos - lo))
+    np.add.at(weights, (index, hi), pos - lo)
+    return weights
+
+
 def z_spacing_ratio(scale: Sequence[float], advice: str = "give the z-factor instead") -> float:
     """z spacing / mean lateral spacing of a (..., z, y, x) voxel size, whatever it is (1 when isotropic); a
     clear error, ending with ``advice``, when ``scale`` is not three positive numbers."""

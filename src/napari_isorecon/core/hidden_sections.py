@@ -26,7 +26,7 @@ from .config import ReconConfig, TrainConfig
 from .errors import IsoReconError
 from .evaluate import data_range_of, psnr_ssim_2d
 from .events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
-from .geometry import check_volume
+from .geometry import check_volume, linear_read_weights
 from .hidden_report import HiddenSectionReport
 
 METHODS = ("ours", "cubic", "neighbour mean")
@@ -55,16 +55,9 @@ def hidden_section_weights(n_kept: int, depth: int, thickness: float = 1.0) -> n
     step = n_kept / depth
     half = thickness / 4  # in kept-section units: one original section is half a kept spacing
     offsets = ((np.arange(_SAMPLES_PER_SECTION) + 0.5) / _SAMPLES_PER_SECTION * 2 - 1) * half
-    weights = np.zeros((n_kept - 1, depth))
-    for k in range(n_kept - 1):
-        pos = k + 0.5 + offsets  # kept-index positions to read
-        rows = np.clip((pos + 0.5) / step - 0.5, 0, depth - 1)  # fractional output rows
-        lo = np.floor(rows).astype(int)
-        hi = np.minimum(lo + 1, depth - 1)
-        frac = rows - lo
-        np.add.at(weights[k], lo, 1 - frac)
-        np.add.at(weights[k], hi, frac)
-    return weights / _SAMPLES_PER_SECTION
+    pos = np.arange(n_kept - 1)[:, None] + 0.5 + offsets  # kept-index positions to read, per hidden section
+    rows = (pos + 0.5) / step - 0.5  # fractional output rows
+    return linear_read_weights(rows.ravel(), depth).reshape(n_kept - 1, _SAMPLES_PER_SECTION, depth).mean(axis=1)
 
 
 def _check_thickness(thickness: float) -> None:
