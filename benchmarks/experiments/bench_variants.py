@@ -5,6 +5,9 @@ budget). One JSON line per (degradation, variant) with the xz/yz scores of cubic
 
     python benchmarks/experiments/bench_variants.py --degradations box box_thin --variants default l2 \
         --steps 9000 --out benchmarks/results/bench_variants.jsonl
+    python benchmarks/experiments/bench_variants.py --degradations box_thin take_centred box_thick \
+        gaussian_centred box --variants spread0.5 --methods cubic ours --minutes 10 \
+        --out benchmarks/results/thickness_spread.jsonl
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ VARIANTS = {
     "match_noise": {**OLD_DEFAULT, "match_noise": True},
     "l2+noise": {"stage2_loss": "l2", "match_noise": True, **LEARNED},
     "section_pairs": {"stage2_loss": "l2", "match_noise": True, "stage2_pairs": "section"},
+    # stage-2 sections of a thickness drawn per patch around the declared one (docs/method.md)
+    "spread0.5": {"thickness_spread": 0.5},
+    "spread1": {"thickness_spread": 1.0},
 }
 
 
@@ -37,6 +43,7 @@ def main():
     p.add_argument("--volume", default="../shared/data/fibsem_medulla_iso10nm_250.tif")
     p.add_argument("--z-factor", type=float, default=10.0)
     p.add_argument("--steps", type=int, default=9000)
+    p.add_argument("--minutes", type=float, default=None, help="a minutes budget instead of --steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--degradations", nargs="+", default=["box"])  # kind or kind:noise
     p.add_argument("--variants", nargs="+", default=list(VARIANTS))
@@ -48,9 +55,11 @@ def main():
         kind, _, noise = spec.partition(":")
         for name in args.variants:
             t0 = time.time()
-            report = run_bench(truth, args.z_factor, kind, steps=args.steps, methods=args.methods, seed=args.seed,
+            report = run_bench(truth, args.z_factor, kind, steps=None if args.minutes else args.steps,
+                               minutes=args.minutes or 10.0, methods=args.methods, seed=args.seed,
                                train_overrides=VARIANTS[name], noise=float(noise or 0), log=lambda *a: None)
-            row = {"degradation": spec, "variant": name, "steps": args.steps, "seed": args.seed,
+            budget = {"minutes": args.minutes} if args.minutes else {"steps": args.steps}
+            row = {"degradation": spec, "variant": name, **budget, "seed": args.seed,
                    "wall_s": round(time.time() - t0, 1),
                    "scores": {m: {ax: r[ax] for ax in ("xz", "yz")} for m, r in report["methods"].items()}}
             with open(args.out, "a") as fh:

@@ -22,7 +22,7 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
     assert "isorecon validate sample --z-factor 5 --out" in err
-    assert "pairs from sections 1 z-step thick (--section-thickness; 0 for single planes" in err
+    assert "pairs from sections 1 z-step thick +-50% (--section-thickness; 0 for single planes" in err
     # the default: stage 2 on declared sections, nothing learned that could be unreliable
     assert "Section kernel (declared): centroid" in err and " nm," in err  # the sample's voxel size is known
     assert "Stage 1 ran only" not in err
@@ -151,3 +151,13 @@ def test_train_takes_the_section_thickness_and_the_pairs(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "sample", "--steps", "2", "--pairs", "residual", "--out", str(tmp_path / "c.pt")])
     assert main(["train", "sample", "--steps", "2", "--section-thickness", "5", "--out", str(tmp_path / "d.pt")]) == 2
+
+
+def test_the_thickness_spread_reaches_training_and_the_suggested_check(tmp_path, capsys):
+    argv = ["--steps", "2", "--thickness-spread", "0.25"]
+    assert main(["train", "sample", *argv, "--out", str(tmp_path / "a.pt")]) == 0
+    assert load_model(tmp_path / "a.pt").config.thickness_spread == 0.25
+    assert main(["run", "sample", *argv, "--out-dir", str(tmp_path / "r")]) == 0
+    assert "validate sample --z-factor 5 --thickness-spread 0.25 --out" in capsys.readouterr().err
+    assert main(["train", "sample", "--steps", "2", "--thickness-spread", "2", "--out", str(tmp_path / "b.pt")]) == 2
+    assert "thickness_spread must be in [0, 1]" in capsys.readouterr().err

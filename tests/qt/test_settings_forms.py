@@ -44,7 +44,8 @@ def test_train_form_follows_the_settings_and_edits_them(train_widget):
     settings, fields = train_widget.settings, train_widget.settings_box.fields
     assert form_labels(train_widget.settings_box) == [
         "Image", "z-factor", "Section thickness", "Preset", "Budget", "Device", "Seed",
-        "Backbone", "Channels", "Blocks", "Patch width", "Batch size", "Stage-2 pairs", "Stage-2 share",
+        "Backbone", "Channels", "Blocks", "Patch width", "Batch size", "Stage-2 pairs", "Thickness spread",
+        "Stage-2 share",
         "Preview every"]
     assert fields["smooth_kernel"].native.text() == "Smooth axial kernel"
     assert fields["z_factor"].native.toolTip().startswith("z spacing / xy spacing")

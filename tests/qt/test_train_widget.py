@@ -311,13 +311,21 @@ def test_by_default_stage_2_trains_alone_on_the_declared_sections(qtbot, train_w
     from napari_isorecon._qt.train_settings import TrainSettings
 
     assert TrainSettings().stage2_pairs == "section" and TrainSettings().section_thickness == 1.0
+    hint = train_widget.settings_box.thickness_hint
+    assert "sections 1 z-step thick" in hint.text() and "serial sections" in hint.text()
+    train_widget.settings.section_thickness = 0.0
+    assert "single planes: block-face imaging" in hint.text()
+    train_widget.settings.section_thickness, train_widget.settings.thickness_spread = 1.0, 0.25
+    assert "sections 1 z-step thick +-25%: serial sections" in hint.text()
     set_tiny_settings(train_widget, pairs="section")
     train_widget.settings.section_thickness = 0.5
+    assert "sections 0.5 z-steps thick" in hint.text()
     assert train_widget.start_training()
     wait_for_state(qtbot, train_widget, "done")
     assert set(train_widget.loss_plot.loss_names) == {"reconstruction L2"}  # no CycleGAN
     model = train_widget.model
     assert model.state.stage_steps == (0, 6) and model.config.section_thickness == 0.5
+    assert model.config.thickness_spread == 0.25  # the Advanced field reaches the run
     caption = train_widget.kernel_plot.caption.text()
     assert caption.startswith("Section kernel (declared)") and "Warning" not in caption
     labels = [line.get_label() for line in train_widget.kernel_plot.canvas.axes.get_lines()]

@@ -11,7 +11,7 @@ from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, STAGE2_PAIRS, TrainConfig
+from ..core.config import PRESETS, STAGE2_PAIRS, TrainConfig, describe_sections
 from ..core.device import DEVICE_NAMES
 from ..core.jobs import TrainOptions, training_config
 from .layer_picker import LayerPicker
@@ -59,6 +59,10 @@ class TrainSettings:
         "Section thickness", "Thickness of the sections in z-steps (1: as thick as their spacing; 0.5 when "
         "every other section is lost; 0: single planes, as FIB-SEM images one milled face per z-step).",
         min=0.0, max=3.0, step=0.05, decimals=2))
+    thickness_spread: float = field(default=FAST.thickness_spread, metadata=ui(
+        "Thickness spread", "How far the real sections' thickness may be from the declared one, as a share of "
+        "it: stage 2 learns on sections drawn from thickness x [1 - spread, 1 + spread] (0: exactly the "
+        "declared thickness).", min=0.0, max=1.0, step=0.05, decimals=2))
     stage2_fraction: float = field(default=FAST.stage2_fraction, metadata=ui(
         "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the "
         "learned degradation) when stage 1 runs.", min=0.0, max=0.95, step=0.05))
@@ -83,6 +87,7 @@ class TrainSettings:
         self.stage2_fraction = defaults.stage2_fraction
         self.stage2_pairs = defaults.stage2_pairs
         self.section_thickness = defaults.section_thickness
+        self.thickness_spread = defaults.thickness_spread
         self.smooth_kernel = defaults.weights.kernel_smooth > 0
         self.budget_unit = "minutes"
         self.budget = defaults.minutes
@@ -133,7 +138,7 @@ class TrainSettings:
 
 
 OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction", "stage2_pairs",
-                  "section_thickness")  # TrainConfig fields
+                  "section_thickness", "thickness_spread")  # TrainConfig fields
 # what a preset sets that the form does not show (the generator and discriminator sizes, the patch height)
 PRESET_ONLY_FIELDS = tuple(sorted(set().union(*PRESETS.values()) - {"backbone", "minutes", *OTHER_SETTINGS}))
 
@@ -149,7 +154,7 @@ def preset_label(config: TrainConfig) -> str | None:
 
 MAIN_FIELDS = ("z_factor", "section_thickness", "preset", "budget", "budget_unit", "device", "seed")
 ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_pairs",
-                   "stage2_fraction", "smooth_kernel", "preview_every")
+                   "thickness_spread", "stage2_fraction", "smooth_kernel", "preview_every")
 
 
 class TrainSettingsForm(QWidget):
@@ -164,6 +169,7 @@ class TrainSettingsForm(QWidget):
         self.fields = {name: field_widget(settings, name, lifetime) for name in MAIN_FIELDS + ADVANCED_FIELDS}
         self.layer_picker = LayerPicker(viewer, lifetime)
         self.z_hint = small_hint()
+        self.thickness_hint = small_hint()
         self._build()
         mark_unavailable_devices(self.fields["device"].native)
         self._show_budget_unit(settings.budget_unit)
@@ -171,11 +177,14 @@ class TrainSettingsForm(QWidget):
         lifetime.connect(settings.events.budget_unit, self._show_budget_unit, priority=1)
         self.layer_picker.layer_changed.connect(self._on_layer_changed)
         self._on_layer_changed(self.layer_picker.layer())
+        lifetime.connect(settings.events.section_thickness, self._show_acquisition)
+        lifetime.connect(settings.events.thickness_spread, self._show_acquisition)
+        self._show_acquisition()
 
     def _build(self) -> None:
         fields = self.fields
         main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["section_thickness"],
-                     fields["preset"],
+                     self.thickness_hint, fields["preset"],
                      ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["seed"]])
         self.advanced = QCollapsible("Advanced")
         self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])
@@ -184,6 +193,13 @@ class TrainSettingsForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(main)
         layout.addWidget(self.advanced)
+
+    def _show_acquisition(self, *_) -> None:
+        thickness = self.settings.section_thickness
+        kind = "block-face imaging, e.g. FIB-SEM" if thickness == 0 else "serial sections"
+        sections = describe_sections(thickness, self.settings.thickness_spread)
+        self.thickness_hint.setText(f"Pairs from {sections}: {kind}. The volume cannot tell its thickness: "
+                                    "say how it was acquired.")
 
     def _show_budget_unit(self, unit: str) -> None:
         set_decimals(self.fields["budget"], 1 if unit == "minutes" else 0, self.settings.budget)

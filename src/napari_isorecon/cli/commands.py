@@ -132,8 +132,8 @@ def _pairs_text(cfg) -> str:
     """What the stage-2 pairs assume about the acquisition, and how to change it."""
     if cfg.learns_degradation:
         return f"pairs from the learned degradation (--pairs {cfg.stage2_pairs})"
-    return (f"pairs from {describe_sections(cfg.section_thickness)} (--section-thickness; 0 for single planes, "
-            "as FIB-SEM images them)")
+    sections = describe_sections(cfg.section_thickness, cfg.thickness_spread)
+    return f"pairs from {sections} (--section-thickness; 0 for single planes, as FIB-SEM images them)"
 
 
 def _same_training_options(cfg) -> str:
@@ -144,6 +144,8 @@ def _same_training_options(cfg) -> str:
         options += f" --pairs {cfg.stage2_pairs}"
     if not cfg.learns_degradation and cfg.section_thickness != default.section_thickness:
         options += f" --section-thickness {cfg.section_thickness:g}"
+    if not cfg.learns_degradation and cfg.thickness_spread != default.thickness_spread:
+        options += f" --thickness-spread {cfg.thickness_spread:g}"
     return options
 
 
@@ -210,7 +212,8 @@ def cmd_bench(args):
 
 def _declared(args) -> dict:
     """What the user declares about the acquisition (the bench's ours gets it as a user's run would)."""
-    return {} if args.section_thickness is None else {"section_thickness": args.section_thickness}
+    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _bench_hidden_sections(args):

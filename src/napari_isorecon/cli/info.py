@@ -20,7 +20,7 @@ def cmd_info(args):
     cfg, state = model.config, model.state
     w = cfg.weights
     budget = f"{cfg.steps} steps" if cfg.steps else f"{cfg.minutes:g} min"
-    thickness = "" if cfg.learns_degradation else f" ({describe_sections(cfg.section_thickness)})"
+    thickness = "" if cfg.learns_degradation else f" ({describe_sections(cfg.section_thickness, cfg.thickness_spread)})"
     lines = [
         f"Model {args.model}",
         (f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "

@@ -40,7 +40,8 @@ def train_options(args, z_factor):
     for what a resumed model keeps)."""
     from ..core.jobs import TrainOptions
 
-    given = {"section_thickness": args.section_thickness, "stage2_pairs": args.pairs}
+    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread,
+             "stage2_pairs": args.pairs}
     return TrainOptions(z_factor=z_factor, preset=args.preset, backbone=args.backbone, steps=args.steps,
                         minutes=args.minutes, seed=args.seed, kernel_smooth=args.kernel_smooth, device=args.device,
                         other_settings={k: v for k, v in given.items() if v is not None})

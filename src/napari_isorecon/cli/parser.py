@@ -39,6 +39,7 @@ def _add_training(p, checkpoints: bool = True):
                    help="thickness of the sections in z-steps (default 1: as thick as their spacing; e.g. 0.5 "
                         "when every other section is lost; 0 for single planes, as FIB-SEM images one milled face per "
                         "z-step): stage 2 learns to undo sections this thick")
+    _add_thickness_spread(p)
     p.add_argument("--pairs", default=None, choices=STAGE2_PAIRS,
                    help="what degrades the lateral patches for stage 2: 'section' (default: the sections, "
                         "stage 1 skipped), or the degradation stage 1 learns (the paper's CycleGAN): its "
@@ -48,6 +49,15 @@ def _add_training(p, checkpoints: bool = True):
     p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
                    help="save the model so far every MINUTES of training (default 5; 0: never) to "
                         "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")
+
+
+def _add_thickness_spread(p):
+    from ..core.config import TrainConfig
+
+    p.add_argument("--thickness-spread", type=_non_negative, default=None, metavar="SHARE",
+                   help="how far the real sections' thickness may be from the declared one, as a share of it "
+                        f"(default {TrainConfig().thickness_spread:g}): stage 2 learns on sections whose thickness "
+                        "is drawn from THICKNESS x [1 - SHARE, 1 + SHARE]; 0: exactly the declared thickness")
 
 
 def _non_negative(text: str) -> float:
@@ -171,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section-thickness", type=_non_negative, default=None, metavar="Z_STEPS",
                    help="the section thickness ours is told (its stage-2 pairs; default 1 z-step, 0: single "
                         "planes), as a user would declare it; the simulated acquisition is --degradation's")
+    _add_thickness_spread(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the report and figure")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")

@@ -60,11 +60,17 @@ def box_weights(in_rows: int, out_rows: int, z_factor: float, thickness: float =
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def section_slices(x: torch.Tensor, z_factor: float, thickness: float, out_rows: int | None = None) -> torch.Tensor:
+def section_slices(x: torch.Tensor, z_factor: float, thickness, out_rows: int | None = None) -> torch.Tensor:
     """(N, 1, H, W) -> (N, 1, out_rows, W): serial sections ``thickness`` z-steps thick, centred on each group
-    of f rows (:func:`box_weights`); ``out_rows`` defaults to round(H / f)."""
+    of f rows (:func:`box_weights`); ``thickness``: one for the batch or a sequence of N, one per patch;
+    ``out_rows`` defaults to round(H / f)."""
     out_rows = out_rows or max(1, int(round(x.shape[-2] / check_z_factor(z_factor))))
-    weights = box_weights(x.shape[-2], out_rows, z_factor, thickness)
+    if np.ndim(thickness) == 0:
+        weights = box_weights(x.shape[-2], out_rows, z_factor, float(thickness))
+    else:
+        if len(thickness) != x.shape[0]:
+            raise ValueError(f"{len(thickness)} thicknesses for a batch of {x.shape[0]}")
+        weights = np.stack([box_weights(x.shape[-2], out_rows, z_factor, float(t)) for t in thickness])[:, None]
     return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
 
 
@@ -79,6 +85,13 @@ def section_taps(z_factor: float, thickness: float) -> np.ndarray:
     t = np.arange(-reach, reach + 1, dtype=np.float64)
     taps = np.clip(np.minimum(t + 0.5, half) - np.maximum(t - 0.5, -half), 0.0, None)
     return taps / taps.sum()
+
+
+def stacked_section_taps(z_factor: float, thicknesses) -> np.ndarray:
+    """(N, taps) :func:`section_taps` of each thickness, zero-padded on both sides to the longest."""
+    taps = [section_taps(z_factor, float(t)) for t in thicknesses]
+    width = max(len(k) for k in taps)
+    return np.stack([np.pad(k, (width - len(k)) // 2) for k in taps])
 
 
 def _sample_rows(x: torch.Tensor, out_rows: int, centred: bool) -> torch.Tensor:

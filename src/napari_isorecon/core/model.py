@@ -9,7 +9,7 @@ import torch
 
 from .backbones import build_backbone
 from .config import TrainConfig
-from .degradation import section_slices, section_taps
+from .degradation import section_slices, section_taps, stacked_section_taps
 from .intensity import Normalizer
 from .networks import AxialDegradation, AxialDiscriminator, PatchDiscriminator
 
@@ -106,6 +106,22 @@ class IsoModel:
             taps = section_taps(cfg.z_factor, cfg.section_thickness)
             return torch.from_numpy(taps.astype(np.float32)).to(next(self.g_hl.parameters()).device)
         return self.g_hl.axial_kernel()
+
+    def stage2_inputs(self, hr: torch.Tensor, out_rows: int, noise=None) -> torch.Tensor:
+        """Stage 2's inputs made from a batch of HR patches: :meth:`pair_degradation`, each patch's section
+        drawn from ``config.thickness_spread`` around the declared thickness (seeded by the run's seed and
+        step), plus the pixel noise the kernel averaged away (``noise``: a ``noise.PixelNoise`` or None)."""
+        cfg = self.config
+        if cfg.stage2_pairs == "section" and cfg.thickness_spread > 0:
+            rng = np.random.default_rng([cfg.seed, self.state.step])
+            spread = cfg.section_thickness * cfg.thickness_spread
+            thicknesses = rng.uniform(cfg.section_thickness - spread, cfg.section_thickness + spread, hr.shape[0])
+            lr = section_slices(hr, cfg.z_factor, thicknesses, out_rows)
+            kernel = torch.from_numpy(stacked_section_taps(cfg.z_factor, thicknesses).astype(np.float32))
+        else:
+            lr = self.pair_degradation()(hr, out_rows)
+            kernel = self.pair_kernel()
+        return lr if noise is None else noise.add_missing(lr, kernel)
 
     @torch.inference_mode()
     def degrade(self, hr_slice: np.ndarray, vertical_axis: int = 0, out_rows: int | None = None,

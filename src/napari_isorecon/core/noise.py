@@ -49,11 +49,15 @@ def _centred_window(size: int, crop: int) -> slice:
 def add_missing_noise(degraded: torch.Tensor, sigma: float, kernel: torch.Tensor,
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """``degraded`` plus Gaussian noise of ``sigma * sqrt(1 - ||kernel||^2)``: what the axial kernel averaged
-    away from a lateral patch's own noise, put back so that it matches the real axial slices. ``generator``:
-    a CPU ``torch.Generator`` to draw from (default torch's global one)."""
+    away from a lateral patch's own noise, put back so that it matches the real axial slices. ``kernel``: the
+    taps, or (N, taps) with one kernel per patch of an (N, ...) batch. ``generator``: a CPU
+    ``torch.Generator`` to draw from (default torch's global one)."""
     if sigma <= 0:
         return degraded
-    missing = sigma * torch.sqrt((1 - (kernel.detach() ** 2).sum()).clamp(min=0))
+    kept = (kernel.detach() ** 2).sum(dim=-1)
+    if kept.ndim:  # one kernel per patch
+        kept = kept.reshape((-1,) + (1,) * (degraded.ndim - 1)).to(degraded.device)
+    missing = sigma * torch.sqrt((1 - kept).clamp(min=0))
     noise = torch.randn(degraded.shape, generator=generator, dtype=degraded.dtype)
     return degraded + missing * noise.to(degraded.device)
 

@@ -145,9 +145,7 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     ones beyond the kernel, and pairs made with it cost 0.2 dB (docs/method.md).
     """
     with torch.no_grad():
-        synthetic_lr = (degrade or model.pair_degradation())(hr, lr_rows)
-        if degrade is None and noise is not None:
-            synthetic_lr = noise.add_missing(synthetic_lr, model.pair_kernel())
+        synthetic_lr = model.stage2_inputs(hr, lr_rows, noise) if degrade is None else degrade(hr, lr_rows)
     prediction = model.reconstructor(synthetic_lr, hr.shape[-2])
     if model.config.stage2_loss == "l2":
         loss = torch.nn.functional.mse_loss(prediction, hr)
