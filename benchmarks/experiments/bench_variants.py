@@ -21,8 +21,8 @@ import tifffile
 from napari_isorecon.bench.run import run_bench
 
 # every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
-# stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), so that a
-# variant means the same before and after; "default" is whatever TrainConfig says now
+# stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), then the
+# thickness spread, so that a variant means the same before and after; "default" is whatever TrainConfig says now
 LEARNED = {"stage2_pairs": "kernel"}
 OLD_DEFAULT = {"stage2_loss": "l1", "match_noise": False, **LEARNED}
 VARIANTS = {
@@ -31,7 +31,8 @@ VARIANTS = {
     "l2": {**OLD_DEFAULT, "stage2_loss": "l2"},
     "match_noise": {**OLD_DEFAULT, "match_noise": True},
     "l2+noise": {"stage2_loss": "l2", "match_noise": True, **LEARNED},
-    "section_pairs": {"stage2_loss": "l2", "match_noise": True, "stage2_pairs": "section"},
+    "section_pairs": {"stage2_loss": "l2", "match_noise": True, "stage2_pairs": "section",
+                      "thickness_spread": 0.0},
     # stage-2 sections of a thickness drawn per patch around the declared one (docs/method.md)
     "spread0.5": {"thickness_spread": 0.5},
     "spread1": {"thickness_spread": 1.0},

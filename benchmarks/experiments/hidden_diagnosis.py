@@ -58,7 +58,8 @@ def train_on_kept(volume_path, z_factor: float, **budget):
     volume, _ = open_volume(volume_path)
     kept, hidden = split_sections(volume)
     f2 = 2 * z_factor
-    model = train_model(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5, **budget))
+    model = train_model(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5,
+                                          thickness_spread=0.0, **budget))  # as measured: before the spread
     ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
     cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)
     return kept, hidden, model, ours, cubic

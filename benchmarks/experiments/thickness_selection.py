@@ -26,7 +26,8 @@ TRUE_THICKNESS = {**BOX_THICKNESS, "take_centred": 0.0}
 
 
 def check(stack, z_factor, thickness, minutes, seed):
-    cfg = TrainConfig(z_factor=z_factor, minutes=minutes, seed=seed, section_thickness=thickness)
+    cfg = TrainConfig(z_factor=z_factor, minutes=minutes, seed=seed, section_thickness=thickness,
+                      thickness_spread=0.0)  # measured before the spread; each candidate exactly
     report = [e for e in run_hidden_section_check(stack, cfg) if isinstance(e, HiddenSectionsChecked)][-1].report
     return report.summary
 
