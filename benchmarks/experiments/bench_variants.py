@@ -22,7 +22,7 @@ from napari_isorecon.bench.run import run_bench
 
 # every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
 # stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), then the
-# thickness spread, so that a variant means the same before and after; "default" is whatever TrainConfig says now
+# thickness spread, so that a variant means the same before and after; "default" is what TrainConfig says now
 LEARNED = {"stage2_pairs": "kernel"}
 OLD_DEFAULT = {"stage2_loss": "l1", "match_noise": False, **LEARNED}
 VARIANTS = {

@@ -73,7 +73,8 @@ def _budget(report: dict) -> str:
                   f"({report['baseline_minutes']:g} min for take/gaussian)")
     config = report.get("config") or {}
     if config.get("stage2_pairs") == "section":
-        budget = f"Ours is told: {describe_sections(config['section_thickness'], config.get('thickness_spread', 0.0))} (its stage-2 pairs). {budget}"
+        told = describe_sections(config["section_thickness"], config.get("thickness_spread", 0.0))
+        budget = f"Ours is told: {told} (its stage-2 pairs). {budget}"
     seeds = report.get("seeds") or [report["seed"]]
     if len(seeds) > 1:
         return (f"{budget}; each trained method ran with seeds {seeds[0]}..{seeds[-1]}: scores are means over "

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.config import TrainConfig, describe_sections
+from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from . import uncertainty as tta
 from .inputs import (
@@ -132,8 +132,8 @@ def _pairs_text(cfg) -> str:
     """What the stage-2 pairs assume about the acquisition, and how to change it."""
     if cfg.learns_degradation:
         return f"pairs from the learned degradation (--pairs {cfg.stage2_pairs})"
-    sections = describe_sections(cfg.section_thickness, cfg.thickness_spread)
-    return f"pairs from {sections} (--section-thickness; 0 for single planes, as FIB-SEM images them)"
+    return (f"pairs from {cfg.declared_sections()} (--section-thickness; 0 for single planes, as FIB-SEM "
+            "images them)")
 
 
 def _same_training_options(cfg) -> str:

@@ -13,14 +13,13 @@ def add_parser(sub) -> None:
 
 def cmd_info(args):
     from ..core.checkpoint import load_model
-    from ..core.config import describe_sections
     from ..core.kernel_summary import describe_kernel, model_kernel_summary
 
     model = load_model(args.model)
     cfg, state = model.config, model.state
     w = cfg.weights
     budget = f"{cfg.steps} steps" if cfg.steps else f"{cfg.minutes:g} min"
-    thickness = "" if cfg.learns_degradation else f" ({describe_sections(cfg.section_thickness, cfg.thickness_spread)})"
+    thickness = "" if cfg.learns_degradation else f" ({cfg.declared_sections()})"
     lines = [
         f"Model {args.model}",
         (f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "

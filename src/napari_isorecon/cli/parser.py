@@ -56,8 +56,9 @@ def _add_thickness_spread(p):
 
     p.add_argument("--thickness-spread", type=_non_negative, default=None, metavar="SHARE",
                    help="how far the real sections' thickness may be from the declared one, as a share of it "
-                        f"(default {TrainConfig().thickness_spread:g}): stage 2 learns on sections whose thickness "
-                        "is drawn from THICKNESS x [1 - SHARE, 1 + SHARE]; 0: exactly the declared thickness")
+                        f"(default {TrainConfig().thickness_spread:g}): stage 2 learns on sections whose "
+                        "thickness is drawn from THICKNESS x [1 - SHARE, 1 + SHARE]; 0: exactly the declared "
+                        "thickness")
 
 
 def _non_negative(text: str) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import describe_sections
 from .kernel_summary import describe_kernel, model_kernel_summary
 
 
@@ -45,7 +44,7 @@ def _loss_text(cfg) -> str:
 def _pairs_name(cfg) -> str:
     if cfg.learns_degradation:
         return "learned-degradation"
-    return f"declared-acquisition ({describe_sections(cfg.section_thickness, cfg.thickness_spread)})"
+    return f"declared-acquisition ({cfg.declared_sections()})"
 
 
 def _kernel_table(model) -> str:
@@ -81,7 +80,7 @@ def package_readme(model, facts) -> str:
         origin = "The axial kernel G_hl learned"
     else:
         noise = ", with the volume's own pixel noise" if cfg.match_noise else ""
-        how = (f"was trained on this volume's lateral images made into {describe_sections(cfg.section_thickness, cfg.thickness_spread)} "
+        how = (f"was trained on this volume's lateral images made into {cfg.declared_sections()} "
                f"(as declared){noise}")
         pairs = f"{stage2} supervised steps on pairs made from the volume's lateral patches as declared"
         degradation = "The section"

@@ -115,6 +115,10 @@ class TrainConfig:
     device: str = "auto"
     log_every: int = 1
 
+    def declared_sections(self) -> str:
+        """The acquisition the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
+        return describe_sections(self.section_thickness, self.thickness_spread)
+
     def __post_init__(self):
         object.__setattr__(self, "z_factor", check_z_factor(self.z_factor))
         for name in ("channels", "blocks", "ghl_channels", "disc_channels", "lr_rows", "patch_width",

@@ -70,7 +70,8 @@ def section_slices(x: torch.Tensor, z_factor: float, thickness, out_rows: int | 
     else:
         if len(thickness) != x.shape[0]:
             raise ValueError(f"{len(thickness)} thicknesses for a batch of {x.shape[0]}")
-        weights = np.stack([box_weights(x.shape[-2], out_rows, z_factor, float(t)) for t in thickness])[:, None]
+        weights = np.stack([box_weights(x.shape[-2], out_rows, z_factor, float(t)) for t in thickness])
+        weights = weights[:, None]  # (N, 1, out_rows, H): one matrix per patch
     return torch.matmul(torch.from_numpy(weights).to(x.dtype).to(x.device), x)
 
 

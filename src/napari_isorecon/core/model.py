@@ -115,7 +115,8 @@ class IsoModel:
         if cfg.stage2_pairs == "section" and cfg.thickness_spread > 0:
             rng = np.random.default_rng([cfg.seed, self.state.step])
             spread = cfg.section_thickness * cfg.thickness_spread
-            thicknesses = rng.uniform(cfg.section_thickness - spread, cfg.section_thickness + spread, hr.shape[0])
+            low, high = cfg.section_thickness - spread, cfg.section_thickness + spread
+            thicknesses = rng.uniform(low, high, hr.shape[0])
             lr = section_slices(hr, cfg.z_factor, thicknesses, out_rows)
             kernel = torch.from_numpy(stacked_section_taps(cfg.z_factor, thicknesses).astype(np.float32))
         else:
