@@ -26,14 +26,18 @@ AXES = ("xz", "yz")
 # (acquisition, where ours ran: report folders or "jsonl:<degradation>" lines of SPREAD for variant
 # spread0.5; the report whose oracle and cubic score the row: without an oracle the bar is "not below cubic")
 ROWS = [
-    ("x10 antialiased bicubic", ["jsonl:cubic"], "x10_cubic_defaults_v2"),
+    ("x10 antialiased bicubic", ["jsonl:cubic", "x10_cubic_spread0.5_seeds1-2"], "x10_cubic_defaults_v2"),
     ("x10 box, one z-step", ["jsonl:box", "x10_box_spread0.5_seeds1-2"], "x10_box_defaults_v2"),
-    ("x10 box_thick, 1.5 z-steps", ["jsonl:box_thick"], "x10_box_thick_section"),
+    ("x10 box_thick, 1.5 z-steps", ["jsonl:box_thick", "x10_box_thick_spread0.5_seeds1-2"],
+     "x10_box_thick_section"),
     ("x10 box_thin, half a z-step", ["jsonl:box_thin", "x10_box_thin_spread0.5_seeds1-2"],
      "x10_box_thin_section"),
-    ("x10 gaussian_centred", ["jsonl:gaussian_centred"], "x10_gaussian_centred_section"),
-    ("x10 box + noise 10", ["x10_box_noise10_spread0.5"], "x10_box_noise10_defaults_v2"),
-    ("x10 take_centred (single planes)", ["jsonl:take_centred"], "x10_take_centred_section"),
+    ("x10 gaussian_centred", ["jsonl:gaussian_centred", "x10_gaussian_centred_spread0.5_seeds1-2"],
+     "x10_gaussian_centred_section"),
+    ("x10 box + noise 10", ["x10_box_noise10_spread0.5", "x10_box_noise10_spread0.5_seeds1-2"],
+     "x10_box_noise10_defaults_v2"),
+    ("x10 take_centred (single planes)", ["jsonl:take_centred", "x10_take_centred_spread0.5_seeds1-2"],
+     "x10_take_centred_section"),
     ("x7.5 antialiased bicubic", ["x7.5_cubic_spread0.5"], "x7.5_cubic_spread0.5"),
     ("x7.5 box, one z-step", ["x7.5_box_spread0.5"], "x7.5_box_spread0.5"),
     ("x4 antialiased bicubic", ["x4_cubic_spread0.5"], "x4_cubic_spread0.5"),
