@@ -103,7 +103,10 @@ def main():
     missing = []
     for label, sources, reference in ROWS:
         line = _row(label, sources, reference)
-        (lines.append(line) if line else missing.append(label))
+        if line:
+            lines.append(line)
+        else:
+            missing.append(label)
     if missing:
         lines += ["", "Not run: " + ", ".join(missing) + "."]
     text = "\n".join(lines) + "\n"
