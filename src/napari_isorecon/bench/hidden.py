@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from ..core.config import TrainConfig
+from ..core.config import TrainConfig, describe_sections
 from ..core.events import HiddenSectionsChecked
 from ..core.hidden_report import WHAT_IT_MEASURES
 from ..core.hidden_sections import run_hidden_section_check
@@ -24,7 +24,7 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
     """One hidden-section check per seed; report.json / report.md with mean +- std over seeds, and each seed's
     own report (with its figure) in ``out_dir/seed_S``."""
     out_dir = Path(out_dir)
-    runs = []
+    runs, cfg = [], None
     for s in range(seed, seed + seeds):
         cfg = TrainConfig(z_factor=z_factor, minutes=None if steps else minutes, steps=steps, seed=s,
                           **(train_overrides or {}))
@@ -38,7 +38,8 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
         log(f"    {report.verdict}")
     combined = {"mode": "hidden sections", "what_it_measures": WHAT_IT_MEASURES, "z_factor": z_factor,
                 "shape": list(volume.shape), "machine": machine_description(), "minutes": None if steps else minutes,
-                "steps": steps, "seeds": list(range(seed, seed + seeds)), "runs": runs,
+                "steps": steps, "seeds": list(range(seed, seed + seeds)),
+                "config": {k: v for k, v in cfg.to_dict().items() if k != "seed"}, "runs": runs,
                 "summary": _over_seeds([r["summary"] for r in runs]),
                 "ours_minus": _over_seeds([{m: {k: v["mean"] for k, v in d.items()} for m, d in r["ours_minus"].items()}
                                            for r in runs])}
@@ -62,7 +63,7 @@ def _markdown(report: dict) -> str:
     lines = [f"# Hidden-section bench (z-factor {report['z_factor']:g}, checked at {2 * report['z_factor']:g})", "",
              WHAT_IT_MEASURES, "",
              (f"Volume {tuple(report['shape'])}; {budget} per seed; seeds {report['seeds']}; "
-              f"{report['machine']}."), "", "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
+              f"{report['machine']}."), "", _settings(report.get("config") or {}), "", "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
     for method, s in report["summary"].items():
         lines.append(f"| {method} | {_cell(s['psnr'], 2, n)} | {_cell(s['ssim'], 3, n)} |")
     lines += ["", "| ours minus | PSNR (dB) | SSIM |", "|---|---|---|"]
@@ -71,6 +72,14 @@ def _markdown(report: dict) -> str:
     lines += ["", f"Scores are means over the hidden sections{', then over seeds (+- sample std; min-max)' if n > 1 else ''}.",
               "Each seed's report, per-section table and figure: seed_S/report.md, report.png."]
     return "\n".join(lines) + "\n"
+
+
+def _settings(config: dict) -> str:
+    """What ours was trained with, in words: the stage-2 pairs and, for sections, what it was told."""
+    if config.get("stage2_pairs") == "section":
+        told = describe_sections(config["section_thickness"], config.get("thickness_spread", 0.0))
+        return f"Ours is told: {told} (its stage-2 pairs); backbone {config['backbone']}."
+    return f"Ours learns the degradation (stage-2 pairs from stage 1's kernel); backbone {config['backbone']}."
 
 
 def _cell(stat: dict, digits: int, n: int, sign: str = "") -> str:
