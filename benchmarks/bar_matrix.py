@@ -43,9 +43,11 @@ ROWS = [
     ("x10 take_centred (single planes)", ["jsonl:take_centred", "x10_take_centred_spread0.5_seeds1-2"],
      "x10_take_centred_section"),
     ("x7.5 antialiased bicubic", ["x7.5_cubic_spread0.5"], "x7.5_cubic_spread0.5"),
-    ("x7.5 box, one z-step", ["x7.5_box_spread0.5"], "x7.5_box_spread0.5"),
+    ("x7.5 box, one z-step", ["x7.5_box_spread0.5", "x7.5_box_spread0.5_seeds1-2"],
+     "x7.5_box_spread0.5"),
     ("x4 antialiased bicubic", ["x4_cubic_spread0.5"], "x4_cubic_spread0.5"),
-    ("x4 box, one z-step", ["x4_box_spread0.5"], "x4_box_section"),
+    ("x4 box, one z-step", ["x4_box_spread0.5", "x4_box_spread0.5_seeds1-2"],
+     "x4_box_section"),
 ]
 # the real crop's hidden-section bench at the default, one folder per batch of seeds
 REAL_CROP = ("CREMI ssTEM crop, x10 (checked at x20)", ["cremi_hidden_spread0.5", "cremi_hidden_spread0.5_seeds1-2"])
