@@ -162,3 +162,13 @@ def test_bench_real_data_mode_repeats_the_check_over_seeds(tmp_path, capsys):
     for s in (0, 1):
         assert (out / f"seed_{s}" / "report.png").exists()
     assert "| neighbour mean |" in capsys.readouterr().out
+
+
+def test_bench_report_says_which_pairs_ours_trained_on():
+    from napari_isorecon.bench.hidden import _settings
+    from napari_isorecon.core.config import TrainConfig
+
+    planes = TrainConfig(z_factor=4, section_thickness=0.0).to_dict()
+    assert _settings(planes) == "Ours is told: single planes (its stage-2 pairs); backbone edsr."
+    learned = TrainConfig(z_factor=4, stage2_pairs="kernel", backbone="vdsr").to_dict()
+    assert _settings(learned).startswith("Ours learns the degradation") and "vdsr" in _settings(learned)

@@ -7,6 +7,7 @@ at twice the z-factor on the rest, and ours, cubic and the neighbour mean predic
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,10 +25,11 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
     """One hidden-section check per seed; report.json / report.md with mean +- std over seeds, and each seed's
     own report (with its figure) in ``out_dir/seed_S``."""
     out_dir = Path(out_dir)
-    runs, cfg = [], None
+    settings = TrainConfig(z_factor=z_factor, minutes=None if steps else minutes, steps=steps, seed=seed,
+                           **(train_overrides or {}))
+    runs = []
     for s in range(seed, seed + seeds):
-        cfg = TrainConfig(z_factor=z_factor, minutes=None if steps else minutes, steps=steps, seed=s,
-                          **(train_overrides or {}))
+        cfg = dataclasses.replace(settings, seed=s)
         log(f"  hidden-section check, seed {s}")
         t0 = time.perf_counter()
         final = [e for e in run_hidden_section_check(volume, cfg) if isinstance(e, HiddenSectionsChecked)][-1]
@@ -39,7 +41,7 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
     combined = {"mode": "hidden sections", "what_it_measures": WHAT_IT_MEASURES, "z_factor": z_factor,
                 "shape": list(volume.shape), "machine": machine_description(), "minutes": None if steps else minutes,
                 "steps": steps, "seeds": list(range(seed, seed + seeds)),
-                "config": {k: v for k, v in cfg.to_dict().items() if k != "seed"}, "runs": runs,
+                "config": {k: v for k, v in settings.to_dict().items() if k != "seed"}, "runs": runs,
                 "summary": _over_seeds([r["summary"] for r in runs]),
                 "ours_minus": _over_seeds([{m: {k: v["mean"] for k, v in d.items()} for m, d in r["ours_minus"].items()}
                                            for r in runs])}
@@ -63,7 +65,8 @@ def _markdown(report: dict) -> str:
     lines = [f"# Hidden-section bench (z-factor {report['z_factor']:g}, checked at {2 * report['z_factor']:g})", "",
              WHAT_IT_MEASURES, "",
              (f"Volume {tuple(report['shape'])}; {budget} per seed; seeds {report['seeds']}; "
-              f"{report['machine']}."), "", _settings(report.get("config") or {}), "", "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
+              f"{report['machine']}."), "", _settings(report["config"]), "",
+             "| method | PSNR (dB) | SSIM |", "|---|---|---|"]
     for method, s in report["summary"].items():
         lines.append(f"| {method} | {_cell(s['psnr'], 2, n)} | {_cell(s['ssim'], 3, n)} |")
     lines += ["", "| ours minus | PSNR (dB) | SSIM |", "|---|---|---|"]
@@ -76,8 +79,8 @@ def _markdown(report: dict) -> str:
 
 def _settings(config: dict) -> str:
     """What ours was trained with, in words: the stage-2 pairs and, for sections, what it was told."""
-    if config.get("stage2_pairs") == "section":
-        told = describe_sections(config["section_thickness"], config.get("thickness_spread", 0.0))
+    if config["stage2_pairs"] == "section":
+        told = describe_sections(config["section_thickness"], config["thickness_spread"])
         return f"Ours is told: {told} (its stage-2 pairs); backbone {config['backbone']}."
     return f"Ours learns the degradation (stage-2 pairs from stage 1's kernel); backbone {config['backbone']}."
 
