@@ -19,6 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
+from napari_isorecon.bench.hidden import over_seeds
 from napari_isorecon.bench.report import summarise
 from napari_isorecon.bench.scores import mean_of, spread_of
 
@@ -59,6 +60,11 @@ def _report(name: str) -> dict:
     return json.loads((BENCH / name / "report.json").read_text())
 
 
+def _check_default_spread(name: str, config: dict) -> None:
+    if config["thickness_spread"] != 0.5:
+        raise SystemExit(f"{name} did not run at the default thickness spread (0.5)")
+
+
 def _ours_runs(sources: list[str]) -> list[dict]:
     """Every seed's {axis: {psnr, ssim}} of ours at the default; missing sources are skipped."""
     runs = []
@@ -71,8 +77,7 @@ def _ours_runs(sources: list[str]) -> list[dict]:
                     runs.append(row["scores"]["ours_stage2"])
         elif (BENCH / source / "report.json").exists():
             report = _report(source)
-            if report["config"]["thickness_spread"] != 0.5:
-                raise SystemExit(f"{source} did not run at the default thickness spread (0.5)")
+            _check_default_spread(source, report["config"])
             runs += [{ax: run[ax] for ax in AXES} for run in report["methods"]["ours_stage2"]["runs"]]
     return runs
 
@@ -110,19 +115,19 @@ def _real_crop_table(label: str, folders: list[str]) -> list[str]:
         if not (BENCH / folder / "report.json").exists():
             continue
         report = _report(folder)
-        config = report.get("config")  # recorded since 2026-12-01; the first seed's report predates it
-        if config is not None and config["thickness_spread"] != 0.5:
-            raise SystemExit(f"{folder} did not run at the default thickness spread (0.5)")
+        if "config" in report:  # recorded since 2026-12-01; the first seed's report predates it
+            _check_default_spread(folder, report["config"])
         runs += [run["summary"] for run in report["runs"]]
     if not runs:
         return ["", f"Not run: {label}."]
+    pooled = over_seeds(runs)  # {method: {metric: {mean, std, min, max}}}
     cells, above = [], True
     for metric, digits in (("psnr", 2), ("ssim", 3)):
-        ours = [run["ours"][metric] for run in runs]
-        others = {name: sum(run[name][metric] for run in runs) / len(runs) for name in ("cubic", "neighbour mean")}
-        above = above and all(min(ours) > value for value in others.values())
-        cells.append(f"{sum(ours) / len(ours):.{digits}f} ({min(ours):.{digits}f}-{max(ours):.{digits}f}) | "
-                     + " | ".join(f"{value:.{digits}f}" for value in others.values()))
+        ours = pooled["ours"][metric]
+        others = [pooled[name][metric]["mean"] for name in ("cubic", "neighbour mean")]
+        above = above and all(ours["min"] > value for value in others)
+        cells.append(f"{ours['mean']:.{digits}f} ({ours['min']:.{digits}f}-{ours['max']:.{digits}f}) | "
+                     + " | ".join(f"{value:.{digits}f}" for value in others))
     header = ("| real crop, hidden sections | ours PSNR, mean (range) | cubic | neighbour mean "
               "| ours SSIM, mean (range) | cubic | neighbour mean | every seed above both |")
     return ["", header,

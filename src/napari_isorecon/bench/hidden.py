@@ -12,11 +12,11 @@ import json
 import time
 from pathlib import Path
 
-from ..core.config import TrainConfig, describe_sections
+from ..core.config import TrainConfig
 from ..core.events import HiddenSectionsChecked
 from ..core.hidden_report import WHAT_IT_MEASURES
 from ..core.hidden_sections import run_hidden_section_check
-from .report import machine_description
+from .report import machine_description, told_sentence
 from .scores import mean_of, spread_of
 
 
@@ -39,11 +39,11 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
                      "ours_minus": report.against, "training": report.training, "verdict": report.verdict})
         log(f"    {report.verdict}")
     combined = {"mode": "hidden sections", "what_it_measures": WHAT_IT_MEASURES, "z_factor": z_factor,
-                "shape": list(volume.shape), "machine": machine_description(), "minutes": None if steps else minutes,
-                "steps": steps, "seeds": list(range(seed, seed + seeds)),
+                "shape": list(volume.shape), "machine": machine_description(), "minutes": settings.minutes,
+                "steps": settings.steps, "seeds": list(range(seed, seed + seeds)),
                 "config": {k: v for k, v in settings.to_dict().items() if k != "seed"}, "runs": runs,
-                "summary": _over_seeds([r["summary"] for r in runs]),
-                "ours_minus": _over_seeds([{m: {k: v["mean"] for k, v in d.items()} for m, d in r["ours_minus"].items()}
+                "summary": over_seeds([r["summary"] for r in runs]),
+                "ours_minus": over_seeds([{m: {k: v["mean"] for k, v in d.items()} for m, d in r["ours_minus"].items()}
                                            for r in runs])}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(combined, indent=2))
@@ -51,7 +51,7 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
     return combined
 
 
-def _over_seeds(per_seed: list[dict]) -> dict:
+def over_seeds(per_seed: list[dict]) -> dict:
     """{method: {metric: {"mean", "std", "min", "max"}}} over seeds, for PSNR and SSIM."""
     picked = [{method: {k: scores[k] for k in ("psnr", "ssim")} for method, scores in run.items()}
               for run in per_seed]
@@ -79,10 +79,8 @@ def _markdown(report: dict) -> str:
 
 def _settings(config: dict) -> str:
     """What ours was trained with, in words: the stage-2 pairs and, for sections, what it was told."""
-    if config["stage2_pairs"] == "section":
-        told = describe_sections(config["section_thickness"], config["thickness_spread"])
-        return f"Ours is told: {told} (its stage-2 pairs); backbone {config['backbone']}."
-    return f"Ours learns the degradation (stage-2 pairs from stage 1's kernel); backbone {config['backbone']}."
+    told = told_sentence(config) or "Ours learns the degradation (stage-2 pairs from stage 1's kernel)"
+    return f"{told}; backbone {config['backbone']}."
 
 
 def _cell(stat: dict, digits: int, n: int, sign: str = "") -> str:

@@ -65,16 +65,24 @@ def _title(report: dict) -> str:
     return title
 
 
+def told_sentence(config: dict) -> str | None:
+    """'Ours is told: ... (its stage-2 pairs)' when ours trains on declared sections; None when its pairs come
+    from the learned degradation (reports from before the setting existed have no thickness spread)."""
+    if config.get("stage2_pairs") != "section":
+        return None
+    told = describe_sections(config["section_thickness"], config.get("thickness_spread", 0.0))
+    return f"Ours is told: {told} (its stage-2 pairs)"
+
+
 def _budget(report: dict) -> str:
     if report.get("steps") is not None:
         budget = f"Training budget: {report['steps']} steps per trained method"
     else:
         budget = (f"Training budget: {report['minutes']:g} min per trained method "
                   f"({report['baseline_minutes']:g} min for take/gaussian)")
-    config = report.get("config") or {}
-    if config.get("stage2_pairs") == "section":
-        told = describe_sections(config["section_thickness"], config.get("thickness_spread", 0.0))
-        budget = f"Ours is told: {told} (its stage-2 pairs). {budget}"
+    told = told_sentence(report.get("config") or {})
+    if told:
+        budget = f"{told}. {budget}"
     seeds = report.get("seeds") or [report["seed"]]
     if len(seeds) > 1:
         return (f"{budget}; each trained method ran with seeds {seeds[0]}..{seeds[-1]}: scores are means over "
