@@ -18,16 +18,16 @@ tell the thickness from its input. This asks whether anything can, with a networ
    the synthetic patch's geometry with y and z swapped: for tissue alike along z and y the two then agree
    exactly at t = truth. The estimate is the t where the swapped reading meets the held-out reading of t.
 
-Result (seed 0, about 13 min; benchmarks/results/thickness_regressor.txt): in distribution the regressor
-tells thicknesses apart from half a z-step up (one patch: RMS error 0.16-0.38 z-steps; the median of 1,000
-patches reads 1 z-step as 0.72-0.86) but hardly planes from thin sections (held-out medians 0.35-0.51 for
-planes, 0.49-0.59 for half a z-step). On the axial slices its readings are in
-the right order on every x10 simulation (planes 0.28, thin 0.35, one z-step 0.49, bicubic 0.66, Gaussian
-0.77, 1.5 z-steps 0.98) but all read thinner than the truth, and the swapped geometry does not remove that
-(planes 0, thin 0, one z-step 0.59, 1.5 z-steps 1.32; one z-step at x4 0.22): what is left is the
+Result (seed 0, about 15 min; benchmarks/results/thickness_regressor.txt): in distribution the regressor
+tells thicknesses apart from half a z-step up (one patch: RMS error 0.18-0.35 z-steps; the median of 1,000
+patches reads 1 z-step as 0.78-0.88) but hardly planes from thin sections (held-out medians 0.40-0.55 for
+planes, 0.50-0.57 for half a z-step). On the axial slices its readings are in
+the right order on every x10 simulation (planes 0.33, thin 0.38, one z-step 0.51, bicubic 0.70, Gaussian
+0.78, 1.5 z-steps 1.01) but squeezed (one z-step and more far too thin), and the swapped geometry does not fix it
+(planes 0, thin 0, one z-step 0.55, 1.5 z-steps 1.32; one z-step at x4 0.24): what is left is the
 tissue's own difference between z and the lateral axes, which differs with the factor. On the real CREMI
-stack (40 nm sections 40 nm apart) it reads 0.60 directly and 0.87 swapped, the closest of any estimator
-to the physics, but an estimate that reads one-z-step sections as 0.22-0.59 on a FIB-SEM volume cannot set
+stack (40 nm sections 40 nm apart) it reads 0.55 directly and 0.93 swapped, the closest of any estimator
+to the physics, but an estimate that reads one-z-step sections as 0.24-0.55 on a FIB-SEM volume cannot set
 the default. So the engine does not use it.
 
     python benchmarks/experiments/thickness_regressor.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
@@ -37,7 +37,6 @@ the default. So the engine does not use it.
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 
 import numpy as np
@@ -45,7 +44,8 @@ import torch
 from scipy import ndimage as ndi
 from torch import nn
 
-from napari_isorecon.core.degradation import box_weights
+from napari_isorecon.core.degradation import section_slices, section_taps, stacked_section_taps
+from napari_isorecon.core.noise import add_missing_noise
 
 ROWS, WIDTH = 8, 64  # a patch: 8 sections (rows) x 64 lateral pixels
 T_MAX = 2.5  # z-steps
@@ -61,13 +61,6 @@ def regressor() -> nn.Module:
                          *block(64, 64, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1))
 
 
-@functools.cache
-def section_matrix(height: int, f: float, thickness: float):
-    """box_weights and, per row, the share of the pixel noise the integration removed."""
-    weights = box_weights(height, ROWS, f, thickness).astype(np.float32)
-    return weights, np.sqrt(np.maximum(1 - (weights ** 2).sum(1), 0))[:, None].astype(np.float32)
-
-
 def standardise(patches: np.ndarray) -> np.ndarray:
     mean = patches.mean(axis=(-2, -1), keepdims=True)
     std = patches.std(axis=(-2, -1), keepdims=True)
@@ -75,28 +68,28 @@ def standardise(patches: np.ndarray) -> np.ndarray:
 
 
 def synthetic_patches(sections: np.ndarray, f: float, thickness: np.ndarray, sigma: float, rng) -> np.ndarray:
-    """One patch per thickness: a random window of a random section (either lateral axis as z), integrated
-    over sections of that thickness every f rows, plus the noise the integration removed."""
+    """One patch per thickness: a random window of a random section (either lateral axis as z) made into
+    sections of that thickness every f rows, plus the noise the integration removed: what the engine's
+    stage-2 inputs are (core.degradation.section_slices, core.noise.add_missing_noise)."""
     height = int(round(ROWS * f))
-    out = np.empty((len(thickness), ROWS, WIDTH), np.float32)
-    for i, t in enumerate(thickness):
+    windows = np.empty((len(thickness), 1, height, WIDTH), np.float32)
+    for i in range(len(thickness)):
         image = sections[rng.integers(len(sections))]
         if rng.random() < 0.5:
             image = image.T
         y0 = rng.integers(image.shape[0] - height + 1)
         x0 = rng.integers(image.shape[1] - WIDTH + 1)
-        window = image[y0:y0 + height, x0:x0 + WIDTH]
-        weights, lost = section_matrix(height, f, round(float(t), 2))
-        out[i] = weights @ window + rng.normal(0, sigma, (ROWS, WIDTH)).astype(np.float32) * lost
-    return out
+        windows[i, 0] = image[y0:y0 + height, x0:x0 + WIDTH]
+    patches = section_slices(torch.from_numpy(windows), f, thickness, ROWS)
+    taps = torch.from_numpy(stacked_section_taps(f, thickness).astype(np.float32))
+    generator = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
+    return add_missing_noise(patches, sigma, taps, generator)[:, 0].numpy()
 
 
 def axial_patches(acquired: np.ndarray, count: int, rng, f: float = 10.0, across: float = 0.0) -> np.ndarray:
     """Random ROWS x WIDTH windows of the real xz and yz slices (rows one section apart). ``across`` > 0:
     each xz slice first averaged over neighbouring xz slices (along y) over a section ``across`` z-steps
     thick, each yz slice over neighbouring yz slices (along x): the swapped geometry of a synthetic patch."""
-    from napari_isorecon.core.degradation import section_taps
-
     taps = section_taps(f, across).astype(np.float32) if across > 0 else np.ones(1, np.float32)
     xz_source = ndi.convolve1d(acquired, taps, axis=1, mode="nearest") if len(taps) > 1 else acquired
     yz_source = ndi.convolve1d(acquired, taps, axis=2, mode="nearest") if len(taps) > 1 else acquired
@@ -143,7 +136,7 @@ def study(acquired: np.ndarray, f: float, seed: int = 0) -> dict:
     net = regressor()
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     for step in range(STEPS):
-        t = rng.uniform(0, T_MAX, BATCH).round(2)
+        t = rng.uniform(0, T_MAX, BATCH)
         x = torch.from_numpy(standardise(synthetic_patches(train, f, t, sigma, rng)))[:, None]
         loss = ((net(x)[:, 0] - torch.from_numpy(t.astype(np.float32))) ** 2).mean()
         optimiser.zero_grad()
