@@ -52,14 +52,16 @@ def at_kept(dense, kept, f2: float) -> str:
     return f"RMS {np.sqrt((err ** 2).mean()):.2f} grey levels, std ratio {means.std() / kept.std():.3f}"
 
 
-def train_on_kept(volume_path, z_factor: float, **budget):
+def train_on_kept(volume_path, z_factor: float, spread: float = 0.0, **budget):
     """The hidden-section check's setting: (kept, hidden, model, ours, cubic), trained on the kept sections
-    at 2F with sections half a kept spacing thick (seed 0); ``budget``: steps/minutes, stage2_pairs."""
+    at 2F with sections half a kept spacing thick (seed 0); ``spread``: the thickness spread (0, as this
+    script measured before the spread; the check itself uses the default); ``budget``: steps/minutes,
+    stage2_pairs."""
     volume, _ = open_volume(volume_path)
     kept, hidden = split_sections(volume)
     f2 = 2 * z_factor
     model = train_model(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5,
-                                          thickness_spread=0.0, **budget))  # as measured: before the spread
+                                          thickness_spread=spread, **budget))
     ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
     cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)
     return kept, hidden, model, ours, cubic

@@ -19,15 +19,15 @@ tell the thickness from its input. This asks whether anything can, with a networ
    exactly at t = truth. The estimate is the t where the swapped reading meets the held-out reading of t.
 
 Result (seed 0, about 15 min; benchmarks/results/thickness_regressor.txt): in distribution the regressor
-tells thicknesses apart from half a z-step up (one patch: RMS error 0.18-0.35 z-steps; the median of 1,000
-patches reads 1 z-step as 0.78-0.88) but hardly planes from thin sections (held-out medians 0.40-0.55 for
-planes, 0.50-0.57 for half a z-step). On the axial slices its readings are in
-the right order on every x10 simulation (planes 0.33, thin 0.38, one z-step 0.51, bicubic 0.70, Gaussian
-0.78, 1.5 z-steps 1.01) but squeezed (one z-step and more far too thin), and the swapped geometry does not fix it
-(planes 0, thin 0, one z-step 0.55, 1.5 z-steps 1.32; one z-step at x4 0.24): what is left is the
-tissue's own difference between z and the lateral axes, which differs with the factor. On the real CREMI
-stack (40 nm sections 40 nm apart) it reads 0.55 directly and 0.93 swapped, the closest of any estimator
-to the physics, but an estimate that reads one-z-step sections as 0.24-0.55 on a FIB-SEM volume cannot set
+tells thicknesses apart from half a z-step up (one patch: RMS error 0.19-0.34 z-steps; the median of 1,000
+patches reads 1 z-step as 0.79-0.90) but hardly planes from thin sections (held-out medians 0.43-0.58 for
+planes, 0.51-0.58 for half a z-step). On the axial slices its readings follow
+the truth's order on every x10 simulation (planes and thin sections tied at 0.38, one z-step 0.52, bicubic 0.72, Gaussian
+0.81, 1.5 z-steps 1.01) but squeezed (one z-step and more far too thin), and the swapped geometry does not fix it
+(planes 0, thin 0, one z-step 0.59, 1.5 z-steps 1.32; one z-step at x4 0.58): what is left is the
+tissue's own difference between z and the lateral axes. On the real CREMI
+stack (40 nm sections 40 nm apart) it reads 0.59 directly and 0.92 swapped, the closest of any estimator
+to the physics, but an estimate that reads one-z-step sections as 0.58-0.59 on a FIB-SEM volume cannot set
 the default. So the engine does not use it.
 
     python benchmarks/experiments/thickness_regressor.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
@@ -125,13 +125,12 @@ def predict(net: nn.Module, patches: np.ndarray) -> np.ndarray:
 
 def study(acquired: np.ndarray, f: float, seed: int = 0) -> dict:
     """Train a regressor on the stack's own sections; its held-out error and its readings of the axial slices."""
-    from napari_isorecon.core.intensity import Normalizer
     from napari_isorecon.core.noise import volume_noise_sigma
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     acquired = acquired.astype(np.float32)
-    sigma = volume_noise_sigma(acquired, Normalizer(0.0, 1.0, "<f4"))
+    sigma = volume_noise_sigma(acquired)
     train, held_out = acquired[0::2], acquired[1::2]
     net = regressor()
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)

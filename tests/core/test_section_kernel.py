@@ -6,9 +6,10 @@ import torch
 
 from napari_isorecon.core.config import TrainConfig
 from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.intensity import Normalizer
 from napari_isorecon.core.kernel_summary import kernel_summary
 from napari_isorecon.core.networks import AxialDegradation, section_kernel
-from napari_isorecon.core.noise import PixelNoise, add_missing_noise, image_noise_sigma
+from napari_isorecon.core.noise import PixelNoise, add_missing_noise, image_noise_sigma, volume_noise_sigma
 from napari_isorecon.core.train import train_model
 
 TAPS = torch.arange(-25, 26, dtype=torch.float32)
@@ -50,6 +51,16 @@ def test_noise_is_measured_on_textured_images():
     assert image_noise_sigma(clean) < 0.5
     for sigma in (2.0, 10.0):
         assert image_noise_sigma(clean + rng.normal(0, sigma, clean.shape)) == pytest.approx(sigma, rel=0.1)
+
+
+def test_a_volumes_noise_is_read_in_grey_levels_or_in_the_normalisers_units():
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:128, :128]
+    clean = 100 + 40 * np.sin(xx / 9.0) * np.cos(yy / 7.0)
+    volume = np.clip(np.rint(clean + rng.normal(0, 6.0, (5, 128, 128))), 0, 255).astype(np.uint8)
+    assert volume_noise_sigma(volume) == pytest.approx(6.0, rel=0.1)  # grey levels, nothing clipped
+    unit = volume_noise_sigma(volume, Normalizer(50.0, 150.0, volume.dtype.str))
+    assert unit == pytest.approx(volume_noise_sigma(volume) / 100.0, rel=1e-4)
 
 
 def test_the_missing_noise_is_what_the_kernel_averaged_away():

@@ -30,15 +30,19 @@ def image_noise_sigma(image: np.ndarray) -> float:
     return float(math.sqrt(math.pi / 2) * np.abs(response).mean() / 6)
 
 
-def volume_noise_sigma(volume, normalizer, max_slices: int = 8, crop: int = NOISE_CROP) -> float:
+def volume_noise_sigma(volume, normalizer=None, max_slices: int = 8, crop: int = NOISE_CROP) -> float:
     """The median of ``image_noise_sigma`` over up to ``max_slices`` evenly spaced xy sections, each read as
     a centred ``crop`` x ``crop`` window (a volume larger than memory is never read whole), in the
-    normaliser's unit scale."""
+    normaliser's unit scale (``normalizer`` None: in the volume's own grey levels)."""
     z, h, w = volume.shape[:3]
     picks = np.unique(np.linspace(0, z - 1, min(max_slices, z)).round().astype(int))
     rows, cols = _centred_window(h, crop), _centred_window(w, crop)
-    return float(np.median([image_noise_sigma(normalizer.to_unit(np.asarray(volume[k, rows, cols])))
-                            for k in picks]))
+
+    def window(k):
+        image = np.asarray(volume[k, rows, cols])
+        return image if normalizer is None else normalizer.to_unit(image)
+
+    return float(np.median([image_noise_sigma(window(k)) for k in picks]))
 
 
 def _centred_window(size: int, crop: int) -> slice:
