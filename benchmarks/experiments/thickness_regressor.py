@@ -45,7 +45,7 @@ from scipy import ndimage as ndi
 from torch import nn
 
 from napari_isorecon.core.degradation import section_slices, section_taps, stacked_section_taps
-from napari_isorecon.core.noise import add_missing_noise
+from napari_isorecon.core.noise import add_missing_noise, volume_noise_sigma
 
 ROWS, WIDTH = 8, 64  # a patch: 8 sections (rows) x 64 lateral pixels
 T_MAX = 2.5  # z-steps
@@ -125,8 +125,6 @@ def predict(net: nn.Module, patches: np.ndarray) -> np.ndarray:
 
 def study(acquired: np.ndarray, f: float, seed: int = 0) -> dict:
     """Train a regressor on the stack's own sections; its held-out error and its readings of the axial slices."""
-    from napari_isorecon.core.noise import volume_noise_sigma
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     acquired = acquired.astype(np.float32)
