@@ -61,7 +61,7 @@ def main():
                                                      minutes=args.minutes)
     predictions = {"ours (default, spread 0.5)": predict_hidden(ours, kept.shape[0]),
                    "cubic": predict_hidden(cubic, kept.shape[0]),
-                   "neighbour mean": neighbour_mean(kept).astype(np.float64)}
+                   "neighbour mean": neighbour_mean(kept)}
     sigma = volume_noise_sigma(kept)
     scores = score_predictions(predictions, hidden)  # in the data's dtype and range, like the check
     hidden = hidden.astype(np.float64)

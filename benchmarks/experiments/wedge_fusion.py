@@ -54,8 +54,8 @@ def compare(volume, f, minutes, seed, truth=None):
         line = scores(output, half_way)
         text = f"  {name:18s} line score half-way: along x {line['lines along x']:.4f}, y {line['lines along y']:.4f}"
         if truth is not None:
-            xz = axial_scores(output, truth)["xz"]["psnr"]  # the bench's score: every xz slice, the dtype's range
-            text += f"; xz PSNR against the truth {xz:.3f} dB"
+            psnr_xz = axial_scores(output, truth)["xz"]["psnr"]  # the bench's score: every xz slice, the dtype's range
+            text += f"; xz PSNR against the truth {psnr_xz:.3f} dB"
         lines.append(text)
     return lines
 
