@@ -44,8 +44,9 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine_result(exported):
-    """`isorecon reconstruct sample --model model.pt`."""
-    assert main(["reconstruct", "sample", "--model", str(exported / "model.pt"), "--out", str(exported / "pt.tif")]) == 0
+    """`isorecon reconstruct sample --model model.pt` in float32, as the package's TorchScript runs."""
+    assert main(["reconstruct", "sample", "--model", str(exported / "model.pt"), "--precision", "float32",
+                 "--out", str(exported / "pt.tif")]) == 0
     return tifffile.imread(exported / "pt.tif")
 
 
@@ -68,12 +69,14 @@ def test_bioimageio_core_reconstructs_the_sample_like_isorecon_reconstruct(expor
     assert result.shape == engine.shape == (50, 100, 200) and result.dtype == engine.dtype == np.uint8
     diff = np.abs(result.astype(int) - engine.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-4  # one grey level where float rounding meets .5
-    one_pass = run_to_end(reconstruct(em_volume, load_model(exported / "model.pt"), ReconConfig(axes=("xz",))))
+    one_pass = run_to_end(reconstruct(em_volume, load_model(exported / "model.pt"),
+                                      ReconConfig(axes=("xz",), precision="float32")))
     assert (np.abs(one_pass.volume.astype(int) - engine) > 1).mean() > 0.005  # the comparison could tell
 
 
 def test_reconstruct_takes_the_package_back(exported, engine_result, tmp_path):
-    assert main(["reconstruct", "sample", "--model", str(exported / "model.zip"), "--out", str(tmp_path / "b.tif")]) == 0
+    assert main(["reconstruct", "sample", "--model", str(exported / "model.zip"), "--precision", "float32",
+                 "--out", str(tmp_path / "b.tif")]) == 0
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "b.tif"), engine_result)
     model = load_model(exported / "model.zip")
     assert model.g_hl is not None and model.state.step == 6  # the full model, not only the TorchScript
@@ -173,7 +176,7 @@ def test_the_torchscript_network_equals_the_engine(backbone, z_factor, dtype, rn
     with torch.no_grad():  # untrained backbones are plain interpolation: make the learned branch count
         for p in model.reconstruction_network().parameters():
             p.add_(0.05 * torch.randn_like(p))
-    expected = run_to_end(reconstruct(volume, model, ReconConfig(device="cpu"))).volume
+    expected = run_to_end(reconstruct(volume, model, ReconConfig(device="cpu", precision="float32"))).volume
     norm = model.normalizer
     out_range = (np.iinfo(dtype).min, np.iinfo(dtype).max) if np.dtype(dtype).kind == "u" else None
     scripted = torch.jit.script(IsotropicVolumeNetwork(model.reconstruction_network(), z_factor, norm.low, norm.high,

@@ -24,7 +24,7 @@ from napari_isorecon.core.jobs import (
 )
 from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
 
-CPU = ReconConfig(device="cpu")
+CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 
 
 @pytest.fixture(scope="module")

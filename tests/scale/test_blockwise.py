@@ -10,7 +10,7 @@ from napari_isorecon.core.intensity import Normalizer
 from napari_isorecon.core.model import IsoModel
 from napari_isorecon.core.reconstruct import reconstruct, run_to_end, slice_passes
 
-CPU = ReconConfig(device="cpu")
+CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 FLOAT = Normalizer(0.0, 1.0, "<f4")
 BLOCK = (6, 16, 16)  # small blocks: several in every axis of a tiny volume
 

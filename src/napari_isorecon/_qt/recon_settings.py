@@ -11,10 +11,11 @@ from psygnal import evented
 from qtpy.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from ..core.device import DEVICE_NAMES
+from ..core.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
 from .recon_options import CONSISTENCY_TIP, UNCERTAINTY_TIP
 from .settings_form import field_widget, form, ui
-from .ui import DEVICE_TIP, mark_unavailable_devices, small_hint
+from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
@@ -28,6 +29,7 @@ class ReconSettings:
     model_source: str = field(default=FROM_TRAIN_WIDGET, metadata=ui("Model", choices=(FROM_TRAIN_WIDGET, FROM_FILE)))
     model_path: str = ""  # the model file, used with model_source FROM_FILE
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
+    precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
     uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
     consistency: bool = field(default=False, metadata=ui("Circular consistency score (diagnostic only)",
                                                          CONSISTENCY_TIP))
@@ -40,7 +42,7 @@ class ReconSettingsForm(QWidget):
 
     def __init__(self, settings: ReconSettings, viewer, lifetime, parent=None):
         super().__init__(parent)
-        names = ("model_source", "model_path", "device", "uncertainty", "consistency")
+        names = ("model_source", "model_path", "device", "precision", "uncertainty", "consistency")
         self.fields = fields = {name: field_widget(settings, name, lifetime) for name in names}
         self.layer_picker = LayerPicker(viewer, lifetime)
         self.model_info = small_hint()
@@ -52,10 +54,11 @@ class ReconSettingsForm(QWidget):
         file_layout.addWidget(fields["model_path"].native, 1)
         file_layout.addWidget(self.browse_button)
         mark_unavailable_devices(fields["device"].native)
+        mark_unavailable_precisions(fields["precision"].native)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(form([("Image", self.layer_picker), fields["model_source"], self.file_row, self.model_info,
-                               fields["device"], fields["uncertainty"], fields["consistency"]]))
+                               fields["device"], fields["precision"], fields["uncertainty"], fields["consistency"]]))
         lifetime.connect(settings.events.model_source, self._show_source)
         self._show_source(settings.model_source)
 

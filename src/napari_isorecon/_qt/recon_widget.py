@@ -14,6 +14,7 @@ from ..core.errors import IsoReconError
 from ..core.events import InputConsistency, PartEvent, ReconFinished, ReconProgress, ReconWithUncertainty
 from ..core.geometry import check_volume, isotropic_placement, same_z_factor
 from ..core.jobs import lazy_reconstruct_with_twin, reconstruct_with_twin
+from ..core.precision import check_runtime
 from .compare import show_side_by_side
 from .job_controller import JobController, JobLook
 from .layers import snapshot, unique_layer_name, unwrap, z_factor_of
@@ -133,7 +134,8 @@ class ReconstructWidget(QWidget):
             return False
         try:
             model = self.resolve_model()
-            config = ReconConfig(device=self.settings.device)
+            config = ReconConfig(device=self.settings.device, precision=self.settings.precision)
+            check_runtime(config)
             source = snapshot(layer)
             check_volume(source.data, what=f"layer '{layer.name}'")
         except IsoReconError as exc:
@@ -179,6 +181,8 @@ class ReconstructWidget(QWidget):
                 self._run["cancelled"] = True
             else:
                 self._add_result(part, inner.volume)
+                if part == "isotropic" and inner.info.get("precision"):
+                    self._run["precision"] = inner.info["precision"]
                 if isinstance(inner, ReconWithUncertainty):
                     self._add_result("uncertainty", inner.uncertainty)
                     self._run["note"] = uncertainty_note(inner)
@@ -230,7 +234,9 @@ class ReconstructWidget(QWidget):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
                 added = " and ".join(f"'{part}'" for part in self.result_layers)
-                self.status.setText((f"Done: {added} layers added." if added else "Done.") + run.get("note", "")
+                ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
+                self.status.setText((f"Done: {added} layers added." if added else "Done.") + ran_in
+                                    + run.get("note", "")
                                     + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
             self.job_controller.finish()
         self._show_state()

@@ -14,10 +14,11 @@ from superqt import QCollapsible
 from ..core.config import PRESETS, STAGE2_PAIRS, TrainConfig, describe_sections
 from ..core.device import DEVICE_NAMES
 from ..core.jobs import TrainOptions, training_config
+from ..core.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
 from .layers import z_factor_of
 from .settings_form import field_widget, form, set_decimals, ui
-from .ui import DEVICE_TIP, mark_unavailable_devices, small_hint
+from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
 BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
@@ -40,6 +41,7 @@ class TrainSettings:
     budget: float = field(default=FAST.minutes, metadata=ui(min=0.1, max=100000.0, decimals=1))
     budget_unit: str = field(default="minutes", metadata=ui(choices=BUDGET_UNITS))
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
+    precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
     seed: int = field(default=0, metadata=ui("Seed", min=0, max=2**31 - 1))
     backbone: str = field(default=FAST.backbone, metadata=ui(
         "Backbone", "Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.", choices=BACKBONES))
@@ -129,7 +131,8 @@ class TrainSettings:
             preset_name = None
         return TrainOptions(z_factor=self.z_factor, preset=preset_name, backbone=self.backbone,
                             other_settings={name: getattr(self, name) for name in OTHER_SETTINGS}, steps=steps,
-                            minutes=minutes, seed=self.seed, kernel_smooth=kernel_smooth, device=self.device)
+                            minutes=minutes, seed=self.seed, kernel_smooth=kernel_smooth, device=self.device,
+                            precision=self.precision)
 
     def training_config(self, resume=None) -> TrainConfig:
         """The TrainConfig of these settings for a new model, or to continue ``resume`` (core.jobs rules);
@@ -152,7 +155,7 @@ def preset_label(config: TrainConfig) -> str | None:
     return None
 
 
-MAIN_FIELDS = ("z_factor", "section_thickness", "preset", "budget", "budget_unit", "device", "seed")
+MAIN_FIELDS = ("z_factor", "section_thickness", "preset", "budget", "budget_unit", "device", "precision", "seed")
 ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_pairs",
                    "thickness_spread", "stage2_fraction", "smooth_kernel", "preview_every")
 
@@ -172,6 +175,7 @@ class TrainSettingsForm(QWidget):
         self.thickness_hint = small_hint()
         self._build()
         mark_unavailable_devices(self.fields["device"].native)
+        mark_unavailable_precisions(self.fields["precision"].native)
         self._show_budget_unit(settings.budget_unit)
         # before the settings' own rule sets the budget: the spin box shows it with the unit's decimals
         lifetime.connect(settings.events.budget_unit, self._show_budget_unit, priority=1)
@@ -185,7 +189,8 @@ class TrainSettingsForm(QWidget):
         fields = self.fields
         main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["section_thickness"],
                      self.thickness_hint, fields["preset"],
-                     ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["seed"]])
+                     ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["precision"],
+                     fields["seed"]])
         self.advanced = QCollapsible("Advanced")
         self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])
                                       for name in ADVANCED_FIELDS], inset=True))

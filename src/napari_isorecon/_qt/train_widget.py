@@ -60,6 +60,7 @@ class TrainWidget(QWidget):
         self._kernel_axis = lateral_axis(None)  # (spacing, unit) of one kernel tap in the current run
         self._last_step = 0
         self._stage = 1
+        self._ran_in = ""  # "device, precision" of the current run, from its StageStarted
         self.progress_fraction = 0.0  # of the current run's budget
         self._last_folder = str(Path.home())
         self.autosave_folder = default_autosave_folder()
@@ -141,16 +142,16 @@ class TrainWidget(QWidget):
             data = snapshot(layer).data
             check_volume(data, what=f"layer '{layer.name}'")
             patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
-            from ..core.device import resolve_device
+            from ..core.precision import check_runtime
 
-            resolve_device(config.device)
+            check_runtime(config)
         except IsoReconError as exc:
             show_error(str(exc))
             return False
         self._run_config = config
         self._run_layer_name = layer.name
         self._kernel_axis = lateral_axis(layer)
-        self._last_step, self._stage, self.progress_fraction = 0, 1, 0.0
+        self._last_step, self._stage, self.progress_fraction, self._ran_in = 0, 1, 0.0, ""
         self.loss_plot.reset()
         self.kernel_plot.clear()
         self.preview.clear()
@@ -194,7 +195,8 @@ class TrainWidget(QWidget):
         elif isinstance(event, StageStarted):
             self._stage = event.stage
             self.loss_plot.mark_stage(event.stage, self._last_step)
-            self.status.setText(f"Stage {event.stage}: {event.name}.")
+            self._ran_in = f"{event.device}, {event.precision}" if event.precision else ""
+            self.status.setText(f"Stage {event.stage}: {event.name} ({self._ran_in}).")
         elif isinstance(event, DegradationPreview):
             self.preview.show_preview(event, self._run_config.z_factor)
             if event.kernel is not None:
@@ -208,7 +210,8 @@ class TrainWidget(QWidget):
             self.show_model_kernel(event.model, self._kernel_axis)
             how = "stopped" if event.stopped else "done"
             self.job_controller.finish()
-            self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}.")
+            ran_in = f" ({self._ran_in})" if self._ran_in else ""
+            self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}{ran_in}.")
             show_info(f"Training {how} after {event.steps} steps; the model is ready in the Reconstruct "
                       "widget (and can be saved).")
 

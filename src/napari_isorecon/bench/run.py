@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.config import TrainConfig, check_z_factor
+from ..core.config import ReconConfig, TrainConfig, check_z_factor
 from ..core.errors import IsoReconError
 from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS
 from .report import machine_description, summarise, write_report
@@ -97,7 +97,7 @@ def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> t
         model, train_seconds, train_steps = _train(acq.lr_volume, cfg, degradation=kind, log=log)
         if method == "ours":
             model.reconstructor = None  # G_lh alone
-        result = run_to_end(reconstruct(acq.lr_volume, model)).volume
+        result = run_to_end(reconstruct(acq.lr_volume, model, ReconConfig(precision=cfg.precision))).volume
         record.update(seed=cfg.seed, train_seconds=round(train_seconds, 1), train_steps=train_steps,
                       stage_steps=list(model.state.stage_steps))  # (CycleGAN, supervised)
         fidelity = {}

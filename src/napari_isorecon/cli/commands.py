@@ -212,7 +212,8 @@ def cmd_bench(args):
 
 def _declared(args) -> dict:
     """What the user declares about the acquisition (the bench's ours gets it as a user's run would)."""
-    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread}
+    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread,
+             "precision": args.precision}
     return {name: value for name, value in given.items() if value is not None}
 
 

@@ -44,13 +44,13 @@ def train_options(args, z_factor):
              "stage2_pairs": args.pairs}
     return TrainOptions(z_factor=z_factor, preset=args.preset, backbone=args.backbone, steps=args.steps,
                         minutes=args.minutes, seed=args.seed, kernel_smooth=args.kernel_smooth, device=args.device,
-                        other_settings={k: v for k, v in given.items() if v is not None})
+                        precision=args.precision, other_settings={k: v for k, v in given.items() if v is not None})
 
 
 def recon_config(args):
     from ..core.config import ReconConfig
 
-    return ReconConfig(device=args.device, batch_size=args.batch_size)
+    return ReconConfig(device=args.device, precision=args.precision, batch_size=args.batch_size)
 
 
 def outputs_of(args, voxel, paths: dict):

@@ -16,7 +16,17 @@ def _add_common(p, z_factor=True):
                        help="z spacing / xy spacing, e.g. 10 for 4x4x40 nm; read from the file's voxel size "
                             "when omitted")
     p.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu), cpu, cuda or mps")
+    _add_precision(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _add_precision(p):
+    from ..core.precision import PRECISION_NAMES
+
+    p.add_argument("--precision", default="auto", choices=PRECISION_NAMES,
+                   help="the networks' arithmetic: auto (default: bfloat16 on a CPU with bfloat16 instructions "
+                        "and on recent GPUs, float16 on other GPUs, float32 elsewhere), float32, bfloat16 or "
+                        "float16 (GPU only); interpolation is always float32")
 
 
 def _add_training(p, checkpoints: bool = True):
@@ -183,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the section thickness ours is told (its stage-2 pairs; default 1 z-step, 0: single "
                         "planes), as a user would declare it; the simulated acquisition is --degradation's")
     _add_thickness_spread(p)
+    _add_precision(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the report and figure")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")

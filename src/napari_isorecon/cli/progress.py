@@ -61,8 +61,12 @@ def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, 
         if announce:
             print(announce, file=sys.stderr)
         bar = progress_bar(1000, "train")
+        first_stage = None
         for event in events:
             if isinstance(event, StageStarted):
+                if first_stage is None:
+                    first_stage = event.stage
+                    print(f"Training on {event.device} in {event.precision}", file=sys.stderr)
                 bar.set_description(f"stage {event.stage}: {event.name}")
             elif isinstance(event, TrainStep):
                 shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
@@ -104,6 +108,8 @@ def run_parts(events, verbs: dict, labels: dict) -> dict:
                     if isinstance(event, ReconFinished):
                         bar.close()
                         _check_finished(event, verbs[part])
+                        if part == "isotropic" and event.info.get("precision"):
+                            print(f"The network ran in {event.info['precision']}.", file=sys.stderr)
                     finals[part] = event
         finally:
             if bar is not None:

@@ -135,7 +135,7 @@ def test_crop(volume, z_step: int, z_min: int) -> np.ndarray:
 
 
 def _engine(volume, model) -> np.ndarray:
-    return run_to_end(reconstruct(volume, model, ReconConfig(device="cpu"))).volume
+    return run_to_end(reconstruct(volume, model, ReconConfig(device="cpu", precision="float32"))).volume
 
 
 def check_reproduces(scripted, crop: np.ndarray, expected: np.ndarray, dtype: np.dtype) -> float:

@@ -113,6 +113,8 @@ class TrainConfig:
     percentiles: tuple[float, float] = (0.5, 99.5)
     seed: int = 0
     device: str = "auto"
+    # the networks' arithmetic (core.precision): "auto" takes bfloat16 / float16 where the hardware has it
+    precision: str = "auto"
     log_every: int = 1
 
     def declared_sections(self) -> str:
@@ -164,8 +166,10 @@ class TrainConfig:
 
         check_backbone(self.backbone)
         from .device import check_device_name
+        from .precision import check_precision_name
 
         check_device_name(self.device)
+        check_precision_name(self.precision)
 
     def network_mismatch(self, other: TrainConfig) -> str | None:
         """The first network-defining setting in which ``other`` differs, as "name: mine vs theirs"."""
@@ -213,6 +217,7 @@ class TrainConfig:
         data.setdefault("stage2_loss", "l1")
         data.setdefault("section_thickness", 1.0)
         data.setdefault("thickness_spread", 0.0)
+        data.setdefault("precision", "float32")
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):
@@ -250,6 +255,7 @@ class ReconConfig:
     tile_width: int = 512  # slices wider than this are cut into overlapping tiles
     tile_overlap: int = 32
     device: str = "auto"
+    precision: str = "auto"  # the network's arithmetic (core.precision); interpolation is always float32
 
     def __post_init__(self):
         axes = tuple(self.axes)
@@ -262,5 +268,10 @@ class ReconConfig:
         if not 0 <= self.tile_overlap < self.tile_width // 2:
             raise IsoReconError("tile_overlap must be >= 0 and smaller than half of tile_width.")
         from .device import check_device_name
+        from .precision import check_precision_name
 
         check_device_name(self.device)
+        check_precision_name(self.precision)
+
+    def replace(self, **changes) -> ReconConfig:
+        return dataclasses.replace(self, **changes)

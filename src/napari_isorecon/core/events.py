@@ -20,6 +20,8 @@ STAGE_NAMES = {1: "learn degradation (CycleGAN)", 2: "train reconstruction on sy
 class StageStarted:
     stage: int
     name: str
+    device: str = ""  # what the stage runs on, e.g. "cpu", "cuda"
+    precision: str = ""  # the networks' arithmetic there: "float32", "bfloat16" or "float16"
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None
     from .train import train
 
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work
-    return _check_events(events, kept, hidden, check_cfg, recon or ReconConfig(device=cfg.device), stop,
+    return _check_events(events, kept, hidden, check_cfg, recon or ReconConfig(device=cfg.device, precision=cfg.precision), stop,
                          thickness)
 
 

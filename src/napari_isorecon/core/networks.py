@@ -81,8 +81,10 @@ class AxialDegradation(nn.Module):
         out_rows = out_rows or self.out_rows(x.shape[-2])
         half = (self.taps.numel() - 1) // 2
         pad_mode = "reflect" if x.shape[-2] > half else "replicate"
-        blurred = F.conv2d(F.pad(x, (0, 0, half, half), mode=pad_mode), self.axial_kernel().view(1, 1, -1, 1))
-        return F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
+        with torch.autocast(x.device.type, enabled=False):  # the learned kernel stays float32 (core.precision)
+            x = x.float()
+            blurred = F.conv2d(F.pad(x, (0, 0, half, half), mode=pad_mode), self.axial_kernel().view(1, 1, -1, 1))
+            return F.interpolate(blurred, size=(out_rows, x.shape[-1]), mode="bilinear", align_corners=False)
 
     def forward(self, x, out_rows: int | None = None):
         out_rows = out_rows or self.out_rows(x.shape[-2])
@@ -166,6 +168,7 @@ class AxialInterpolator(nn.Module):
     """Plain interpolation along z with the same interface and geometry as a backbone."""
 
     receptive_radius = 2
+    exact_arithmetic = True  # the reference: always float32 (core.precision)
 
     def __init__(self, z_factor: float, order: str = "cubic"):
         super().__init__()

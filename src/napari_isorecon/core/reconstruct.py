@@ -25,6 +25,7 @@ from .fusion import PLAIN
 from .geometry import check_volume, output_depth
 from .intensity import Normalizer
 from .networks import AxialInterpolator
+from .precision import FLOAT32, Precision, precision_for
 
 
 def _tiles(width: int, tile: int, overlap: int):
@@ -42,15 +43,19 @@ def _tiles(width: int, tile: int, overlap: int):
 
 
 @torch.inference_mode()
-def _run_slices(net, slices: np.ndarray, depth: int, cfg: ReconConfig, device) -> np.ndarray:
-    """(n, Z, W) normalised slices -> (n, depth, W), tiled along W."""
+def _run_slices(net, slices: np.ndarray, depth: int, cfg: ReconConfig, device,
+                precision: Precision = FLOAT32) -> np.ndarray:
+    """(n, Z, W) normalised slices -> (n, depth, W), tiled along W; the network in ``precision``, its
+    output back in float32."""
     n, _, width = slices.shape
     out = np.empty((n, depth, width), dtype=np.float32)
     overlap = max(cfg.tile_overlap, int(getattr(net, "receptive_radius", 0)))
     overlap = min(overlap, (cfg.tile_width - 1) // 2)
     for r0, r1, k0, k1 in _tiles(width, cfg.tile_width, overlap):
         x = torch.from_numpy(np.ascontiguousarray(slices[:, :, r0:r1]))[:, None].to(device)
-        y = net(x, depth)[:, 0].float().cpu().numpy()
+        with precision.autocast():
+            y = net(x, depth)
+        y = y[:, 0].float().cpu().numpy()
         out[:, :, k0:k1] = y[:, :, k0 - r0:k1 - r0]
     return out
 
@@ -61,22 +66,33 @@ def slice_passes(volume, net, z_factor: float, normalizer: Normalizer, cfg: Reco
 
     ``fusion`` (see :mod:`fusion`) says how the predictions become the output: the mean of the passes,
     or with :class:`uncertainty.FlipEnsemble` the mean and spread of flipped predictions.
-    Input, factor and device are checked at the call, before the first event.
+    Input, factor, device and precision are checked at the call, before the first event.
     """
     check_volume(volume)
     depth = output_depth(volume.shape[0], z_factor)
     device = resolve_device(cfg.device)
-    return _passes(volume, net.to(device).eval(), z_factor, depth, normalizer, cfg, device, stop, fusion)
+    precision = precision_for(net, cfg.precision, device)
+    return _passes(volume, network_copy(net, device), z_factor, depth, normalizer, cfg, device, stop, fusion,
+                   precision)
 
 
-def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion) -> Iterator:
+def network_copy(net, device):
+    """A private copy of ``net`` to run: on ``device``, in eval mode and in channels-last memory format
+    (1.4x faster for the 3x3 convolutions in float32 on this project's CPUs, 2-4x in bfloat16). The given
+    module is never modified: a copy costs ~1 ms (85k parameters) against seconds for a volume."""
+    import copy
+
+    return copy.deepcopy(net).to(device).eval().to(memory_format=torch.channels_last)
+
+
+def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion, precision) -> Iterator:
     z, y, x = volume.shape
     acc = fusion.accumulator((depth, y, x), len(cfg.axes))
     total = sum(y if axis == "xz" else x for axis in cfg.axes)
     done, t0 = 0, time.perf_counter()
 
     def forward(slices):
-        return _run_slices(net, slices, depth, cfg, device)
+        return _run_slices(net, slices, depth, cfg, device, precision)
 
     for index, axis in enumerate(cfg.axes):
         count = y if axis == "xz" else x
@@ -95,7 +111,8 @@ def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion)
             yield ReconProgress(axis=axis, done=done, total=total, elapsed=time.perf_counter() - t0)
     volumes = acc.finish(normalizer)
     yield fusion.finished(volumes, elapsed=time.perf_counter() - t0,
-                          info={"z_factor": z_factor, "axes": cfg.axes, "device": str(device)})
+                          info={"z_factor": z_factor, "axes": cfg.axes, "device": str(device),
+                                "precision": precision.name})
 
 
 def reconstruct(volume, model, cfg: ReconConfig | None = None, stop=None) -> Iterator:

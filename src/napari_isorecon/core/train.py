@@ -36,6 +36,7 @@ from .geometry import check_volume, patch_geometry
 from .intensity import Normalizer
 from .model import IsoModel
 from .noise import PixelNoise, volume_noise_sigma
+from .precision import FLOAT32, Precision, resolve_precision
 from .sampling import PatchSampler
 
 
@@ -98,47 +99,78 @@ def _generator_rate(cfg: TrainConfig, stage_step: int) -> float:
     return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
 
 
-def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoise | None = None) -> dict[str, float]:
+class Updates:
+    """Backward pass and optimiser step for one training run in its :class:`~.precision.Precision`: plain,
+    or with a loss scaler per optimiser in float16 (whose range underflows small gradients)."""
+
+    def __init__(self, precision: Precision = FLOAT32):
+        self.precision = precision
+        self._scalers = {}
+
+    def forward(self):
+        """The context for the networks' forward passes (autocast; nothing in float32)."""
+        return self.precision.autocast()
+
+    def step(self, optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self._scalers.get(id(optimizer))
+        if scaler is None and self.precision.name == "float16":
+            scaler = self._scalers[id(optimizer)] = self.precision.grad_scaler()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+            return
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+
+def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoise | None = None,
+                updates: Updates | None = None) -> dict[str, float]:
     """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise``: the volume's pixel
-    noise, partly put back into G_hl's fakes (core.noise)."""
+    noise, partly put back into G_hl's fakes (core.noise). The networks run in ``updates``' precision, the
+    losses in float32."""
     g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
+    updates = updates or Updates()
     w = cfg.weights
     hr_rows, lr_rows = hr.shape[-2], lr.shape[-2]
     for p in list(d_l.parameters()) + list(d_h.parameters()):
         p.requires_grad_(False)
-    fake_lr = g_hl(hr, lr_rows)
-    if noise is not None:
-        fake_lr = noise.add_missing(fake_lr, g_hl.axial_kernel())
-    fake_hr = g_lh(lr, hr_rows)
-    loss_ghl = losses.generator_adversarial(d_l(fake_lr))
-    loss_glh = losses.generator_adversarial(d_h(fake_hr))
-    loss_cyc_lr = losses.cycle(g_hl(fake_hr, lr_rows), lr)
-    loss_cyc_hr = losses.cycle(g_lh(fake_lr, hr_rows), hr)
+    with updates.forward():
+        fake_lr = g_hl(hr, lr_rows).float()
+        if noise is not None:
+            fake_lr = noise.add_missing(fake_lr, g_hl.axial_kernel())
+        fake_hr = g_lh(lr, hr_rows).float()
+        scores_fake_lr, scores_fake_hr = d_l(fake_lr).float(), d_h(fake_hr).float()
+        cycled_lr, cycled_hr = g_hl(fake_hr, lr_rows).float(), g_lh(fake_lr, hr_rows).float()
+    loss_ghl = losses.generator_adversarial(scores_fake_lr)
+    loss_glh = losses.generator_adversarial(scores_fake_hr)
+    loss_cyc_lr = losses.cycle(cycled_lr, lr)
+    loss_cyc_hr = losses.cycle(cycled_hr, hr)
     loss_mean = losses.mean_preservation(fake_lr, hr) + losses.mean_preservation(fake_hr, lr)
     # the prior is for free taps; the section model's two parameters need none
     loss_kernel = (losses.kernel_roughness(g_hl.axial_kernel(), g_hl.z_factor) if g_hl.kernel_model == "free"
                    else torch.zeros((), device=hr.device))
     loss_g = (w.adv_hl * loss_ghl + w.adv_lh * loss_glh + w.cycle * (loss_cyc_lr + loss_cyc_hr)
               + w.mean * loss_mean + w.kernel_smooth * loss_kernel)
-    opts["g"].zero_grad(set_to_none=True)
-    loss_g.backward()
-    opts["g"].step()
+    updates.step(opts["g"], loss_g)
     for p in list(d_l.parameters()) + list(d_h.parameters()):
         p.requires_grad_(True)
-    loss_dl = losses.discriminator_adversarial(d_l(lr), d_l(fake_lr.detach()))
-    loss_dh = losses.discriminator_adversarial(d_h(hr), d_h(fake_hr.detach()))
-    opts["d"].zero_grad(set_to_none=True)
-    (loss_dl + loss_dh).backward()
-    opts["d"].step()
+    with updates.forward():
+        scores = [d(x).float() for d, x in ((d_l, lr), (d_l, fake_lr.detach()), (d_h, hr), (d_h, fake_hr.detach()))]
+    loss_dl = losses.discriminator_adversarial(scores[0], scores[1])
+    loss_dh = losses.discriminator_adversarial(scores[2], scores[3])
+    updates.step(opts["d"], loss_dl + loss_dh)
     return {"G_hl adversarial": loss_ghl.item(), "G_lh adversarial": loss_glh.item(),
             "cycle LR": loss_cyc_lr.item(), "cycle HR": loss_cyc_hr.item(), "mean shift": loss_mean.item(),
             "D_l": loss_dl.item(), "D_h": loss_dh.item()}
 
 
 def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
-                     noise: PixelNoise | None = None) -> dict[str, float]:
+                     noise: PixelNoise | None = None, updates: Updates | None = None) -> dict[str, float]:
     """Stage 2: reconstruct HR from its pair degradation (``model.pair_degradation()``, or a given one) with
-    ``stage2_loss`` (L2 by default); G_hl is frozen.
+    ``stage2_loss`` (L2 by default); G_hl is frozen. The pairs and the loss are float32, the network runs
+    in ``updates``' precision.
 
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
     branch absorbs, in stage 1, what makes the real axial slices look different from degraded lateral
@@ -146,23 +178,23 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     """
     with torch.no_grad():
         synthetic_lr = model.stage2_inputs(hr, lr_rows, noise) if degrade is None else degrade(hr, lr_rows)
-    prediction = model.reconstructor(synthetic_lr, hr.shape[-2])
+    updates = updates or Updates()
+    with updates.forward():
+        prediction = model.reconstructor(synthetic_lr, hr.shape[-2]).float()
     if model.config.stage2_loss == "l2":
         loss = torch.nn.functional.mse_loss(prediction, hr)
     else:
         loss = torch.nn.functional.l1_loss(prediction, hr)
-    opts["r"].zero_grad(set_to_none=True)
-    loss.backward()
-    opts["r"].step()
+    updates.step(opts["r"], loss)
     return {f"reconstruction {model.config.stage2_loss.upper()}": loss.item()}
 
 
 @dataclass(frozen=True)
 class TrainingSteps:
     """The two step functions that :func:`train` calls, for experiments to plug in their own (no patching):
-    ``cycle(model, opts, hr, lr, cfg, noise) -> losses`` for stage 1 and
-    ``supervised(model, opts, hr, lr_rows, degrade, noise) -> losses`` for stage 2 (``noise``: a
-    ``noise.PixelNoise`` for this step, or None)."""
+    ``cycle(model, opts, hr, lr, cfg, noise, updates) -> losses`` for stage 1 and
+    ``supervised(model, opts, hr, lr_rows, degrade, noise, updates) -> losses`` for stage 2 (``noise``: a
+    ``noise.PixelNoise`` for this step, or None; ``updates``: the run's :class:`Updates`, its precision)."""
 
     cycle: Callable[..., dict[str, float]] = _cycle_step
     supervised: Callable[..., dict[str, float]] = _supervised_step
@@ -204,6 +236,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     check_volume(volume)
     geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
     device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
     if resume is not None:
         mismatch = cfg.network_mismatch(resume.config)  # the z-factor included (geometry.same_z_factor)
@@ -232,12 +265,14 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         raise IsoReconError(f"The checkpoint interval must be a finite number of seconds >= 0, "
                             f"got {snapshot_every}.")
     return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade,
-                         snapshot_every, steps or TrainingSteps())
+                         snapshot_every, steps or TrainingSteps(), Updates(precision))
 
 
 def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None,
-                  snapshot_every: float = 0.0, steps: TrainingSteps = TrainingSteps()) -> Iterator:
+                  snapshot_every: float = 0.0, steps: TrainingSteps = TrainingSteps(),
+                  updates: Updates | None = None) -> Iterator:
     lr_rows, hr_rows, width = geometry
+    updates = updates or Updates()
     state = model.state
     rng = np.random.default_rng(cfg.seed)
     if state.rng_state is not None:
@@ -267,7 +302,8 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             opts.update(_reconstructor_optimizer(model, cfg))
         if announced != state.stage:
             announced = state.stage
-            yield StageStarted(state.stage, STAGE_NAMES[state.stage])
+            yield StageStarted(state.stage, STAGE_NAMES[state.stage], device=str(device),
+                               precision=updates.precision.name)
         if stop_requested(stop):
             stopped = True
             break
@@ -279,12 +315,12 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             for group in opts["g"].param_groups:
                 group["lr"] = gen_rate * group.get("lr_factor", 1.0)
             step_losses = steps.cycle(model, opts, to_tensor(sampler.hr_batch(batch)),
-                                      to_tensor(sampler.lr_batch(batch)), cfg, noise)
+                                      to_tensor(sampler.lr_batch(batch)), cfg, noise, updates)
             rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
         else:
             opts["r"].param_groups[0]["lr"] = gen_rate
             step_losses = steps.supervised(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
-                                           noise)
+                                           noise, updates)
             rates = {"reconstruction": gen_rate}
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "

@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ReconConfig
+from ..device import resolve_device
 from ..errors import IsoReconError
 from ..events import ReconFinished, ReconProgress, stop_requested
 from ..fusion import PLAIN
 from ..intensity import Normalizer
+from ..precision import precision_for
 from .compute import _read, _trim_heap, compute_block
 from .plan import DEFAULT_BLOCK, plan_blocks
 from .run import _check, _Inputs, _run_distributed, _run_local, default_workers
@@ -30,12 +32,13 @@ class BlockWriteError(IsoReconError):
 
 
 def _write_task(source, region, net, block, normalizer, axes, batch_size, device, target, meta_dir, skip=None,
-                fusion=PLAIN):
+                fusion=PLAIN, precision="float32"):
     """Compute one block, store it (each of a fusion's outputs in its own ``target``), then mark it done.
     Returns its byte count, or None when skipped."""
     if skip is not None and skip():
         return None
-    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device, fusion)
+    values = compute_block(_read(source, region), net, block, normalizer, axes, batch_size, device, fusion,
+                           precision)
     values, targets = (values, target) if isinstance(values, tuple) else ((values,), (target,))
     try:
         for array, values_of_one in zip(targets, values, strict=True):
@@ -169,7 +172,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
             i, j, k = blk.index
             tasks.append(dask.delayed(_write_task, pure=False)(
                 source, region, inputs.net, blk, normalizer, cfg.axes, cfg.batch_size, cfg.device, target,
-                meta_dir, None if client is not None else skip, fusion,
+                meta_dir, None if client is not None else skip, fusion, cfg.precision,
                 dask_key_name=f"isorecon-write-{inputs.token}-{i}-{j}-{k}"))
         runner = _run_distributed(client, tasks, stop) if client is not None else \
             _run_local(tasks, num_workers, abort)
@@ -188,7 +191,10 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
     missing = [b.index for b in plan.blocks() if not _marker(meta_dir, b.index).exists()]
     info = {"path": str(path), "partial": str(partial), "blocks": plan.n_blocks, "skipped": skipped,
             "computed": plan.n_blocks - skipped - len(missing), "shape": plan.out_shape,
-            "plan": plan.to_dict()}
+            "plan": plan.to_dict(),
+            # what ran the blocks: resolved here, or as asked when a cluster's workers resolved it
+            "precision": cfg.precision if client is not None else
+            precision_for(net, cfg.precision, resolve_device(cfg.device)).name}
     if missing:
         yield ReconFinished(volume=None, stopped=True, elapsed=time.perf_counter() - t0, info=info)
         return

@@ -17,6 +17,7 @@ from ..events import stop_requested
 from ..fusion import PLAIN, SharedBlocks
 from ..geometry import check_volume
 from ..intensity import Normalizer
+from ..precision import precision_for
 from .compute import _block_task
 from .plan import DEFAULT_BLOCK, Block, plan_blocks
 
@@ -73,7 +74,7 @@ def _check(volume, net, z_factor, cfg):
     check_volume(volume)
     z_factor = check_z_factor(z_factor)
     cfg = cfg or ReconConfig()
-    resolve_device(cfg.device)
+    precision_for(net, cfg.precision, resolve_device(cfg.device))  # refused here, not in a task
     if not hasattr(net, "receptive_radius"):
         raise IsoReconError(f"{type(net).__name__} has no receptive_radius: cannot size the block halo.")
     return z_factor, cfg
@@ -103,7 +104,7 @@ def reconstruct_blockwise(volume, net, z_factor: float, normalizer: Normalizer, 
             suffix = "" if shared is None else f"-{output}"
             task = dask.delayed(_block_task, pure=False)(
                 source, region, inputs.net, blk, normalizer, cfg.axes, cfg.batch_size, cfg.device, fusion,
-                shared, output, dask_key_name=f"isorecon-block-{inputs.token}-{i}-{j}-{k}{suffix}")
+                shared, output, cfg.precision, dask_key_name=f"isorecon-block-{inputs.token}-{i}-{j}-{k}{suffix}")
             grids[output][i][j][k] = da.from_delayed(task, shape=blk.out_shape, dtype=dtype)
     arrays = tuple(da.block(grid) for grid in grids)
     return arrays[0] if shared is None else arrays

@@ -30,6 +30,7 @@ class TrainOptions:
     seed: int | None = None
     kernel_smooth: float | None = None  # weight of the smoothness prior on the learned axial kernel; 0: off
     device: str = "auto"
+    precision: str = "auto"  # the networks' arithmetic (core.precision)
 
 
 def training_config(options: TrainOptions, resume=None) -> TrainConfig:
@@ -37,14 +38,14 @@ def training_config(options: TrainOptions, resume=None) -> TrainConfig:
 
     Continuing a model (one rule for every front-end):
 
-    - what the user set is applied: budget, device, seed, kernel prior weight, and any preset, backbone or
+    - what the user set is applied: budget, device, precision, seed, kernel prior weight, and any preset, backbone or
       other setting;
     - what the user did not set is the model's own (with a preset given, the preset's values count as set);
     - the z-factor is the model's: a given one must be the same (:func:`geometry.same_z_factor`), and the
       settings that shape the networks must be the model's, else a one-line ``IsoReconError`` says which;
     - the budget must not be used up already.
     """
-    given = {"device": options.device, **dict(options.other_settings)}
+    given = {"device": options.device, "precision": options.precision, **dict(options.other_settings)}
     if options.backbone is not None:
         given["backbone"] = options.backbone
     if options.seed is not None:

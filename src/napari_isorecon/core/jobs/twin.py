@@ -29,11 +29,11 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
     the outputs at the call, before any work.
     """
-    from ..device import resolve_device
+    from ..precision import check_runtime
 
     check_volume(volume)
     config = config or ReconConfig()
-    resolve_device(config.device)  # an unusable device is refused before the twin is made
+    check_runtime(config)  # an unusable device or precision is refused before the twin is made
     if outputs is not None:
         outputs.check()
     parts = []
