@@ -70,7 +70,7 @@ DEVICE_TIP = "auto: CUDA GPU, else Apple GPU (mps), else CPU. Greyed: not on thi
 
 def mark_unavailable_devices(combo: QComboBox) -> None:
     """Grey out the devices of a device combo box (auto / cpu / cuda / mps) that this machine lacks."""
-    from ..core.device import available_devices
+    from ..core.settings.device import available_devices
 
     available = set(available_devices())
     for index in range(combo.count()):

@@ -20,7 +20,7 @@ def _add_common(p, z_factor=True):
 
 
 def _add_training(p, checkpoints: bool = True):
-    from ..core.config import STAGE2_PAIRS, LossWeights
+    from ..core.settings.config import STAGE2_PAIRS, LossWeights
 
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
@@ -52,7 +52,7 @@ def _add_training(p, checkpoints: bool = True):
 
 
 def _add_thickness_spread(p):
-    from ..core.config import TrainConfig
+    from ..core.settings.config import TrainConfig
 
     p.add_argument("--thickness-spread", type=_non_negative, default=None, metavar="SHARE",
                    help="how far the real sections' thickness may be from the declared one, as a share of it "

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import TrainConfig, check_z_factor, preset
 from ..errors import IsoReconError
-from ..geometry import same_z_factor
+from ..settings.config import TrainConfig, preset
+from ..settings.zfactor import check_z_factor, same_z_factor
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def training_config(options: TrainOptions, resume=None) -> TrainConfig:
     - what the user set is applied: budget, device, seed, kernel prior weight, and any preset, backbone or
       other setting;
     - what the user did not set is the model's own (with a preset given, the preset's values count as set);
-    - the z-factor is the model's: a given one must be the same (:func:`geometry.same_z_factor`), and the
+    - the z-factor is the model's: a given one must be the same (:func:`settings.zfactor.same_z_factor`), and the
       settings that shape the networks must be the model's, else a one-line ``IsoReconError`` says which;
     - the budget must not be used up already.
     """

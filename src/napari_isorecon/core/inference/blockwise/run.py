@@ -10,13 +10,14 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from ..config import ReconConfig, check_z_factor
-from ..device import resolve_device
-from ..errors import IsoReconError
-from ..events import stop_requested
+from ...errors import IsoReconError
+from ...events import stop_requested
+from ...geometry import check_volume
+from ...model.intensity import Normalizer
+from ...settings.config import ReconConfig
+from ...settings.device import resolve_device
+from ...settings.zfactor import check_z_factor
 from ..fusion import PLAIN, SharedBlocks
-from ..geometry import check_volume
-from ..intensity import Normalizer
 from .compute import _block_task
 from .plan import DEFAULT_BLOCK, Block, plan_blocks
 
@@ -110,7 +111,7 @@ def reconstruct_blockwise(volume, net, z_factor: float, normalizer: Normalizer, 
 
 
 def reconstruct_model_blockwise(volume, model, cfg: ReconConfig | None = None, block=DEFAULT_BLOCK, client=None):
-    """:func:`reconstruct_blockwise` with a trained :class:`~napari_isorecon.core.model.IsoModel`."""
+    """:func:`reconstruct_blockwise` with a trained :class:`~napari_isorecon.core.model.iso_model.IsoModel`."""
     return reconstruct_blockwise(volume, model.reconstruction_network(), model.z_factor, model.normalizer,
                                  cfg, block, client)
 
@@ -118,7 +119,7 @@ def reconstruct_model_blockwise(volume, model, cfg: ReconConfig | None = None, b
 def interpolate_blockwise(volume, z_factor: float, order: str = "cubic", cfg: ReconConfig | None = None,
                           block=DEFAULT_BLOCK, client=None):
     """Linear or cubic interpolation along z, blockwise, with exactly the geometry of :func:`reconstruct`."""
-    from ..networks import AxialInterpolator
+    from ...networks.generators import AxialInterpolator
     from ..reconstruct import interpolation_normalizer
 
     z_factor = check_z_factor(z_factor)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import torch
 
-from .config import TrainConfig
-from .errors import IsoReconError
-from .events import CheckpointSaved, TrainFinished, TrainSnapshot
-from .geometry import same_z_factor
+from ..errors import IsoReconError
+from ..events import CheckpointSaved, TrainFinished, TrainSnapshot
+from ..io.files import atomic_write, check_writable
+from ..settings.config import TrainConfig
+from ..settings.zfactor import same_z_factor
 from .intensity import Normalizer
-from .io.files import atomic_write, check_parent_folder, check_writable  # noqa: F401  (re-exported)
-from .model import IsoModel, TrainState, build_networks
+from .iso_model import IsoModel, TrainState, build_networks
 
 FORMAT = "napari-isorecon/checkpoint"
 FORMAT_VERSION = 1
@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 def _versions() -> dict:
     import numpy
 
-    from .. import __version__
+    from ... import __version__
 
     return {"napari_isorecon": __version__, "torch": str(torch.__version__), "numpy": str(numpy.__version__)}
 
@@ -70,7 +70,7 @@ def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:
 
 def _checkpoint_source(path: Path):
     """The file itself, or the checkpoint inside a bioimage.io package from ``isorecon export`` (checked)."""
-    from .bioimageio_package import is_package, packaged_checkpoint
+    from ..bioimageio.package import is_package, packaged_checkpoint
 
     if path.suffix.lower() == ".zip" or is_package(path):
         return packaged_checkpoint(path)

@@ -18,13 +18,14 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .config import ReconConfig, check_z_factor
-from .device import resolve_device
-from .events import ReconFinished, ReconProgress, stop_requested
+from ..events import ReconFinished, ReconProgress, stop_requested
+from ..geometry import check_volume, output_depth
+from ..model.intensity import Normalizer
+from ..networks.generators import AxialInterpolator
+from ..settings.config import ReconConfig
+from ..settings.device import resolve_device
+from ..settings.zfactor import check_z_factor
 from .fusion import PLAIN
-from .geometry import check_volume, output_depth
-from .intensity import Normalizer
-from .networks import AxialInterpolator
 
 
 def _tiles(width: int, tile: int, overlap: int):
@@ -99,7 +100,7 @@ def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion)
 
 
 def reconstruct(volume, model, cfg: ReconConfig | None = None, stop=None) -> Iterator:
-    """Reconstruct ``volume`` with a trained :class:`~napari_isorecon.core.model.IsoModel`."""
+    """Reconstruct ``volume`` with a trained :class:`~napari_isorecon.core.model.iso_model.IsoModel`."""
     return slice_passes(volume, model.reconstruction_network(), model.z_factor, model.normalizer,
                         cfg or ReconConfig(), stop)
 

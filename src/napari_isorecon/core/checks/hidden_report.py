@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IsoReconError
+from ..errors import IsoReconError
 
 WHAT_IT_MEASURES = (
     "Every other section was hidden; a model trained with your settings on the rest (twice your z spacing) "

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import DEFAULT_BLOCK, reconstruct_blockwise, write_blockwise
-from .config import ReconConfig
-from .events import ReconWithUncertainty
+from ..events import ReconWithUncertainty
+from ..model.intensity import Normalizer
+from ..settings.config import ReconConfig
+from .blockwise import DEFAULT_BLOCK, reconstruct_blockwise, write_blockwise
 from .fusion import by_slabs
-from .intensity import Normalizer
 
 Z_FLIP_TOLERANCE = 0.05
 # measured on the bench volume (benchmarks/uncertainty_bench.py, docs/benchmarks.md); shown wherever the map is
@@ -183,7 +183,7 @@ def reconstruct_blockwise_with_uncertainty(volume, model, cfg: ReconConfig | Non
 
 def write_with_uncertainty_blockwise(volume, model, path, uncertainty_path, cfg: ReconConfig | None = None,
                                      ensemble: FlipEnsemble | None = None, **kwargs) -> Iterator:
-    """:func:`blocks.write_blockwise` of the augmented result to ``path`` and its uncertainty to
+    """:func:`blockwise.write_blockwise` of the augmented result to ``path`` and its uncertainty to
     ``uncertainty_path`` (both OME-Zarr, resumed together); the last event is a ReconWithUncertainty
     holding both written arrays, opened lazily."""
     return write_blockwise(volume, model.reconstruction_network(), model.z_factor, model.normalizer, path, cfg,

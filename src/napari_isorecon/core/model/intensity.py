@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import IsoReconError
+from ..errors import IsoReconError
 
 _SAMPLE_VOXELS = 2_000_000
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IsoReconError
-from ..geometry import output_depth
+from ...errors import IsoReconError
+from ...geometry import output_depth
 
 DEFAULT_BLOCK = (64, 256, 256)  # input voxels (z slices, y, x) per block, before the z lattice rule
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import IsoReconError
+from ..errors import IsoReconError
 
 _REGISTRY: dict[str, type] = {}
 ATTENTION_RADIUS = 3

@@ -22,12 +22,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .config import ReconConfig, TrainConfig
-from .errors import IsoReconError
-from .evaluate import data_range_of, psnr_ssim_2d
-from .events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
-from .geometry import check_volume, linear_read_weights
+from ..errors import IsoReconError
+from ..events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
+from ..geometry import check_volume, linear_read_weights
+from ..settings.config import ReconConfig, TrainConfig
 from .hidden_report import HiddenSectionReport
+from .metrics import data_range_of, psnr_ssim_2d
 
 METHODS = ("ours", "cubic", "neighbour mean")
 _SAMPLES_PER_SECTION = 64  # midpoint-rule samples of a hidden section's z range
@@ -99,7 +99,7 @@ def _as_dtype(prediction: np.ndarray, dtype) -> np.ndarray:
 def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None = None, stop=None,
                              thickness: float | None = None, preview_every: int = 0) -> Iterator:
     """Train at 2F on the kept sections (``cfg`` with the volume's factor F; the rest of its settings kept),
-    reconstruct, and score the hidden sections. Yields core.train's events, ``CheckProgress`` and finally
+    reconstruct, and score the hidden sections. Yields core.training.train's events, ``CheckProgress`` and finally
     ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event.
     ``thickness``: of the volume's sections in z-steps (default ``cfg.section_thickness``); at 2F the kept
     sections are half as thick, and the check's training starts its kernel there."""
@@ -112,7 +112,7 @@ def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None
     except IsoReconError as exc:
         raise IsoReconError(f"The hidden-section check trains at twice the z-factor ({2 * cfg.z_factor:g}): "
                             f"{exc}") from None
-    from .train import train
+    from ..training.train import train
 
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work
     return _check_events(events, kept, hidden, check_cfg, recon or ReconConfig(device=cfg.device), stop,
@@ -120,7 +120,7 @@ def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None
 
 
 def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness) -> Iterator:
-    from .reconstruct import interpolate, reconstruct
+    from ..inference.reconstruct import interpolate, reconstruct
 
     final = None
     for event in train_events:

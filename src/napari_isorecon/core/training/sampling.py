@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .intensity import Normalizer
+from ..model.intensity import Normalizer
 
 
 class PatchSampler:

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .config import check_z_factor
-from .geometry import linear_read_weights
+from ..geometry import linear_read_weights
+from ..settings.zfactor import check_z_factor
 
 KINDS = ("cubic", "box", "box_thick", "box_thin", "take_centred", "gaussian_centred", "take", "gaussian")
 OFF_CENTRE_KINDS = ("take", "gaussian")

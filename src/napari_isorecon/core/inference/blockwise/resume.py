@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ReconConfig
-from ..errors import IsoReconError
-from ..events import ReconFinished, ReconProgress, stop_requested
+from ...errors import IsoReconError
+from ...events import ReconFinished, ReconProgress, stop_requested
+from ...model.intensity import Normalizer
+from ...settings.config import ReconConfig
 from ..fusion import PLAIN
-from ..intensity import Normalizer
 from .compute import _read, _trim_heap, compute_block
 from .plan import DEFAULT_BLOCK, plan_blocks
 from .run import _check, _Inputs, _run_distributed, _run_local, default_workers
@@ -94,7 +94,7 @@ def write_blockwise(volume, net, z_factor: float, normalizer: Normalizer, path, 
     A ``fusion`` with several outputs (:class:`uncertainty.FlipEnsemble`) writes the first to ``path`` and
     the others to ``more_paths`` (OME-Zarr, float32), built and resumed together with it.
     """
-    from .. import io
+    from ... import io
 
     z_factor, cfg = _check(volume, net, z_factor, cfg)
     path = io.check_zarr_writable(path, overwrite)
@@ -120,10 +120,10 @@ def write_blockwise(volume, net, z_factor: float, normalizer: Normalizer, path, 
                 raise IsoReconError(
                     f"{partial} holds an interrupted run with other settings (input, model, axes or block "
                     "size); delete it, or add --overwrite to start over.")
-            io._remove(partial)
+            io.remove_path(partial)
     if not partial.exists():  # a companion left by a run whose main output is gone cannot be resumed
         for stale in more_partials:
-            io._remove(stale)
+            io.remove_path(stale)
     return _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, meta_dir, client,
                          voxel_size, overwrite, stop, num_workers or default_workers(), ome_version, fusion,
                          tuple(zip(more_paths, more_partials, strict=True)))
@@ -134,7 +134,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
     import dask
     import zarr
 
-    from .. import io
+    from ... import io
 
     t0 = time.perf_counter()
     dtypes = fusion.output_dtypes(normalizer)
@@ -148,7 +148,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
             (meta_dir / "manifest.json").write_text(_canonical(manifest))
         except OSError as exc:
             for p in made:
-                io._remove(p)
+                io.remove_path(p)
             raise IsoReconError(f"Could not create {partial}: {exc.strerror or exc}.") from exc
     else:
         targets = [zarr.open_group(store=str(p), mode="r+")["0"] for p in [partial] + [p for _, p in more]]
@@ -196,7 +196,7 @@ def _write_events(volume, net, normalizer, cfg, plan, manifest, path, partial, m
         io.add_levels(finished)
     for more_path, more_partial in more:
         io.finish_partial(more_partial, more_path, overwrite)
-    io._remove(meta_dir)
+    io.remove_path(meta_dir)
     io.finish_partial(partial, path, overwrite)
     volumes = tuple(zarr.open_group(store=str(p), mode="r")["0"] for p in [path] + [p for p, _ in more])
     yield fusion.finished(volumes, elapsed=time.perf_counter() - t0, info=info)

@@ -5,7 +5,7 @@ row, and sums to 1. The references here are densities on the same axis (they int
 height compares with the taps):
 
 - the *box* of one z-step: a section that integrates the tissue evenly over its spacing, width f;
-- the *antialiased bicubic* kernel that ``degradation.degrade_slices(..., "cubic")`` applies (torch's
+- the *antialiased bicubic* kernel that ``sections.degrade_slices(..., "cubic")`` applies (torch's
   ``interpolate(mode="bicubic", antialias=True)``, the paper's simulation protocol): Keys' cubic with
   a = -0.5 stretched by f, ``keys(t / f) / f`` (checked against the impulse response of ``degrade_slices``
   in the tests).

@@ -1,6 +1,6 @@
 """How the predictions of the slice passes become the output volume(s).
 
-The slice-pass engines (:func:`reconstruct.slice_passes`, :func:`blocks.compute_block`) hand every batch
+The slice-pass engines (:func:`reconstruct.slice_passes`, :func:`blockwise.compute_block`) hand every batch
 of slices to a *fusion*: ``fusion.predict(forward, slices)`` returns ``k`` predictions of the batch (the
 plain :class:`PassMean`: one; :class:`uncertainty.FlipEnsemble`: one per flip) and an accumulator made by
 ``fusion.accumulator(shape, n_passes)`` gathers them pass after pass; ``accumulator.finish(normalizer)``
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .events import ReconFinished
-from .intensity import Normalizer
+from ..events import ReconFinished
+from ..model.intensity import Normalizer
 
 
 def by_slabs(convert, array: np.ndarray, dtype, voxels: int = 1 << 20) -> np.ndarray:

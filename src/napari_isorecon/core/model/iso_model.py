@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .backbones import build_backbone
-from .config import TrainConfig
-from .degradation import section_slices, section_taps, stacked_section_taps
+from ..networks.backbones import build_backbone
+from ..networks.generators import AxialDegradation, AxialDiscriminator, PatchDiscriminator
+from ..settings.config import TrainConfig
+from ..training.sections import section_slices, section_taps, stacked_section_taps
 from .intensity import Normalizer
-from .networks import AxialDegradation, AxialDiscriminator, PatchDiscriminator
 
 
 def build_networks(cfg: TrainConfig) -> dict[str, torch.nn.Module]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import IsoReconError
+from ..errors import IsoReconError
 
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 

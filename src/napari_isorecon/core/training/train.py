@@ -19,11 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import losses
-from .config import TrainConfig
-from .device import resolve_device
-from .errors import IsoReconError
-from .events import (
+from ..errors import IsoReconError
+from ..events import (
     STAGE_NAMES,
     DegradationPreview,
     StageStarted,
@@ -32,9 +29,12 @@ from .events import (
     TrainStep,
     stop_requested,
 )
-from .geometry import check_volume, patch_geometry
-from .intensity import Normalizer
-from .model import IsoModel
+from ..geometry import check_volume, patch_geometry
+from ..model.intensity import Normalizer
+from ..model.iso_model import IsoModel
+from ..networks import losses
+from ..settings.config import TrainConfig
+from ..settings.device import resolve_device
 from .noise import PixelNoise, volume_noise_sigma
 from .sampling import PatchSampler
 
@@ -100,7 +100,7 @@ def _generator_rate(cfg: TrainConfig, stage_step: int) -> float:
 
 def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoise | None = None) -> dict[str, float]:
     """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise``: the volume's pixel
-    noise, partly put back into G_hl's fakes (core.noise)."""
+    noise, partly put back into G_hl's fakes (core.training.noise)."""
     g_hl, g_lh, d_l, d_h = (model.networks[k] for k in ("g_hl", "g_lh", "d_l", "d_h"))
     w = cfg.weights
     hr_rows, lr_rows = hr.shape[-2], lr.shape[-2]
@@ -196,7 +196,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     ``stop``: a ``threading.Event`` (or a callable returning bool) checked between steps; a stopped run
     still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
     continued where it stopped with the remaining budget. ``degradation``: instead of learning it, assume
-    a hand-made one (see :mod:`degradation`; "cubic", "take", "gaussian", ...) and train the reconstruction
+    a hand-made one (see :mod:`.sections`; "cubic", "take", "gaussian", ...) and train the reconstruction
     network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped). It may also
     be a callable ``(hr, rows) -> lr`` on unit-scale (N, 1, H, W) tensors (the bench's oracle with noise).
     ``steps``: the step functions (:class:`TrainingSteps`; default the engine's).
@@ -206,7 +206,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if resume is not None:
-        mismatch = cfg.network_mismatch(resume.config)  # the z-factor included (geometry.same_z_factor)
+        mismatch = cfg.network_mismatch(resume.config)  # the z-factor included (settings.zfactor.same_z_factor)
         if mismatch:
             raise IsoReconError(f"Cannot resume: the model was trained with {mismatch}; resume with its own "
                                 "settings.")
@@ -220,7 +220,7 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
         model.state.stage = 2
         degrade = degradation
     elif degradation is not None:
-        from .degradation import KINDS, degrade_slices
+        from .sections import KINDS, degrade_slices
 
         if degradation not in KINDS:
             raise IsoReconError(f"Unknown degradation {degradation!r}; choose one of {', '.join(KINDS)}.")

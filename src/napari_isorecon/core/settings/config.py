@@ -6,23 +6,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .errors import IsoReconError
-
-
-def check_z_factor(z_factor) -> float:
-    """Return ``z_factor`` as a float, or raise a clear error when it is not a real number > 1."""
-    try:
-        value = float(z_factor)
-    except (TypeError, ValueError):
-        raise IsoReconError(f"z-factor must be a number > 1, got {z_factor!r}.") from None
-    if not math.isfinite(value) or value <= 1.0:
-        raise IsoReconError(
-            f"z-factor must be a finite number > 1 (z spacing / xy spacing), got {z_factor!r}."
-        )
-    if value > 100:
-        raise IsoReconError(f"z-factor {value:g} is larger than 100: check the voxel sizes.")
-    return value
-
+from ..errors import IsoReconError
+from .zfactor import check_z_factor, same_z_factor
 
 # Stage-2 training pairs, (degraded xy, xy): the xy patch integrated over a serial section of the declared
 # thickness ("section": the physics, no stage 1), or degraded by what stage 1 learned: G_hl's kernel path
@@ -31,7 +16,7 @@ STAGE2_PAIRS = ("section", "kernel", "full")
 LEARNED_PAIRS = ("kernel", "full")
 STAGE2_LOSSES = ("l1", "l2")
 # G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
-# blurred by a Gaussian of learnable width, centred: two parameters; see networks.section_kernel).
+# blurred by a Gaussian of learnable width, centred: two parameters; see networks.generators.section_kernel).
 KERNEL_MODELS = ("free", "section")
 
 
@@ -66,7 +51,7 @@ class TrainConfig:
     """Everything that defines a training run; stored whole in every checkpoint."""
 
     z_factor: float = 10.0
-    backbone: str = "edsr"  # reconstruction network (G_lh and stage 2), see core.backbones
+    backbone: str = "edsr"  # reconstruction network (G_lh and stage 2), see core.networks.backbones
     channels: int = 32
     blocks: int = 4
     ghl_channels: int = 16
@@ -85,7 +70,7 @@ class TrainConfig:
     stage2_pairs: str = "section"
     kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
-    # sections, core.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
+    # sections, core.training.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
     match_noise: bool = True
     # the sections' thickness in z-steps (1: as thick as their spacing): the stage-2 pairs' section, where the
     # section kernel model starts, and what the hidden-section check scores with (halved at 2F). Not
@@ -160,7 +145,7 @@ class TrainConfig:
             raise IsoReconError(f"patch_width must be at least 16, got {self.patch_width}.")
         if self.lr_rows < 2:
             raise IsoReconError(f"lr_rows must be at least 2, got {self.lr_rows}.")
-        from .backbones import check_backbone  # local: keeps config importable without torch
+        from ..networks.backbones import check_backbone  # local: keeps config importable without torch
 
         check_backbone(self.backbone)
         from .device import check_device_name
@@ -169,8 +154,6 @@ class TrainConfig:
 
     def network_mismatch(self, other: TrainConfig) -> str | None:
         """The first network-defining setting in which ``other`` differs, as "name: mine vs theirs"."""
-        from .geometry import same_z_factor  # local: geometry imports this module
-
         for name in NETWORK_FIELDS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs and not (name == "z_factor" and same_z_factor(mine, theirs)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel_summary import describe_kernel, model_kernel_summary
+from ..checks.kernel_summary import describe_kernel, model_kernel_summary
 
 
 def model_name(model) -> str:

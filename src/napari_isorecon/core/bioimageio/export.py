@@ -17,7 +17,7 @@ ilastik, BiaPy) gets what ``isorecon reconstruct`` gives. The rdf declares:
 Test tensors are a crop of ``volume`` and what :func:`reconstruct.reconstruct` makes of it; the export
 checks that the TorchScript module reproduces them before writing anything. The package also holds our
 checkpoint (attachment) so that ``load_model`` gives back the full model, a cover image and a README
-(:mod:`bioimageio_docs`). Nothing is tiled for the consumer: see the README's "What a consumer must do".
+(:mod:`.docs`). Nothing is tiled for the consumer: see the README's "What a consumer must do".
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bioimageio_package import CHECKPOINT_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION
-from .checkpoint import atomic_write, check_writable, save_model
-from .config import ReconConfig
-from .errors import IsoReconError
-from .geometry import MIN_WIDTH, check_volume, same_z_factor, z_spacing_ratio
-from .reconstruct import reconstruct, run_to_end
+from ..errors import IsoReconError
+from ..geometry import MIN_WIDTH, check_volume
+from ..inference.reconstruct import reconstruct, run_to_end
+from ..io.files import atomic_write, check_writable
+from ..model.checkpoint import save_model
+from ..settings.config import ReconConfig
+from ..settings.zfactor import same_z_factor, z_spacing_ratio
+from .package import CHECKPOINT_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION
 
 INSTALL_HINT = "pip install 'napari-isorecon[bioimageio]' (or: pip install bioimageio.core)"
 PAPER_DOI = "10.1007/978-3-030-59722-1_16"
@@ -104,7 +106,7 @@ def declared_scales(z_factor: float, voxel_size=None) -> dict:
 
 def scripted_network(model, slice_batch: int = 8) -> torch.jit.ScriptModule:
     """The model's whole reconstruction as a TorchScript module on the CPU (the model is not moved)."""
-    from .export_network import IsotropicVolumeNetwork
+    from .network import IsotropicVolumeNetwork
 
     net = copy.deepcopy(model.reconstruction_network()).cpu().eval()
     norm = model.normalizer
@@ -190,7 +192,7 @@ def export_package(model, volume, out, *, voxel_size=None, unit: str | None = "n
 def _write_contents(folder, model, volume, crop, expected, scripted, scales, voxel_size, unit, source_name):
     import tifffile
 
-    from .bioimageio_docs import cover_image, package_readme
+    from .docs import cover_image, package_readme
 
     np.save(folder / "test_input.npy", crop[None, None])
     np.save(folder / "test_output.npy", expected[None, None])
@@ -231,7 +233,7 @@ def _tolerance(v0_5, model):
 
 
 def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license_id):
-    from .bioimageio_docs import architecture_text, describe_training, model_name
+    from .docs import architecture_text, describe_training, model_name
 
     cfg = model.config
     dtype = model.normalizer.np_dtype.name
@@ -280,7 +282,7 @@ def _describe(v0_5, folder, model, facts, scales, unit, authors, name, license_i
             postprocessing=[to_dtype])],
         weights=v0_5.WeightsDescr(torchscript=v0_5.TorchscriptWeightsDescr(
             source=folder / "weights_torchscript.pt", pytorch_version=torch_version,
-            comment="torch.jit.script of napari_isorecon.core.export_network.IsotropicVolumeNetwork")),
+            comment="torch.jit.script of napari_isorecon.core.bioimageio.network.IsotropicVolumeNetwork")),
         config=v0_5.Config(
             bioimageio=v0_5.BioimageioConfig(
                 reproducibility_tolerance=[_tolerance(v0_5, model)], architecture_type=f"{cfg.backbone} x2 passes",

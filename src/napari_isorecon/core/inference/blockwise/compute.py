@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 
-from ..device import resolve_device
+from ...model.intensity import Normalizer
+from ...settings.device import resolve_device
 from ..fusion import PLAIN, by_slabs
-from ..intensity import Normalizer
 from .plan import Block
 
 

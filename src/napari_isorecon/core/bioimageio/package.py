@@ -2,7 +2,7 @@
 
 A package is a zip with an ``rdf.yaml`` (bioimage.io model spec 0.5), TorchScript weights and, as an
 attachment, our own checkpoint (:data:`CHECKPOINT_FILE`): loading a package gives back the full
-:class:`~napari_isorecon.core.model.IsoModel` (G_hl included, so the consistency check, the kernel
+:class:`~napari_isorecon.core.model.iso_model.IsoModel` (G_hl included, so the consistency check, the kernel
 summary and *Continue training* work), and ``reconstruct`` with it equals ``reconstruct`` with the ``.pt``.
 What is checked, each failure one line: the zip and its rdf can be read, the rdf describes a model of
 spec 0.5 with TorchScript weights that are in the zip, its input is a 3D (z, y, x) volume, and it was
@@ -15,7 +15,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from .errors import IsoReconError
+from ..errors import IsoReconError
 
 PACKAGE_FORMAT = "napari-isorecon/bioimageio-package"
 PACKAGE_FORMAT_VERSION = 1
