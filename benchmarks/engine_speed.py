@@ -19,7 +19,7 @@ import numpy as np
 def time_training(volume, z_factor, steps_per_stage=60):
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.events import TrainStep
-    from napari_isorecon.core.train import train
+    from napari_isorecon.core.training.train import train
 
     cfg = TrainConfig(z_factor=z_factor, steps=2 * steps_per_stage, minutes=None, stage2_fraction=0.5,
                       stage2_pairs="kernel")  # both stages are timed
@@ -35,9 +35,9 @@ def time_training(volume, z_factor, steps_per_stage=60):
 
 def time_reconstruction(volume, z_factor, repeats=2):
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
-    from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
+    from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     model = IsoModel(TrainConfig(z_factor=z_factor, steps=1, minutes=None), Normalizer.fit(volume))
     model.reconstructor = model.new_reconstructor()

@@ -3,7 +3,7 @@
     python benchmarks/no_reference.py --volume ../shared/data/sstem_cremi_4x4x40nm_train.tif --z-factor 10 \
         --minutes 5 --out docs/bench/cremi_no_reference
 
-Scores (napari_isorecon.core.evaluate):
+Scores (napari_isorecon.core.checks.metrics):
 - ``log_spectrum_gap_db``: mean |10 log10(P_z / P_xy)| over the upper half of frequencies of equal-length
   profiles along z and along y/x (0 = the result's z texture has the lateral power spectrum);
 - ``degradation_consistency``: PSNR/SSIM between the real input xz slices and G_hl applied to the result's
@@ -24,10 +24,10 @@ import numpy as np
 def main(argv=None):
     from napari_isorecon.bench import machine_description, write_figure
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.evaluate import input_consistency, isotropy_score
+    from napari_isorecon.core.checks.metrics import input_consistency, isotropy_score
+    from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
     from napari_isorecon.core.io import read_volume
-    from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-    from napari_isorecon.core.train import train_model
+    from napari_isorecon.core.training.train import train_model
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--volume", required=True)

@@ -27,7 +27,7 @@ DEFAULT_VOLUME = Path(__file__).resolve().parents[2] / "shared" / "data" / "fibs
 
 
 def reduced_name() -> str:
-    from napari_isorecon.core.precision import resolve_precision
+    from napari_isorecon.core.settings.precision import resolve_precision
 
     name = resolve_precision("auto", "cpu").name
     if name == "float32":
@@ -37,7 +37,7 @@ def reduced_name() -> str:
 
 def machine() -> dict:
     from napari_isorecon.bench import machine_description
-    from napari_isorecon.core.precision import cpu_has_native_bf16
+    from napari_isorecon.core.settings.precision import cpu_has_native_bf16
 
     return {"machine": machine_description(), "cpu_bf16": cpu_has_native_bf16()}
 
@@ -46,8 +46,8 @@ def default_network(z_factor: float):
     """The default backbone with random weights (speed does not depend on them; every layer matters)."""
     import torch
 
-    from napari_isorecon.core.backbones import build_backbone
-    from napari_isorecon.core.config import TrainConfig
+    from napari_isorecon.core.networks.backbones import build_backbone
+    from napari_isorecon.core.settings.config import TrainConfig
 
     cfg = TrainConfig(z_factor=z_factor)
     torch.manual_seed(0)
@@ -78,13 +78,13 @@ def conv_gflops(precision, channels: int, repeats: int = 6) -> float:
 def part_speed(args) -> dict:
     import torch
 
-    from napari_isorecon.core.blockwise import write_blockwise
-    from napari_isorecon.core.config import ReconConfig, TrainConfig
     from napari_isorecon.core.events import TrainStep
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.precision import resolve_precision
-    from napari_isorecon.core.reconstruct import run_to_end, slice_passes
-    from napari_isorecon.core.train import train
+    from napari_isorecon.core.inference.blockwise import write_blockwise
+    from napari_isorecon.core.inference.reconstruct import run_to_end, slice_passes
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+    from napari_isorecon.core.settings.precision import resolve_precision
+    from napari_isorecon.core.training.train import train
 
     names = ("float32", reduced_name())
     report = {**machine(), "torch_threads": torch.get_num_threads(), "conv_limit_gflops": {}, "whole": [],
@@ -152,17 +152,17 @@ def simulated(path, z_factor=10.0, kind="box"):
 
 
 def _scores(result, truth) -> dict:
-    from napari_isorecon.core.evaluate import axial_scores
+    from napari_isorecon.core.checks.metrics import axial_scores
 
     s = axial_scores(result, truth)
     return {axis: {k: round(float(v), 4) for k, v in s[axis].items()} for axis in ("xz", "yz")}
 
 
 def part_agreement(args) -> dict:
-    from napari_isorecon.core.blockwise import reconstruct_model_blockwise
-    from napari_isorecon.core.config import ReconConfig, TrainConfig
-    from napari_isorecon.core.reconstruct import reconstruct, run_to_end
-    from napari_isorecon.core.train import train_model
+    from napari_isorecon.core.inference.blockwise import reconstruct_model_blockwise
+    from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
+    from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+    from napari_isorecon.core.training.train import train_model
     from napari_isorecon.sample import anisotropic_sample
 
     names = ("float32", reduced_name())

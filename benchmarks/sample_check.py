@@ -19,7 +19,7 @@ def main(argv=None):
 
     from napari_isorecon.bench import machine_description
     from napari_isorecon.cli import main as isorecon
-    from napari_isorecon.core.evaluate import axial_scores, isotropy_score
+    from napari_isorecon.core.checks.metrics import axial_scores, isotropy_score
     from napari_isorecon.sample import isotropic_sample
 
     parser = argparse.ArgumentParser(description="Score the README's main job against the isotropic sample")

@@ -1,4 +1,4 @@
-"""Scale and speed of blockwise reconstruction (core.blocks): throughput, peak memory, exactness.
+"""Scale and speed of blockwise reconstruction (core.inference.blockwise): throughput, peak memory, exactness.
 
     python benchmarks/scale_bench.py                 # everything (~5 min on a 2-core CPU)
     python benchmarks/scale_bench.py --quick         # small sizes only (~1 min)
@@ -11,7 +11,7 @@ Prints and writes benchmarks/results/scale.md (and scale.json) with:
 3. the default network (TrainConfig defaults: edsr, 32 channels, 4 blocks, z-factor 10): convolution FLOPs
    per output voxel (both slice passes, halo excluded) and, for several volume sizes, blockwise voxels/s,
    achieved GFLOP/s and its fraction of the conv limit, peak RSS, and the maximum difference to the
-   whole-volume result (core.reconstruct.slice_passes);
+   whole-volume result (core.inference.reconstruct.slice_passes);
 4. memory flatness: cubic interpolation (AxialInterpolator, the same block machinery, cheap enough to write
    0.25, 1 and 4 GB outputs in minutes) from a synthetic uint8 zarr to an OME-Zarr, peak RSS per size.
 
@@ -77,8 +77,8 @@ def child_make_input(path, shape, seed=0):
 def _model_net(z_factor):
     import torch
 
-    from napari_isorecon.core.backbones import build_backbone
-    from napari_isorecon.core.config import TrainConfig
+    from napari_isorecon.core.networks.backbones import build_backbone
+    from napari_isorecon.core.settings.config import TrainConfig
 
     cfg = TrainConfig(z_factor=z_factor)
     torch.manual_seed(0)
@@ -89,8 +89,8 @@ def _model_net(z_factor):
 
 
 def _job_net(kind, z_factor):
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.networks import AxialInterpolator
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.networks.generators import AxialInterpolator
 
     if kind == "model":  # float32 output (intensity units 0..255): the blockwise difference is measured exactly
         return _model_net(z_factor), Normalizer(0.0, 255.0, "<f4")
@@ -115,10 +115,10 @@ def conv_gflops(memory_format=None, repeats=4) -> float:
 
 
 def child_blockwise(src, out, kind, z_factor, block, batch, workers):
-    from napari_isorecon.core.blocks import write_blockwise
-    from napari_isorecon.core.config import ReconConfig
+    from napari_isorecon.core.inference.blockwise import write_blockwise
+    from napari_isorecon.core.inference.reconstruct import run_to_end
     from napari_isorecon.core.io import read_zarr
-    from napari_isorecon.core.reconstruct import run_to_end
+    from napari_isorecon.core.settings.config import ReconConfig
 
     net, norm = _job_net(kind, z_factor)
     volume, _ = read_zarr(src)
@@ -136,9 +136,9 @@ def child_blockwise(src, out, kind, z_factor, block, batch, workers):
 
 
 def child_whole(src, out_npy, kind, z_factor, batch):
-    from napari_isorecon.core.config import ReconConfig
+    from napari_isorecon.core.inference.reconstruct import run_to_end, slice_passes
     from napari_isorecon.core.io import read_zarr
-    from napari_isorecon.core.reconstruct import run_to_end, slice_passes
+    from napari_isorecon.core.settings.config import ReconConfig
 
     net, norm = _job_net(kind, z_factor)
     volume = np.asarray(read_zarr(src)[0][:])
@@ -154,8 +154,8 @@ def child_conv_and_flops(z_factor, block, batch):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from napari_isorecon.core.blocks import compute_block, plan_blocks
-    from napari_isorecon.core.intensity import Normalizer
+    from napari_isorecon.core.inference.blockwise import compute_block, plan_blocks
+    from napari_isorecon.core.model.intensity import Normalizer
 
     conv = {"contiguous": conv_gflops(torch.contiguous_format, 6), "channels_last": conv_gflops(torch.channels_last, 6)}
     net = _model_net(z_factor)

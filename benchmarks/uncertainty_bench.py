@@ -1,15 +1,15 @@
-"""Does the test-time-augmentation spread (core.uncertainty) say where the reconstruction is wrong, and does
+"""Does the test-time-augmentation spread (core.inference.uncertainty) say where the reconstruction is wrong, and does
 the augmented mean gain quality? Measured against ground truth on the bench volume.
 
     python benchmarks/uncertainty_bench.py [--steps 3000] [--model M.pt] [--save-model M.pt]
 
-1. The isotropic FIB-SEM volume (250^3, 10 nm) is degraded x10 along z (core.degradation, antialiased
+1. The isotropic FIB-SEM volume (250^3, 10 nm) is degraded x10 along z (core.training.sections, antialiased
    bicubic: the paper's protocol), a model is trained on it with a FIXED step budget (results do not
    depend on machine load; --model reuses a saved one).
-2. It is reconstructed plainly and with test-time augmentation (core.uncertainty, the flips its rule
+2. It is reconstructed plainly and with test-time augmentation (core.inference.uncertainty, the flips its rule
    allows for this model); both are timed (wall times on a shared machine are contaminated by other jobs:
    the ratio is the figure to read, and it is close to the number of flips).
-3. PSNR/SSIM on xz/yz (core.evaluate.axial_scores) of the plain result, the augmented mean and cubic.
+3. PSNR/SSIM on xz/yz (core.checks.metrics.axial_scores) of the plain result, the augmented mean and cubic.
 4. Does the spread predict the error? Spearman rank correlations of the per-voxel spread with the absolute
    error of the augmented mean (2 M random voxels), of the per-xz-slice mean spread with the per-slice mean
    absolute error, of the per-output-row mean spread with the per-row error (rows between measured
@@ -72,7 +72,7 @@ def predictor_scores(predictor: np.ndarray, error: np.ndarray, rng, z_factor: in
 def train(volume, steps: int, log):
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.events import StageStarted, TrainFinished
-    from napari_isorecon.core.train import train as train_events
+    from napari_isorecon.core.training.train import train as train_events
 
     cfg = TrainConfig(z_factor=Z_FACTOR, steps=steps, minutes=None, seed=0, device="cpu")
     t0 = time.perf_counter()
@@ -89,11 +89,15 @@ def main(argv=None) -> dict:
     import tifffile
 
     from napari_isorecon.core import ReconConfig
-    from napari_isorecon.core.checkpoint import load_model, save_model
-    from napari_isorecon.core.degradation import degrade_volume
-    from napari_isorecon.core.evaluate import axial_scores
-    from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-    from napari_isorecon.core.uncertainty import flip_ensemble, kernel_asymmetry, reconstruct_with_uncertainty
+    from napari_isorecon.core.checks.metrics import axial_scores
+    from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
+    from napari_isorecon.core.inference.uncertainty import (
+        flip_ensemble,
+        kernel_asymmetry,
+        reconstruct_with_uncertainty,
+    )
+    from napari_isorecon.core.model.checkpoint import load_model, save_model
+    from napari_isorecon.core.training.sections import degrade_volume
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=3000, help="training budget in steps (default 3000)")

@@ -30,8 +30,8 @@ def rng():
 def tiny_model_file(tmp_path_factory):
     """A model trained for z-factor 5 on the sample (core API, a few steps), saved to a file."""
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.checkpoint import save_model
-    from napari_isorecon.core.train import train_model
+    from napari_isorecon.core.model.checkpoint import save_model
+    from napari_isorecon.core.training.train import train_model
     from napari_isorecon.sample import anisotropic_sample
 
     volume, _ = anisotropic_sample()

@@ -6,10 +6,10 @@ import tifffile
 import torch
 
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.config import LossWeights
-from napari_isorecon.core.degradation import degrade_slices, degrade_volume
-from napari_isorecon.core.evaluate import image_scores
-from napari_isorecon.core.train import train
+from napari_isorecon.core.checks.metrics import image_scores
+from napari_isorecon.core.settings.config import LossWeights
+from napari_isorecon.core.training.sections import degrade_slices, degrade_volume
+from napari_isorecon.core.training.train import train
 
 f = float(sys.argv[1])
 steps = int(sys.argv[2])

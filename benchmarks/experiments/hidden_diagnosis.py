@@ -14,17 +14,17 @@ import argparse
 
 import numpy as np
 
-from napari_isorecon.core.config import ReconConfig, TrainConfig
-from napari_isorecon.core.hidden_sections import (
+from napari_isorecon.core.checks.hidden_sections import (
     neighbour_mean,
     predict_hidden,
     score_predictions,
     split_sections,
 )
+from napari_isorecon.core.checks.kernel_summary import model_kernel_summary
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import open_volume
-from napari_isorecon.core.kernel_summary import model_kernel_summary
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+from napari_isorecon.core.training.train import train_model
 
 BANDS = ((0, 0.02), (0.02, 0.08), (0.08, 0.2), (0.2, 1.0))  # cycles per pixel
 

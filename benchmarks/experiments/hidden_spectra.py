@@ -5,7 +5,7 @@ figures ours looks smoother than a real section and than cubic. This puts number
 prediction of the hidden sections (ours at the default, cubic, the neighbour mean) and each band of spatial
 frequency of the xy images, the prediction's power as a share of the real sections' (how much detail it
 draws) and its correlation with the real sections in that band (how much of what it draws is right). The
-real sections' own pixel noise (core.noise, white) is given per band as a share of their power: detail a
+real sections' own pixel noise (core.training.noise, white) is given per band as a share of their power: detail a
 prediction cannot and should not copy.
 
     python benchmarks/experiments/hidden_spectra.py --minutes 10 --out benchmarks/results/hidden_spectra.txt
@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 from hidden_diagnosis import train_on_kept  # a sibling script (its folder is on sys.path when run as a file)
 
-from napari_isorecon.core.hidden_sections import neighbour_mean, predict_hidden, score_predictions
-from napari_isorecon.core.noise import volume_noise_sigma
+from napari_isorecon.core.checks.hidden_sections import neighbour_mean, predict_hidden, score_predictions
+from napari_isorecon.core.training.noise import volume_noise_sigma
 
 BANDS = ((1 / 64, 1 / 16), (1 / 16, 1 / 8), (1 / 8, 1 / 4), (1 / 4, 0.71))  # cycles per pixel
 

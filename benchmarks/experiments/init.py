@@ -6,13 +6,13 @@ import tifffile
 import torch
 
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.backbones import build_backbone
-from napari_isorecon.core.config import LossWeights
-from napari_isorecon.core.degradation import degrade_volume
-from napari_isorecon.core.evaluate import axial_scores
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.reconstruct import reconstruct, run_to_end
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.checks.metrics import axial_scores
+from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.networks.backbones import build_backbone
+from napari_isorecon.core.settings.config import LossWeights
+from napari_isorecon.core.training.sections import degrade_volume
+from napari_isorecon.core.training.train import train_model
 
 mode = sys.argv[1]
 s1 = int(sys.argv[2])

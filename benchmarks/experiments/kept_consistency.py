@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from hidden_diagnosis import train_on_kept  # a sibling script (its folder is on sys.path when run as a file)
 
-from napari_isorecon.core.degradation import box_weights
-from napari_isorecon.core.hidden_sections import neighbour_mean, predict_hidden, score_predictions
-from napari_isorecon.core.resample import axial_resize
+from napari_isorecon.core.checks.hidden_sections import neighbour_mean, predict_hidden, score_predictions
+from napari_isorecon.core.networks.resample import axial_resize
+from napari_isorecon.core.training.sections import box_weights
 
 
 def main():

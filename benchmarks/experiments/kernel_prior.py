@@ -15,11 +15,12 @@ import sys
 import tifffile
 import torch
 
-from napari_isorecon.core import TrainConfig, losses
-from napari_isorecon.core import train as T
-from napari_isorecon.core.config import LossWeights
-from napari_isorecon.core.degradation import degrade_slices, degrade_volume
-from napari_isorecon.core.evaluate import image_scores
+from napari_isorecon.core import TrainConfig
+from napari_isorecon.core.checks.metrics import image_scores
+from napari_isorecon.core.networks import losses
+from napari_isorecon.core.settings.config import LossWeights
+from napari_isorecon.core.training import train as T
+from napari_isorecon.core.training.sections import degrade_slices, degrade_volume
 
 f, steps = float(sys.argv[1]), int(sys.argv[2])
 options = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}

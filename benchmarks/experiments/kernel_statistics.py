@@ -57,7 +57,7 @@ class KernelEstimate:
 
     def kernel(self, taps: np.ndarray | None = None) -> np.ndarray:
         """The kernel's taps (one per lateral pixel, centred; default support +-2f) as float32."""
-        from napari_isorecon.core.networks import section_kernel
+        from napari_isorecon.core.networks.generators import section_kernel
 
         if taps is None:
             half = int(math.ceil(2 * self.z_factor))
@@ -146,7 +146,7 @@ def _hat_basis(r: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 def _candidate_autocorrelations(z_factor: float, half: int):
     """(thickness, sigma) pairs over the grid and the autocorrelation H2 of each kernel on lags -2h .. 2h."""
-    from napari_isorecon.core.networks import section_kernel
+    from napari_isorecon.core.networks.generators import section_kernel
 
     taps = torch.arange(-half, half + 1, dtype=torch.float32)
     pairs, kernels = [], []

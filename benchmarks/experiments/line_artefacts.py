@@ -16,9 +16,9 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from napari_isorecon.core import TrainConfig
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import read_volume
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.training.train import train_model
 
 
 def line_score(image: np.ndarray, along: int) -> float:

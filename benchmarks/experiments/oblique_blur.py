@@ -9,7 +9,7 @@ anisotropy (how many structures run at each slope). It is measured the same way 
 - the real axial lines: the rows of every xz and yz slice (rows one section apart), and
 - synthetic axial lines from the volume's own sections: each xy section integrated along y (and along x)
   over sections of a candidate thickness t, every f rows, with the pixel noise the averaging removed put back
-  (core.noise), so the imaging, the pixel noise and the sections' own z blur are the same in both;
+  (core.training.noise), so the imaging, the pixel noise and the sections' own z blur are the same in both;
 
 for each pair of neighbouring lines, the local lateral displacement (the best normalised cross-correlation
 in a Gaussian window, subpixel) and a local blur measure (log of the ratio of gradient energy at two scales).
@@ -94,7 +94,7 @@ def real_lines(acquired: np.ndarray):
 
 def synthetic_lines(acquired: np.ndarray, f: float, thickness: float, noise_sigma: float, seed: int = 0):
     """Each section integrated along y and along x over sections ``thickness`` z-steps thick, every f rows."""
-    from napari_isorecon.core.degradation import box_weights
+    from napari_isorecon.core.training.sections import box_weights
 
     rng = np.random.default_rng(seed)
     stacks = []
@@ -109,7 +109,7 @@ def synthetic_lines(acquired: np.ndarray, f: float, thickness: float, noise_sigm
 
 def estimate_thickness(acquired: np.ndarray, f: float, **kw):
     """(thickness in z-steps, the real curve, {thickness: misfit})."""
-    from napari_isorecon.core.noise import volume_noise_sigma
+    from napari_isorecon.core.training.noise import volume_noise_sigma
 
     sigma = volume_noise_sigma(acquired)  # in grey levels
     real = blur_curve(real_lines(acquired), f, **kw)

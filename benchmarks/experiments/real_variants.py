@@ -1,6 +1,6 @@
 """Which training settings make the hidden-section check on a real serial-section stack come out best?
 
-Runs core.hidden_sections.run_hidden_section_check (the code behind ``isorecon validate``) for each variant
+Runs core.checks.hidden_sections.run_hidden_section_check (the code behind ``isorecon validate``) for each variant
 of TrainConfig at a fixed step budget (results do not depend on machine load; wall times do) and writes one
 JSON line per variant with the ours / cubic / neighbour-mean scores and the learned kernel's summary.
 
@@ -14,11 +14,11 @@ import argparse
 import json
 import time
 
-from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.checks.hidden_sections import run_hidden_section_check
+from napari_isorecon.core.checks.kernel_summary import model_kernel_summary
 from napari_isorecon.core.events import HiddenSectionsChecked, TrainFinished
-from napari_isorecon.core.hidden_sections import run_hidden_section_check
 from napari_isorecon.core.io import open_volume
-from napari_isorecon.core.kernel_summary import model_kernel_summary
+from napari_isorecon.core.settings.config import TrainConfig
 
 # every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
 # stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), so that a

@@ -13,13 +13,13 @@ import time
 import tifffile
 import torch
 
-import napari_isorecon.core.degradation as D
+import napari_isorecon.core.training.sections as D
 from napari_isorecon.bench import exact_crop_depth
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core import train as T
-from napari_isorecon.core.evaluate import axial_scores
-from napari_isorecon.core.networks import AxialDegradation
-from napari_isorecon.core.reconstruct import reconstruct, run_to_end
+from napari_isorecon.core.checks.metrics import axial_scores
+from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
+from napari_isorecon.core.networks.generators import AxialDegradation
+from napari_isorecon.core.training import train as T
 
 mode, steps = sys.argv[1], int(sys.argv[2])
 path = sys.argv[3] if len(sys.argv) > 3 else "ghl_glh_500.pt"

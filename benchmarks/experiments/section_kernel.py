@@ -19,12 +19,12 @@ import numpy as np
 import tifffile
 import torch
 
-from napari_isorecon.core.config import TrainConfig
-from napari_isorecon.core.degradation import degrade_slices, degrade_volume
-from napari_isorecon.core.evaluate import image_scores
+from napari_isorecon.core.checks.kernel_summary import model_kernel_summary
+from napari_isorecon.core.checks.metrics import image_scores
 from napari_isorecon.core.events import TrainFinished
-from napari_isorecon.core.kernel_summary import model_kernel_summary
-from napari_isorecon.core.train import train
+from napari_isorecon.core.settings.config import TrainConfig
+from napari_isorecon.core.training.sections import degrade_slices, degrade_volume
+from napari_isorecon.core.training.train import train
 
 VARIANTS = {
     "free+prior": dict(kernel_model="free"),

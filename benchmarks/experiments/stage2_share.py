@@ -13,7 +13,7 @@ import sys
 import tifffile
 
 from napari_isorecon.bench import run_bench
-from napari_isorecon.core.config import LossWeights
+from napari_isorecon.core.settings.config import LossWeights
 
 z_factor, minutes, share, out = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 iso = tifffile.imread(os.environ.get("ISORECON_FIBSEM", "../shared/data/fibsem_medulla_iso10nm_250.tif"))

@@ -6,7 +6,7 @@ tell the thickness from its input. This asks whether anything can, with a networ
 
 1. **self-supervised training**, as the product would do it: patches of the stack's own xy sections,
    integrated along one lateral axis over sections of a random thickness t in [0, T_MAX] z-steps, every f
-   rows, with the pixel noise that the averaging removed put back (core.noise), standardised per patch; a
+   rows, with the pixel noise that the averaging removed put back (core.training.noise), standardised per patch; a
    small CNN regresses t (even sections train, odd sections are held out);
 2. **in distribution**: its error on held-out synthetic patches, one patch at a time and pooled (the median
    over many patches, as a volume-level estimate would be);
@@ -44,8 +44,8 @@ import torch
 from scipy import ndimage as ndi
 from torch import nn
 
-from napari_isorecon.core.degradation import section_slices, section_taps, stacked_section_taps
-from napari_isorecon.core.noise import add_missing_noise, volume_noise_sigma
+from napari_isorecon.core.training.noise import add_missing_noise, volume_noise_sigma
+from napari_isorecon.core.training.sections import section_slices, section_taps, stacked_section_taps
 
 ROWS, WIDTH = 8, 64  # a patch: 8 sections (rows) x 64 lateral pixels
 T_MAX = 2.5  # z-steps
@@ -70,7 +70,7 @@ def standardise(patches: np.ndarray) -> np.ndarray:
 def synthetic_patches(sections: np.ndarray, f: float, thickness: np.ndarray, sigma: float, rng) -> np.ndarray:
     """One patch per thickness: a random window of a random section (either lateral axis as z) made into
     sections of that thickness every f rows, plus the noise the integration removed: what the engine's
-    stage-2 inputs are (core.degradation.section_slices, core.noise.add_missing_noise)."""
+    stage-2 inputs are (core.training.sections.section_slices, core.training.noise.add_missing_noise)."""
     height = int(round(ROWS * f))
     windows = np.empty((len(thickness), 1, height, WIDTH), np.float32)
     for i in range(len(thickness)):

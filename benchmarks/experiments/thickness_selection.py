@@ -16,11 +16,11 @@ import argparse
 import numpy as np
 
 from napari_isorecon.bench.simulate import simulate_acquisition
-from napari_isorecon.core.config import TrainConfig
-from napari_isorecon.core.degradation import BOX_THICKNESS
+from napari_isorecon.core.checks.hidden_sections import run_hidden_section_check
 from napari_isorecon.core.events import HiddenSectionsChecked
-from napari_isorecon.core.hidden_sections import run_hidden_section_check
 from napari_isorecon.core.io import open_volume
+from napari_isorecon.core.settings.config import TrainConfig
+from napari_isorecon.core.training.sections import BOX_THICKNESS
 
 TRUE_THICKNESS = {**BOX_THICKNESS, "take_centred": 0.0}
 

@@ -26,9 +26,9 @@ from line_artefacts import scores
 
 from napari_isorecon.bench.simulate import exact_crop_depth, simulate_acquisition
 from napari_isorecon.core import ReconConfig, TrainConfig
-from napari_isorecon.core.evaluate import axial_scores
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.checks.metrics import axial_scores
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.training.train import train_model
 
 
 def wedge_fuse(xz_plane: np.ndarray, yz_plane: np.ndarray) -> np.ndarray:

@@ -14,9 +14,9 @@ from napari_isorecon.bench.scores import best_z_shift_scores, mean_axial_psnr, s
 from napari_isorecon.bench.simulate import noisy_degradation
 from napari_isorecon.cli import main
 from napari_isorecon.cli.parser import build_parser
-from napari_isorecon.core.degradation import KINDS, degrade_slices, degrade_volume
+from napari_isorecon.core.checks.metrics import axial_scores
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.evaluate import axial_scores
+from napari_isorecon.core.training.sections import KINDS, degrade_slices, degrade_volume
 
 
 def quiet(_msg):
@@ -81,7 +81,7 @@ def test_oracle_pairs_get_the_acquisition_noise_and_scores_use_the_clean_truth(i
         return real_scores(result, truth, crop)
 
     monkeypatch.setattr(bench_run, "_train", spy_train)
-    monkeypatch.setattr("napari_isorecon.core.evaluate.axial_scores", spy_scores)
+    monkeypatch.setattr("napari_isorecon.core.checks.metrics.axial_scores", spy_scores)
     run_bench(iso_volume, 4, degradation="box", methods=("cubic", "oracle"), steps=1, noise=6.0, seed=2, log=quiet)
     clean_truth = np.asarray(iso_volume[:40])
     assert len(scored) == 2 and all(np.array_equal(t, clean_truth) for t in scored)

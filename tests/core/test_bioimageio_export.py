@@ -11,13 +11,13 @@ import torch
 import yaml
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.bioimageio_export import declared_scales, z_fraction
-from napari_isorecon.core.checkpoint import load_model
-from napari_isorecon.core.config import ReconConfig
+from napari_isorecon.core.bioimageio.export import declared_scales, z_fraction
+from napari_isorecon.core.bioimageio.network import IsotropicVolumeNetwork
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.export_network import IsotropicVolumeNetwork
 from napari_isorecon.core.geometry import output_depth
-from napari_isorecon.core.reconstruct import reconstruct, run_to_end
+from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
+from napari_isorecon.core.model.checkpoint import load_model
+from napari_isorecon.core.settings.config import ReconConfig
 
 pytest.importorskip("bioimageio.core")
 
@@ -27,8 +27,8 @@ def exported(tmp_path_factory):
     """A small model trained on the shipped sample for a few steps (both stages; a high learning rate so that
     it departs from interpolation and a missing pass or a wrong normalisation shows), then `isorecon export`."""
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.checkpoint import save_model
-    from napari_isorecon.core.train import train
+    from napari_isorecon.core.model.checkpoint import save_model
+    from napari_isorecon.core.training.train import train
     from napari_isorecon.sample import anisotropic_sample
 
     out = tmp_path_factory.mktemp("export")
@@ -166,8 +166,8 @@ def test_the_torchscript_network_equals_the_engine(backbone, z_factor, dtype, rn
     """Every backbone, a fractional factor, integer and float data: the scripted 3D module gives what
     reconstruct() gives (exactly on a CPU), on a volume whose depth is off the package's z lattice too."""
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     cfg = TrainConfig(z_factor=z_factor, backbone=backbone, channels=8, blocks=1, device="cpu")
     volume = (rng.random((7, 20, 24)) * 1000).astype(dtype)
@@ -216,9 +216,9 @@ def test_factors_without_a_whole_output_depth_and_wrong_voxel_sizes_are_refused(
 
 def test_export_refuses_a_volume_unlike_the_training_one(tmp_path):
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.bioimageio_export import export_package
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.bioimageio.export import export_package
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     model = IsoModel(TrainConfig(z_factor=5, channels=8, blocks=1), Normalizer(0.0, 255.0, "|u1"))
     with pytest.raises(IsoReconError, match="uint16 but the model was trained on uint8"):

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from napari_isorecon.core.degradation import BOX_THICKNESS, KINDS, box_weights, degrade_slices, degrade_volume
+from napari_isorecon.core.training.sections import (
+    BOX_THICKNESS,
+    KINDS,
+    box_weights,
+    degrade_slices,
+    degrade_volume,
+)
 
 
 def _columns(profile: np.ndarray) -> torch.Tensor:

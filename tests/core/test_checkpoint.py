@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from napari_isorecon.core.checkpoint import load_model, save_model
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.model.checkpoint import load_model, save_model
+from napari_isorecon.core.training.train import train_model
 
 
 @pytest.fixture(scope="module")

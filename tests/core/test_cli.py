@@ -5,8 +5,8 @@ import pytest
 import tifffile
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.checkpoint import load_model
 from napari_isorecon.core.io import read_volume, write_volume
+from napari_isorecon.core.model.checkpoint import load_model
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_help_explains_every_command(capsys):
 
 
 def test_kernel_smoothness_prior_can_be_set_or_switched_off(tmp_path, capsys):
-    from napari_isorecon.core.config import LossWeights
+    from napari_isorecon.core.settings.config import LossWeights
 
     assert main(["train", "sample", "--steps", "2", "--out", str(tmp_path / "default.pt")]) == 0
     assert load_model(tmp_path / "default.pt").config.weights.kernel_smooth == LossWeights().kernel_smooth > 0

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_isorecon.core.degradation import degrade_slices
 from napari_isorecon.core.events import DegradationPreview
-from napari_isorecon.core.reference_kernels import (
+from napari_isorecon.core.training.reference_kernels import (
     bicubic_antialias_density,
     box_density,
     tap_offsets,
 )
-from napari_isorecon.core.train import train
+from napari_isorecon.core.training.sections import degrade_slices
+from napari_isorecon.core.training.train import train
 
 
 def _impulse_response(z_factor: float, rows: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +51,7 @@ def _offset_residual(model, offset: float) -> None:
 
 @pytest.mark.parametrize("pairs", ["kernel", "full"])
 def test_preview_shows_the_pair_degradation_and_the_kernel(em_volume, tiny_config, pairs, monkeypatch):
-    from napari_isorecon.core import train as train_module
+    from napari_isorecon.core.training import train as train_module
 
     cfg = tiny_config.replace(steps=2, stage2_fraction=0.0, stage2_pairs=pairs)
     original = train_module._preview
@@ -81,8 +81,8 @@ def test_preview_shows_the_pair_degradation_and_the_kernel(em_volume, tiny_confi
 
 
 def test_degrade_applies_the_whole_g_hl_unless_asked_for_the_pair_path(tiny_config):
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     model = IsoModel(tiny_config, Normalizer(0.0, 255.0, "uint8"))
     _offset_residual(model, 0.5)

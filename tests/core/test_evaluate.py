@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from napari_isorecon.core.evaluate import input_consistency
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.checks.metrics import input_consistency
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.training.train import train_model
 
 
 def test_input_consistency_flags_results_that_do_not_match_the_data(em_volume, tiny_config):
@@ -45,7 +45,7 @@ def test_input_consistency_degrades_with_what_made_the_stage_two_pairs(em_volume
 def test_psnr_and_ssim_agree_with_scikit_image():
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    from napari_isorecon.core.evaluate import psnr_ssim_2d
+    from napari_isorecon.core.checks.metrics import psnr_ssim_2d
 
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:64, :80]

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.checkpoint import autosave_path, load_model, save_model
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import TrainSnapshot
 from napari_isorecon.core.io import files, write_volume
-from napari_isorecon.core.train import train, train_model
+from napari_isorecon.core.model.checkpoint import autosave_path, load_model, save_model
+from napari_isorecon.core.training.train import train, train_model
 
 
 def _weights(model):
@@ -101,7 +101,7 @@ def test_run_resumes_in_its_folder(tmp_path, capsys):
 
 
 def _sample_and_config(steps):
-    from napari_isorecon.core.config import TrainConfig
+    from napari_isorecon.core.settings.config import TrainConfig
     from napari_isorecon.sample import anisotropic_sample
 
     volume, _ = anisotropic_sample()

@@ -7,8 +7,8 @@ from napari_isorecon.core.geometry import (
     isotropic_placement,
     output_depth,
     patch_geometry,
-    z_factor_from_scale,
 )
+from napari_isorecon.core.settings.zfactor import z_factor_from_scale
 
 
 @pytest.mark.parametrize("z, f, depth", [(10, 10, 100), (10, 7.5, 75), (7, 12.5, 88), (3, 1.5, 4)])

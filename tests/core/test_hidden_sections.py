@@ -7,17 +7,17 @@ import pytest
 import tifffile
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.config import TrainConfig
-from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.events import CheckProgress, HiddenSectionsChecked, TrainFinished
-from napari_isorecon.core.hidden_sections import (
+from napari_isorecon.core.checks.hidden_sections import (
     hidden_section_weights,
     neighbour_mean,
     predict_hidden,
     run_hidden_section_check,
     split_sections,
 )
-from napari_isorecon.core.reconstruct import interpolate, run_to_end
+from napari_isorecon.core.errors import IsoReconError
+from napari_isorecon.core.events import CheckProgress, HiddenSectionsChecked, TrainFinished
+from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+from napari_isorecon.core.settings.config import TrainConfig
 
 
 def _linear_in_z(depth=11, size=32):
@@ -93,7 +93,7 @@ def test_the_check_trains_at_twice_the_factor_and_reports_every_method():
 
 
 def test_the_verdict_says_when_ours_loses():
-    from napari_isorecon.core.hidden_report import HiddenSectionReport
+    from napari_isorecon.core.checks.hidden_report import HiddenSectionReport
 
     hidden = np.zeros((3, 8, 8))
     preds = {m: np.zeros((3, 8, 8)) for m in ("ours", "cubic", "neighbour mean")}
@@ -166,7 +166,7 @@ def test_bench_real_data_mode_repeats_the_check_over_seeds(tmp_path, capsys):
 
 def test_bench_report_says_which_pairs_ours_trained_on():
     from napari_isorecon.bench.hidden import _settings
-    from napari_isorecon.core.config import TrainConfig
+    from napari_isorecon.core.settings.config import TrainConfig
 
     planes = TrainConfig(z_factor=4, section_thickness=0.0).to_dict()
     assert _settings(planes) == "Ours is told: single planes (its stage-2 pairs); backbone edsr."

@@ -11,8 +11,8 @@ def _modules_after(statement: str) -> set[str]:
 
 def test_core_never_imports_gui_libraries():
     modules = _modules_after(
-        "import napari_isorecon.core, napari_isorecon.core.train, napari_isorecon.core.reconstruct, "
-        "napari_isorecon.core.checkpoint, napari_isorecon.core.io, napari_isorecon.cli"
+        "import napari_isorecon.core, napari_isorecon.core.training.train, napari_isorecon.core.inference.reconstruct, "
+        "napari_isorecon.core.model.checkpoint, napari_isorecon.core.io, napari_isorecon.cli"
     )
     assert "torch" in modules  # the statement really imported the engine
     for gui in ("napari", "qtpy", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6"):

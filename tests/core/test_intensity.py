@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.model.intensity import Normalizer
 
 
 @pytest.mark.parametrize("dtype, low, high", [(np.uint8, 0, 255), (np.uint16, 100, 60000),

@@ -9,8 +9,6 @@ import pytest
 
 from napari_isorecon.core import TrainConfig, preset
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.geometry import Z_FACTOR_RTOL, same_z_factor
-from napari_isorecon.core.intensity import Normalizer
 from napari_isorecon.core.jobs import (
     AUTOSAVE_ENV,
     TrainOptions,
@@ -21,7 +19,9 @@ from napari_isorecon.core.jobs import (
     training_config,
 )
 from napari_isorecon.core.jobs.autosave import AUTOSAVE_KEEP
-from napari_isorecon.core.model import IsoModel
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.settings.zfactor import Z_FACTOR_RTOL, same_z_factor
 
 
 def _model(step=3, **settings):
@@ -97,7 +97,7 @@ def test_the_command_line_continues_a_model_by_the_same_rules():
 
 
 def test_one_relative_tolerance_decides_the_same_z_factor(tiny_model_file):
-    from napari_isorecon.core.checkpoint import load_model
+    from napari_isorecon.core.model.checkpoint import load_model
 
     assert same_z_factor(10.0, 10.0 * (1 + 0.9 * Z_FACTOR_RTOL))
     assert not same_z_factor(10.0, 10.0 * (1 + 1.1 * Z_FACTOR_RTOL))

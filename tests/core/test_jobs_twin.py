@@ -15,6 +15,7 @@ from napari_isorecon.core.events import (
     ReconProgress,
     ReconWithUncertainty,
 )
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import read_volume, read_zarr
 from napari_isorecon.core.jobs import (
     Outputs,
@@ -22,14 +23,13 @@ from napari_isorecon.core.jobs import (
     lazy_reconstruct_with_twin,
     reconstruct_with_twin,
 )
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
 
 CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 
 
 @pytest.fixture(scope="module")
 def model(tiny_model_file):
-    from napari_isorecon.core.checkpoint import load_model
+    from napari_isorecon.core.model.checkpoint import load_model
 
     return load_model(tiny_model_file)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.kernel_summary import describe_kernel, kernel_summary
-from napari_isorecon.core.networks import AxialDegradation
+from napari_isorecon.core.checks.kernel_summary import describe_kernel, kernel_summary
+from napari_isorecon.core.networks.generators import AxialDegradation
 
 
 def test_the_box_start_is_one_z_step_thick_and_centred():
@@ -40,7 +40,7 @@ def test_info_prints_settings_history_and_kernel(tmp_path, capsys):
 
 
 def test_warnings_flag_thick_and_off_centre_kernels_but_not_thin_ones():
-    from napari_isorecon.core.kernel_summary import kernel_warnings
+    from napari_isorecon.core.checks.kernel_summary import kernel_warnings
 
     t = np.arange(-40, 41)
     box = lambda width, shift=0: ((t >= shift - width / 2) & (t < shift + width / 2)).astype(float)  # noqa: E731

@@ -14,13 +14,13 @@ import torch
 
 from napari_isorecon.cli import main
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.checkpoint import FORMAT, autosave_path, load_model, save_model
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.geometry import check_volume, patch_geometry
-from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import read_volume, write_volume
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.train import train, train_model
+from napari_isorecon.core.model.checkpoint import FORMAT, autosave_path, load_model, save_model
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.training.train import train, train_model
 
 
 def _one_line_error(capsys, argv) -> str:
@@ -198,7 +198,7 @@ def test_second_ctrl_c_aborts_and_keeps_the_checkpoint(tmp_path):
 def test_stopped_reconstruction_says_what_was_not_written(monkeypatch, capsys, tmp_path):
     from napari_isorecon.core.events import ReconFinished
 
-    monkeypatch.setattr("napari_isorecon.core.reconstruct.interpolate",
+    monkeypatch.setattr("napari_isorecon.core.inference.reconstruct.interpolate",
                         lambda *a, **k: iter([ReconFinished(volume=None, stopped=True)]))
     err = _one_line_error(capsys, ["interpolate", "sample", "--out", str(tmp_path / "c.tif")])
     assert "interpolate stopped before the end; its output was not written" in err

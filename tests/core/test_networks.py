@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from napari_isorecon.core.backbones import NAMES, build_backbone
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.networks import (
+from napari_isorecon.core.networks.backbones import NAMES, build_backbone
+from napari_isorecon.core.networks.generators import (
     AxialDegradation,
     AxialDiscriminator,
     AxialInterpolator,
@@ -77,8 +77,8 @@ def test_kernel_roughness_is_a_property_of_the_shape_not_of_the_factor(factor):
     factor; the f-row box that G_hl starts from costs more (f^3: its edges are jumps), and a straight line nothing."""
     import numpy as np
 
-    from napari_isorecon.core.losses import kernel_roughness
-    from napari_isorecon.core.resample import _keys
+    from napari_isorecon.core.networks.losses import kernel_roughness
+    from napari_isorecon.core.networks.resample import _keys
 
     taps = np.arange(-2 * int(factor) - 2, 2 * int(factor) + 3)
     cubic = torch.from_numpy(_keys(taps / factor) / factor)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from napari_isorecon.core import ReconConfig, TrainConfig
-from napari_isorecon.core import precision as precision_module
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.precision import (
+from napari_isorecon.core.settings import precision as precision_module
+from napari_isorecon.core.settings.precision import (
     Precision,
     cpu_flags_have_bf16,
     resolve_precision,
@@ -71,8 +71,8 @@ def test_old_checkpoints_say_they_trained_in_float32():
 @pytest.fixture
 def busy_model(em_volume):
     """A tiny model whose reconstructor is far from interpolation (random weights), so that precision shows."""
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     torch.manual_seed(0)
     model = IsoModel(TrainConfig(z_factor=5, steps=1, minutes=None, channels=8, blocks=2, device="cpu"),
@@ -85,7 +85,7 @@ def busy_model(em_volume):
 
 
 def _reconstruct(volume, model, name):
-    from napari_isorecon.core.reconstruct import reconstruct, run_to_end
+    from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
 
     return run_to_end(reconstruct(volume, model, ReconConfig(device="cpu", precision=name)))
 
@@ -111,7 +111,7 @@ def test_auto_falls_back_to_float32_without_bf16(em_volume, busy_model, monkeypa
 
 
 def test_blockwise_honours_the_precision(em_volume, busy_model, monkeypatch):
-    from napari_isorecon.core.blockwise import reconstruct_model_blockwise
+    from napari_isorecon.core.inference.blockwise import reconstruct_model_blockwise
 
     monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
     exact = _reconstruct(em_volume, busy_model, "float32").volume
@@ -124,7 +124,7 @@ def test_blockwise_honours_the_precision(em_volume, busy_model, monkeypatch):
 
 
 def test_interpolation_stays_float32(em_volume, monkeypatch):
-    from napari_isorecon.core.reconstruct import interpolate, run_to_end
+    from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
 
     monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
     exact = run_to_end(interpolate(em_volume, 5, "cubic", ReconConfig(device="cpu", precision="float32")))
@@ -134,8 +134,8 @@ def test_interpolation_stays_float32(em_volume, monkeypatch):
 
 
 def test_training_runs_the_networks_in_bf16_and_the_losses_in_float32(em_volume, tiny_config, monkeypatch):
-    from napari_isorecon.core import train as train_module
     from napari_isorecon.core.events import StageStarted, TrainFinished
+    from napari_isorecon.core.training import train as train_module
 
     monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
     seen = []
@@ -162,7 +162,7 @@ def test_training_runs_the_networks_in_bf16_and_the_losses_in_float32(em_volume,
 
 def test_float32_training_announces_float32(em_volume, tiny_config):
     from napari_isorecon.core.events import StageStarted
-    from napari_isorecon.core.train import train
+    from napari_isorecon.core.training.train import train
 
     started = [e for e in train(em_volume, tiny_config.replace(precision="float32", steps=2))
                if isinstance(e, StageStarted)]

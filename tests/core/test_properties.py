@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from napari_isorecon.core import ReconConfig
 from napari_isorecon.core.geometry import isotropic_placement, output_depth
-from napari_isorecon.core.reconstruct import interpolate, run_to_end
+from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64]
 
@@ -50,7 +50,7 @@ def _whole_volume_resize(volume: np.ndarray, depth: int, order: str) -> np.ndarr
     """The reference: one resize of the whole volume along z (no slicing, tiling, batching or fusion)."""
     import torch
 
-    from napari_isorecon.core.resample import axial_resize
+    from napari_isorecon.core.networks.resample import axial_resize
 
     z, y, x = volume.shape
     flat = torch.from_numpy(volume.astype(np.float64).reshape(1, 1, z, y * x))
@@ -67,9 +67,9 @@ def test_reconstruct_in_interpolation_mode_equals_plain_interpolation(z, y, x, f
     through the slice passes, tiles, batches and the xz/yz fusion, equals interpolating the whole volume
     at once along z, to the rounding of uint8."""
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
-    from napari_isorecon.core.reconstruct import reconstruct
+    from napari_isorecon.core.inference.reconstruct import reconstruct
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     volume = np.random.default_rng(seed).integers(0, 256, size=(z, y, x)).astype(np.uint8)
     cfg = ReconConfig(tile_width=tile, tile_overlap=min(4, tile // 2 - 1), batch_size=batch, device="cpu")

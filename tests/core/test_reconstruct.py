@@ -8,9 +8,9 @@ from torch.nn import functional as F
 from napari_isorecon.core import ReconConfig, TrainConfig
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import ReconFinished, ReconProgress
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
 
 
 def _model(z_factor, seed=0, backbone="edsr"):

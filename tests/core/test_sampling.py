@@ -1,7 +1,7 @@
 import numpy as np
 
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.sampling import PatchSampler
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.training.sampling import PatchSampler
 
 
 def _coordinate_volume(axis):

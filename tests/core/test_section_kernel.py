@@ -4,13 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.checks.kernel_summary import kernel_summary
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.kernel_summary import kernel_summary
-from napari_isorecon.core.networks import AxialDegradation, section_kernel
-from napari_isorecon.core.noise import PixelNoise, add_missing_noise, image_noise_sigma, volume_noise_sigma
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.networks.generators import AxialDegradation, section_kernel
+from napari_isorecon.core.settings.config import TrainConfig
+from napari_isorecon.core.training.noise import (
+    PixelNoise,
+    add_missing_noise,
+    image_noise_sigma,
+    volume_noise_sigma,
+)
+from napari_isorecon.core.training.train import train_model
 
 TAPS = torch.arange(-25, 26, dtype=torch.float32)
 
@@ -110,8 +115,8 @@ def test_the_section_kernel_starts_at_the_sections_thickness_and_free_taps_at_on
 
 
 def test_the_hidden_section_check_trains_with_half_the_thickness(monkeypatch):
-    from napari_isorecon.core import train as train_module
-    from napari_isorecon.core.hidden_sections import run_hidden_section_check
+    from napari_isorecon.core.checks.hidden_sections import run_hidden_section_check
+    from napari_isorecon.core.training import train as train_module
 
     seen = {}
 

@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.degradation import box_weights, degrade_slices, section_slices, section_taps
+from napari_isorecon.core.checks.kernel_summary import describe_kernel, kernel_summary, model_kernel_summary
 from napari_isorecon.core.events import StageStarted, TrainStep
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.kernel_summary import describe_kernel, kernel_summary, model_kernel_summary
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.train import train
-from napari_isorecon.core.uncertainty import z_flip_rule
+from napari_isorecon.core.inference.uncertainty import z_flip_rule
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.training.sections import box_weights, degrade_slices, section_slices, section_taps
+from napari_isorecon.core.training.train import train
 
 
 def test_sections_are_the_default_and_old_checkpoints_keep_their_pairs():

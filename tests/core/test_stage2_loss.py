@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from napari_isorecon.core.config import TrainConfig
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import TrainStep
-from napari_isorecon.core.train import train
+from napari_isorecon.core.settings.config import TrainConfig
+from napari_isorecon.core.training.train import train
 
 
 def test_unknown_stage2_loss_is_refused_and_old_configs_keep_l1():

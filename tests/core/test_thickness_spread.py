@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from napari_isorecon.core import TrainConfig
-from napari_isorecon.core.degradation import section_slices, section_taps, stacked_section_taps
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.noise import PixelNoise, add_missing_noise
-from napari_isorecon.core.train import train_model
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.training.noise import PixelNoise, add_missing_noise
+from napari_isorecon.core.training.sections import section_slices, section_taps, stacked_section_taps
+from napari_isorecon.core.training.train import train_model
 
 
 def _model(**settings) -> IsoModel:

@@ -6,7 +6,7 @@ import torch
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import StageStarted, TrainFinished, TrainStep
-from napari_isorecon.core.train import train, train_model
+from napari_isorecon.core.training.train import train, train_model
 
 
 def _steps(events):
@@ -36,7 +36,7 @@ def test_short_training_lowers_the_cycle_loss(em_volume, tiny_config):
 def test_stage_two_improves_on_its_starting_point(em_volume, tiny_config):
     """Stage 2 starts from G_lh; on fixed held-out pairs of the kind it trains on (the learned
     degradation of xy, xy) it must end better than G_lh."""
-    from napari_isorecon.core.sampling import PatchSampler
+    from napari_isorecon.core.training.sampling import PatchSampler
 
     cfg = tiny_config.replace(steps=80, stage2_fraction=0.75, batch_size=4, lr_generators=1e-3)
     model = train_model(em_volume, cfg)
@@ -123,8 +123,8 @@ def test_partly_nan_volume_trains_without_nan(em_volume, tiny_config):
 
 
 def test_kernel_smoothness_prior_smooths_the_learned_axial_kernel(em_volume, tiny_config):
-    from napari_isorecon.core.config import LossWeights
-    from napari_isorecon.core.losses import kernel_roughness
+    from napari_isorecon.core.networks.losses import kernel_roughness
+    from napari_isorecon.core.settings.config import LossWeights
 
     def roughness(weight):
         cfg = tiny_config.replace(steps=40, stage2_fraction=0.0, lr_generators=2e-3,
@@ -137,7 +137,7 @@ def test_kernel_smoothness_prior_smooths_the_learned_axial_kernel(em_volume, tin
 @pytest.mark.parametrize("pairs", ["kernel", "full"])
 def test_stage_two_trains_on_the_chosen_pair_degradation(em_volume, tiny_config, pairs, monkeypatch):
     """Stage-2 inputs come from G_hl's kernel path alone (default) or from the whole G_hl."""
-    from napari_isorecon.core.networks import AxialDegradation
+    from napari_isorecon.core.networks.generators import AxialDegradation
 
     calls = []
     for name in ("forward", "kernel_path"):
@@ -162,8 +162,8 @@ def test_stage_two_trains_on_the_chosen_pair_degradation(em_volume, tiny_config,
 
 
 def test_pair_degradation_drops_the_residual_branch_only_for_kernel_pairs(tiny_config):
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     model = IsoModel(tiny_config, Normalizer(0.0, 255.0, "uint8"))
     torch.nn.init.normal_(model.g_hl.residual[-1].weight)  # a residual branch that does something
@@ -208,7 +208,7 @@ def test_stage_one_step_cap_must_be_positive(tiny_config):
 
 def test_experiments_plug_in_their_own_step_functions(em_volume, tiny_config):
     """train() calls the TrainingSteps it is given, for both stages, and nothing is patched."""
-    from napari_isorecon.core import train as train_module
+    from napari_isorecon.core.training import train as train_module
 
     calls = []
 

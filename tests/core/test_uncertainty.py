@@ -8,14 +8,11 @@ import pytest
 import torch
 
 from napari_isorecon.core import ReconConfig, TrainConfig
-from napari_isorecon.core.blocks import compute_block
 from napari_isorecon.core.events import ReconFinished, ReconProgress, ReconWithUncertainty
-from napari_isorecon.core.fusion import SharedBlocks
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.networks import AxialInterpolator
-from napari_isorecon.core.reconstruct import interpolate, reconstruct, run_to_end, slice_passes
-from napari_isorecon.core.uncertainty import (
+from napari_isorecon.core.inference.blockwise import compute_block
+from napari_isorecon.core.inference.fusion import SharedBlocks
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end, slice_passes
+from napari_isorecon.core.inference.uncertainty import (
     ALL_FLIPS,
     LATERAL_FLIPS,
     FlipEnsemble,
@@ -25,6 +22,9 @@ from napari_isorecon.core.uncertainty import (
     reconstruct_with_uncertainty,
     write_with_uncertainty_blockwise,
 )
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.networks.generators import AxialInterpolator
 
 CPU = ReconConfig(device="cpu", batch_size=16)
 UNIT = Normalizer(0.0, 1.0, np.dtype(np.float32).str)
@@ -33,7 +33,7 @@ UNIT = Normalizer(0.0, 1.0, np.dtype(np.float32).str)
 @pytest.fixture(scope="module")
 def trained(em_volume):
     """A tiny model after a short training on the real sample (stage 2 on the kernel path)."""
-    from napari_isorecon.core.train import train_model
+    from napari_isorecon.core.training.train import train_model
 
     cfg = TrainConfig(z_factor=5, steps=40, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu", stage2_pairs="kernel")
@@ -127,7 +127,7 @@ def test_stop_ends_with_a_stopped_event(em_volume, trained):
 
 def test_blockwise_gives_the_same_volumes_and_computes_each_block_once(em_volume, trained, tmp_path,
                                                                       monkeypatch):
-    from napari_isorecon.core.blockwise import compute
+    from napari_isorecon.core.inference.blockwise import compute
 
     whole = run_to_end(reconstruct_with_uncertainty(em_volume, trained, CPU))
     result, spread = reconstruct_blockwise_with_uncertainty(em_volume, trained, CPU, block=(4, 40, 64))

@@ -11,9 +11,9 @@ from napari_isorecon.core.io import read_volume
 def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwritten(tiny_model_file, tmp_path, capsys,
                                                                                     monkeypatch):
     from napari_isorecon.core import ReconConfig
-    from napari_isorecon.core.checkpoint import load_model
-    from napari_isorecon.core.reconstruct import run_to_end
-    from napari_isorecon.core.uncertainty import reconstruct_with_uncertainty
+    from napari_isorecon.core.inference.reconstruct import run_to_end
+    from napari_isorecon.core.inference.uncertainty import reconstruct_with_uncertainty
+    from napari_isorecon.core.model.checkpoint import load_model
     from napari_isorecon.sample import anisotropic_sample
 
     iso, unc = tmp_path / "iso.tif", tmp_path / "unc.tif"
@@ -37,7 +37,7 @@ def test_uncertainty_tif_is_written_with_the_augmented_result_and_never_overwrit
     def no_work(*args, **kwargs):
         raise AssertionError("the output must be checked before any work")
 
-    monkeypatch.setattr("napari_isorecon.core.uncertainty.reconstruct_with_uncertainty", no_work)
+    monkeypatch.setattr("napari_isorecon.core.inference.uncertainty.reconstruct_with_uncertainty", no_work)
     assert main(["reconstruct", "sample", "--model", str(tiny_model_file), "--out", str(tmp_path / "other.tif"),
                  "--uncertainty", str(unc)]) == 2
     err = capsys.readouterr().err

@@ -18,9 +18,9 @@ def use_file(widget, path):
 def test_uncertainty_option_adds_a_layer_placed_like_the_result(qtbot, viewer, sample_layer, recon_widget,
                                                                 tiny_model_file, notes):
     from napari_isorecon.core import ReconConfig
-    from napari_isorecon.core.checkpoint import load_model
-    from napari_isorecon.core.reconstruct import run_to_end
-    from napari_isorecon.core.uncertainty import reconstruct_with_uncertainty
+    from napari_isorecon.core.inference.reconstruct import run_to_end
+    from napari_isorecon.core.inference.uncertainty import reconstruct_with_uncertainty
+    from napari_isorecon.core.model.checkpoint import load_model
 
     assert not recon_widget.settings.uncertainty  # off by default: it costs 2-4x the time
     use_file(recon_widget, tiny_model_file)

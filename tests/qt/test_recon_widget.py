@@ -155,8 +155,8 @@ def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(viewer, sample_lay
     """A dask (or zarr) layer is never loaded whole: the results are dask arrays computed as viewed."""
     import dask.array as da
 
-    from napari_isorecon.core.checkpoint import load_model
-    from napari_isorecon.core.reconstruct import reconstruct, run_to_end
+    from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
+    from napari_isorecon.core.model.checkpoint import load_model
 
     volume = np.asarray(sample_layer.data)
     lazy = viewer.add_image(da.from_array(volume, chunks=(5, 50, 100)), name="lazy EM",

@@ -8,7 +8,7 @@ from qtpy.QtWidgets import QFormLayout, QLabel
 
 from napari_isorecon._qt.recon_settings import FROM_FILE, FROM_TRAIN_WIDGET, ReconSettings
 from napari_isorecon._qt.train_settings import TrainSettings
-from napari_isorecon.core.config import PRESETS, TrainConfig
+from napari_isorecon.core.settings.config import PRESETS, TrainConfig
 
 
 def form_labels(widget) -> list[str]:

@@ -83,7 +83,7 @@ def test_stop_ends_early_and_keeps_a_usable_model(qtbot, train_widget, sample_la
 
 
 def test_failure_in_the_worker_becomes_a_notification(qtbot, train_widget, notes, monkeypatch):
-    from napari_isorecon.core import train as core_train
+    from napari_isorecon.core.training import train as core_train
 
     def broken_train(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
@@ -165,7 +165,7 @@ def test_plot_follows_the_napari_theme_without_touching_rcparams(viewer, train_w
 
 def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, train_widget, autosave_folder,
                                                                       notes):
-    from napari_isorecon.core.checkpoint import load_model
+    from napari_isorecon.core.model.checkpoint import load_model
 
     train_widget.autosave_every_s = 1e-6  # a checkpoint after every step
     assert not train_widget.continue_box.isEnabled()  # no model yet
@@ -200,8 +200,8 @@ def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
 
     from napari_isorecon._qt.session import ModelProvenance
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     cfg = TrainConfig(z_factor=4, steps=1, minutes=None, channels=8, blocks=1)
     train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)),
@@ -214,9 +214,9 @@ def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
 def test_continue_applies_what_the_form_sets_by_the_rules_of_the_command_line(qtbot, train_widget, notes):
     from napari_isorecon._qt.session import ModelProvenance
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.intensity import Normalizer
     from napari_isorecon.core.jobs import training_config
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     cfg = TrainConfig(z_factor=5, steps=2, minutes=None, channels=8, blocks=1, seed=1, device="cpu")
     model = IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str))
@@ -240,9 +240,9 @@ def test_a_loaded_model_with_other_settings_continues_as_it_was_trained(qtbot, t
     the form's (another backbone, generator sizes the form does not show, no prior, its own seed and budget),
     on a layer without a voxel size (the z-factor is then the model's)."""
     from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.checkpoint import save_model
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.checkpoint import save_model
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
 
     cfg = TrainConfig(z_factor=5, steps=4, minutes=None, backbone="vdsr", channels=8, blocks=1, ghl_channels=4,
                       ghl_blocks=1, disc_channels=8, lr_rows=4, patch_width=48, batch_size=3,
@@ -263,10 +263,10 @@ def test_a_loaded_model_with_other_settings_continues_as_it_was_trained(qtbot, t
 def test_continuing_a_paper_model_shows_the_paper_preset_and_keeps_what_may_change(train_widget, notes):
     from napari_isorecon._qt.session import ModelProvenance
     from napari_isorecon.core import preset
-    from napari_isorecon.core.config import LossWeights
     from napari_isorecon.core.errors import IsoReconError
-    from napari_isorecon.core.intensity import Normalizer
-    from napari_isorecon.core.model import IsoModel
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
+    from napari_isorecon.core.settings.config import LossWeights
 
     cfg = preset("paper", z_factor=5, seed=2)
     train_widget._set_model(IsoModel(cfg, Normalizer(0.0, 255.0, np.dtype(np.uint8).str)),
@@ -299,7 +299,7 @@ def test_a_long_checkpoint_path_does_not_widen_the_dock(train_widget):
 
 
 def test_the_kernel_smoothness_prior_is_on_by_default_and_can_be_switched_off(train_widget):
-    from napari_isorecon.core.config import LossWeights
+    from napari_isorecon.core.settings.config import LossWeights
 
     assert train_widget.settings.smooth_kernel
     assert train_widget.training_config().weights.kernel_smooth == LossWeights().kernel_smooth > 0

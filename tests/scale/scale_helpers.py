@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from napari_isorecon.core.backbones import build_backbone
-from napari_isorecon.core.networks import AxialInterpolator
+from napari_isorecon.core.networks.backbones import build_backbone
+from napari_isorecon.core.networks.generators import AxialInterpolator
 
 LOADS = 0  # how many times this process deserialised a CountingNet
 

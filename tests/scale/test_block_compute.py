@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from scale_helpers import random_backbone, smooth_volume
 
-from napari_isorecon.core.blockwise import compute_block, plan_blocks
-from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.inference.blockwise import compute_block, plan_blocks
+from napari_isorecon.core.model.intensity import Normalizer
 
 FLOAT = Normalizer(0.0, 1.0, "<f4")
 

@@ -4,11 +4,15 @@ import numpy as np
 import pytest
 from scale_helpers import random_backbone, smooth_volume
 
-from napari_isorecon.core.blocks import plan_blocks, reconstruct_blockwise, reconstruct_model_blockwise
-from napari_isorecon.core.config import ReconConfig, TrainConfig
-from napari_isorecon.core.intensity import Normalizer
-from napari_isorecon.core.model import IsoModel
-from napari_isorecon.core.reconstruct import reconstruct, run_to_end, slice_passes
+from napari_isorecon.core.inference.blockwise import (
+    plan_blocks,
+    reconstruct_blockwise,
+    reconstruct_model_blockwise,
+)
+from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end, slice_passes
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.model.iso_model import IsoModel
+from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 
 CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 FLOAT = Normalizer(0.0, 1.0, "<f4")

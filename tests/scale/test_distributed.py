@@ -7,11 +7,11 @@ import scale_helpers
 from scale_helpers import CountingInterpolator, smooth_volume
 
 from napari_isorecon.cli import main
-from napari_isorecon.core.blocks import reconstruct_blockwise, write_blockwise
-from napari_isorecon.core.config import ReconConfig
-from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.inference.blockwise import reconstruct_blockwise, write_blockwise
+from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
 from napari_isorecon.core.io import read_zarr, write_zarr
-from napari_isorecon.core.reconstruct import interpolate, run_to_end
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.settings.config import ReconConfig
 
 distributed = pytest.importorskip("distributed")
 CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32

@@ -3,11 +3,11 @@
 import numpy as np
 from scale_helpers import smooth_volume
 
-from napari_isorecon.core.config import TrainConfig
+from napari_isorecon.core.inference.reconstruct import run_to_end
 from napari_isorecon.core.io import read_zarr, write_zarr
-from napari_isorecon.core.noise import NOISE_CROP
-from napari_isorecon.core.reconstruct import run_to_end
-from napari_isorecon.core.train import train
+from napari_isorecon.core.settings.config import TrainConfig
+from napari_isorecon.core.training.noise import NOISE_CROP
+from napari_isorecon.core.training.train import train
 
 
 class ReadLog:

@@ -9,8 +9,8 @@ from scale_helpers import smooth_volume
 
 from napari_isorecon.cli import main
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.geometry import z_factor_from_scale
 from napari_isorecon.core.io import open_volume, read_zarr, write_zarr
+from napari_isorecon.core.settings.zfactor import z_factor_from_scale
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])

@@ -5,12 +5,12 @@ import pytest
 import zarr
 from scale_helpers import failing_copy, random_backbone, smooth_volume
 
-from napari_isorecon.core.blocks import write_blockwise
-from napari_isorecon.core.config import ReconConfig
 from napari_isorecon.core.errors import IsoReconError
-from napari_isorecon.core.intensity import Normalizer
+from napari_isorecon.core.inference.blockwise import write_blockwise
+from napari_isorecon.core.inference.reconstruct import run_to_end, slice_passes
 from napari_isorecon.core.io import read_zarr, write_zarr
-from napari_isorecon.core.reconstruct import run_to_end, slice_passes
+from napari_isorecon.core.model.intensity import Normalizer
+from napari_isorecon.core.settings.config import ReconConfig
 
 CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 NORM = Normalizer(0, 255, "|u1")
@@ -100,7 +100,7 @@ def test_full_disk_mid_run_keeps_finished_blocks_for_a_rerun(job, tmp_path, monk
     import errno
     import os
 
-    from napari_isorecon.core.blockwise import resume
+    from napari_isorecon.core.inference.blockwise import resume
 
     source, net, whole = job
     out = tmp_path / "iso.zarr"

@@ -1,4 +1,4 @@
-"""*Export...* in the Train widget: the current model as a bioimage.io package (``core.bioimageio_export``).
+"""*Export...* in the Train widget: the current model as a bioimage.io package (``core.bioimageio.export``).
 
 The test tensors and the cover are cut from the picked image layer and the model is copied, both on the
 GUI thread; the export (TorchScript, two small reconstructions, packaging and validation: seconds) runs in
@@ -72,8 +72,8 @@ class ExportButton(QPushButton):
 
     def export_to(self, path, overwrite: bool = False) -> Job | None:
         """Start exporting the trainer's model to ``path``; None (and a notification) when it cannot."""
-        from ..core.bioimageio_export import require_bioimageio
-        from ..core.checkpoint import check_writable
+        from ..core.bioimageio.export import require_bioimageio
+        from ..core.io.files import check_writable
 
         trainer, layer = self.trainer, self.trainer.layer_picker.layer()
         problem = ("No model to export yet: train one first (or load one)." if trainer.model is None
@@ -95,7 +95,7 @@ class ExportButton(QPushButton):
         model, name = copy.deepcopy(trainer.model), data.name  # training may go on while this runs
 
         def events(stop):
-            from ..core.bioimageio_export import export_package
+            from ..core.bioimageio.export import export_package
 
             yield ExportDone(export_package(model, data.data, target, voxel_size=voxel, unit=unit,
                                             authors=[getpass.getuser()], source_name=name, overwrite=overwrite))

@@ -2,7 +2,7 @@
 
 Every other section of the picked layer is hidden; a model trained with the Train widget's settings on the
 rest (at twice the z-factor) predicts them, and they are scored against the real ones, beside cubic
-interpolation and the mean of the two neighbours (``core.hidden_sections``). The verdict, a summary table
+interpolation and the mean of the two neighbours (``core.checks.hidden_sections``). The verdict, a summary table
 and the figure of the worst and the median section are shown here; *Save report...* writes report.json, .md
 and .png. The job runs like training (a worker with a progress bar and Stop) but with its own state, and
 neither can start while the other runs.
@@ -69,7 +69,9 @@ def render_figure(figure) -> np.ndarray:
 
 def check_events(volume, config, stop):
     """The core check's events, with the figure rendered just before the final ``HiddenSectionsChecked``."""
-    from ..core.hidden_sections import run_hidden_section_check  # imports torch: only in the worker thread
+    from ..core.checks.hidden_sections import (
+        run_hidden_section_check,  # imports torch: only in the worker thread
+    )
 
     for event in run_hidden_section_check(volume, config, stop=stop):
         if isinstance(event, HiddenSectionsChecked) and event.report is not None:
@@ -200,7 +202,7 @@ class HiddenSectionCheck(QWidget):
             return False
         try:
             config = self.owner.training_config()
-            from ..core.device import resolve_device
+            from ..core.settings.device import resolve_device
 
             resolve_device(config.device)
         except IsoReconError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import IsoReconError
-from ..core.geometry import z_factor_from_scale
+from ..core.settings.zfactor import z_factor_from_scale
 
 
 def unwrap(obj):

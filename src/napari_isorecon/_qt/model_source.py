@@ -23,7 +23,7 @@ class CheckpointCache:
         self._model = None
 
     def load(self, path) -> object:
-        from ..core.checkpoint import load_model
+        from ..core.model.checkpoint import load_model
 
         path = Path(str(path)).expanduser()
         if not str(path).strip() or str(path) == ".":

@@ -1,5 +1,5 @@
 """What the Reconstruct widget's options add (the check boxes are fields of ``recon_settings.ReconSettings``):
-an uncertainty map by test-time augmentation (core.uncertainty), and the circular consistency score as an
+an uncertainty map by test-time augmentation (core.inference.uncertainty), and the circular consistency score as an
 explicit diagnostic. Also where to look for honest evidence of quality, which the widget shows after every
 run."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.events import ReconFinished
-from ..core.uncertainty import NOT_AN_ERROR_MAP
+from ..core.inference.uncertainty import NOT_AN_ERROR_MAP
 
 QUALITY_POINTER = ("To check quality without ground truth: Train > Check on hidden sections, or "
                    "`isorecon validate`.")
@@ -46,9 +46,11 @@ def uncertainty_note(event: ReconFinished) -> str:
 
 
 def consistency_text(scores: dict | None) -> str:
-    """The circular diagnostic for the status line (see core.evaluate.input_consistency)."""
+    """The circular diagnostic for the status line (see core.checks.metrics.input_consistency)."""
     if not scores:
         return ""
-    from ..core.evaluate import consistency_summary  # imports torch: only once a run has produced scores
+    from ..core.checks.metrics import (
+        consistency_summary,  # imports torch: only once a run has produced scores
+    )
 
     return f" Circular diagnostic: {consistency_summary(scores, source='layer', with_ssim=False)}."

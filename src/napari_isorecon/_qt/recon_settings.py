@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from psygnal import evented
 from qtpy.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from ..core.device import DEVICE_NAMES
-from ..core.precision import PRECISION_NAMES
+from ..core.settings.device import DEVICE_NAMES
+from ..core.settings.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
 from .recon_options import CONSISTENCY_TIP, UNCERTAINTY_TIP
 from .settings_form import field_widget, form, ui

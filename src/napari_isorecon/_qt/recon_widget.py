@@ -9,12 +9,13 @@ import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
-from ..core.config import ReconConfig
 from ..core.errors import IsoReconError
 from ..core.events import InputConsistency, PartEvent, ReconFinished, ReconProgress, ReconWithUncertainty
-from ..core.geometry import check_volume, isotropic_placement, same_z_factor
+from ..core.geometry import check_volume, isotropic_placement
 from ..core.jobs import lazy_reconstruct_with_twin, reconstruct_with_twin
-from ..core.precision import check_runtime
+from ..core.settings.config import ReconConfig
+from ..core.settings.precision import check_runtime
+from ..core.settings.zfactor import same_z_factor
 from .compare import show_side_by_side
 from .job_controller import JobController, JobLook
 from .layers import snapshot, unique_layer_name, unwrap, z_factor_of

@@ -11,10 +11,10 @@ from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.config import PRESETS, STAGE2_PAIRS, TrainConfig, describe_sections
-from ..core.device import DEVICE_NAMES
 from ..core.jobs import TrainOptions, training_config
-from ..core.precision import PRECISION_NAMES
+from ..core.settings.config import PRESETS, STAGE2_PAIRS, TrainConfig, describe_sections
+from ..core.settings.device import DEVICE_NAMES
+from ..core.settings.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
 from .layers import z_factor_of
 from .settings_form import field_widget, form, set_decimals, ui

@@ -13,11 +13,11 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
-from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
 from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
 from ..core.geometry import check_volume, patch_geometry
 from ..core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
+from ..core.settings.config import TrainConfig
 from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
 from .job_controller import JobController, JobLook
@@ -142,7 +142,7 @@ class TrainWidget(QWidget):
             data = snapshot(layer).data
             check_volume(data, what=f"layer '{layer.name}'")
             patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
-            from ..core.precision import check_runtime
+            from ..core.settings.precision import check_runtime
 
             check_runtime(config)
         except IsoReconError as exc:
@@ -250,7 +250,7 @@ class TrainWidget(QWidget):
 
     def save_model_to(self, path, overwrite: bool = False):
         """Save the current model; an existing file is replaced only with ``overwrite``. Returns the path."""
-        from ..core.checkpoint import save_model
+        from ..core.model.checkpoint import save_model
 
         if self.model is None:
             show_warning("No model to save yet: train one first (or load one).")
@@ -265,7 +265,7 @@ class TrainWidget(QWidget):
 
     def load_model_from(self, path):
         """Load a model file as this widget's model (offered to the Reconstruct widget). Returns it."""
-        from ..core.checkpoint import load_model
+        from ..core.model.checkpoint import load_model
 
         if self.job_controller.busy:
             show_warning("Stop training before loading a model.")

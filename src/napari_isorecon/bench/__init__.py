@@ -1,6 +1,6 @@
 """``isorecon bench``: the paper's protocol on an isotropic volume (Table 1 and Table 3).
 
-Simulate an anisotropic acquisition of an isotropic volume along z (a kernel from core.degradation, optional
+Simulate an anisotropic acquisition of an isotropic volume along z (a kernel from core.training.sections, optional
 noise), reconstruct it with every method, and score each against the isotropic volume. No method sees the
 isotropic volume except to be scored.
 

@@ -1,4 +1,4 @@
-"""The bench's real-data mode: the hidden-section check (core.hidden_sections) on a real anisotropic stack,
+"""The bench's real-data mode: the hidden-section check (core.checks.hidden_sections) on a real anisotropic stack,
 repeated over seeds, with mean and spread.
 
 No simulation and no ground truth beyond the stack itself: every other section is hidden, each seed trains
@@ -12,10 +12,10 @@ import json
 import time
 from pathlib import Path
 
-from ..core.config import TrainConfig
+from ..core.checks.hidden_report import WHAT_IT_MEASURES
+from ..core.checks.hidden_sections import run_hidden_section_check
 from ..core.events import HiddenSectionsChecked
-from ..core.hidden_report import WHAT_IT_MEASURES
-from ..core.hidden_sections import run_hidden_section_check
+from ..core.settings.config import TrainConfig
 from .report import machine_description, told_sentence
 from .scores import mean_of, spread_of
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.config import describe_sections
+from ..core.settings.config import describe_sections
 from .methods import INTERPOLATIONS
 
 _METRICS = (("xz", "psnr"), ("xz", "ssim"), ("yz", "psnr"), ("yz", "ssim"))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.config import ReconConfig, TrainConfig, check_z_factor
 from ..core.errors import IsoReconError
+from ..core.settings.config import ReconConfig, TrainConfig
+from ..core.settings.zfactor import check_z_factor
 from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS
 from .report import machine_description, summarise, write_report
 from .scores import SHIFT_STEP, best_z_shift_scores, mean_of, spread_of
@@ -20,7 +21,7 @@ FIDELITY_KEYS = ("degradation_fidelity", "degradation_fidelity_whole_g_hl")
 
 def _train(lr_volume, cfg: TrainConfig, degradation=None, log=print):
     from ..core.events import TrainFinished
-    from ..core.train import train
+    from ..core.training.train import train
 
     final = None
     for event in train(lr_volume, cfg, degradation=degradation):
@@ -35,8 +36,8 @@ def _fidelity(degrade, lr_volume, z_factor, kind, normalizer):
     slices of the input."""
     import torch
 
-    from ..core.degradation import degrade_slices
-    from ..core.evaluate import image_scores
+    from ..core.checks.metrics import image_scores
+    from ..core.training.sections import degrade_slices
 
     rows = int(lr_volume.shape[1] // z_factor)
     hr_rows = int(round(rows * z_factor))
@@ -48,8 +49,8 @@ def _fidelity(degrade, lr_volume, z_factor, kind, normalizer):
 
 
 def _check_arguments(iso_volume, degradation, methods, noise, seeds):
-    from ..core.degradation import KINDS
     from ..core.geometry import check_volume
+    from ..core.training.sections import KINDS
 
     check_volume(iso_volume, what="isotropic volume")
     if degradation not in KINDS:
@@ -74,7 +75,7 @@ class _Acquisition:
         """The true kernel, plus the acquisition's noise level (in the training's unit scale) when there is one."""
         if self.noise == 0:
             return self.degradation
-        from ..core.intensity import Normalizer
+        from ..core.model.intensity import Normalizer
 
         normalizer = Normalizer.fit(self.lr_volume, cfg.percentiles)  # the one train() fits
         return noisy_degradation(self.degradation, self.z_factor, self.noise / (normalizer.high - normalizer.low),
@@ -83,9 +84,9 @@ class _Acquisition:
 
 def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> tuple[np.ndarray, dict]:
     """(reconstruction, record) of one method, trained with ``cfg`` (None for an interpolation)."""
-    from ..core.degradation import OFF_CENTRE_KINDS, degrade_slices
-    from ..core.evaluate import axial_scores
-    from ..core.reconstruct import interpolate, reconstruct, run_to_end
+    from ..core.checks.metrics import axial_scores
+    from ..core.inference.reconstruct import interpolate, reconstruct, run_to_end
+    from ..core.training.sections import OFF_CENTRE_KINDS, degrade_slices
 
     t0 = time.perf_counter()
     record = {}
@@ -199,7 +200,7 @@ def _configs(method: str, base_cfg: TrainConfig, seeds: int, steps, baseline_min
 
 
 def _new_report(cfg, full_depth, depth, degradation, noise, seed, seeds, minutes, baseline_minutes, steps):
-    from ..core.degradation import OFF_CENTRE_KINDS
+    from ..core.training.sections import OFF_CENTRE_KINDS
 
     report = {"z_factor": cfg.z_factor, "degradation": degradation, "noise_sigma": float(noise),
               "off_centre": degradation in OFF_CENTRE_KINDS, "minutes": minutes, "steps": steps,

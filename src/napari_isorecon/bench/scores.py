@@ -1,4 +1,4 @@
-"""What the bench adds to core.evaluate's scores: the score after the best global z shift, and the mean and
+"""What the bench adds to core.checks.metrics's scores: the score after the best global z shift, and the mean and
 spread of scores over seeds."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _shift_taps(depth: int, shift: float):
 
 
 def mean_axial_psnr(result, truth, shift: float, data_range: float, chunk: int = 16) -> float:
-    """The mean of the xz and yz PSNRs of core.evaluate.axial_scores for ``result`` shifted by ``shift`` rows,
+    """The mean of the xz and yz PSNRs of core.checks.metrics.axial_scores for ``result`` shifted by ``shift`` rows,
     without SSIM (cheap enough to try every shift)."""
     depth, height, width = truth.shape
     lo, hi, w = _shift_taps(depth, shift)
@@ -47,7 +47,7 @@ def best_z_shift_scores(result, truth, z_factor: float, step: float = SHIFT_STEP
     """PSNR/SSIM on xz and yz after the global z shift, in ``[-f, f]`` rows by ``step`` (linear interpolation
     for sub-row shifts), that maximises the mean PSNR; ``shift_rows`` s means result(z + s) ~ truth(z).
     Shift 0 is among those tried, so the best shift's mean PSNR is never below the plain one."""
-    from ..core.evaluate import axial_scores, data_range_of
+    from ..core.checks.metrics import axial_scores, data_range_of
 
     data_range = data_range_of(truth)
     n = int(math.floor(z_factor / step + 1e-9))

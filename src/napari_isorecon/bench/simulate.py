@@ -38,9 +38,9 @@ def check_isotropic_voxel(voxel, name: str = "the volume") -> None:
 
 def simulate_acquisition(truth: np.ndarray, z_factor: float, kind: str, noise: float = 0.0,
                          seed: int = 0) -> np.ndarray:
-    """``truth`` degraded along z by ``kind`` (core.degradation), plus Gaussian noise of std ``noise`` grey
+    """``truth`` degraded along z by ``kind`` (core.training.sections), plus Gaussian noise of std ``noise`` grey
     levels drawn with ``seed``; rounded and clipped to the truth's dtype once, after the noise."""
-    from ..core.degradation import degrade_volume
+    from ..core.training.sections import degrade_volume
 
     if not (np.isfinite(noise) and noise >= 0):
         raise IsoReconError(f"The noise level must be a finite number of grey levels >= 0, got {noise}.")
@@ -60,7 +60,7 @@ def noisy_degradation(kind: str, z_factor: float, noise_unit: float, seed: int):
     (in the unit scale of the training data: grey levels / (high - low) of its normaliser), seeded."""
     import torch
 
-    from ..core.degradation import degrade_slices
+    from ..core.training.sections import degrade_slices
 
     generator = torch.Generator().manual_seed(int(seed))
 

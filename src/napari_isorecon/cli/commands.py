@@ -6,8 +6,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.config import TrainConfig
 from ..core.errors import IsoReconError
+from ..core.settings.config import TrainConfig
 from . import uncertainty as tta
 from .inputs import (
     SAMPLE,
@@ -34,8 +34,9 @@ def _training_config(args, voxel, resume):
 
 
 def cmd_train(args):
-    from ..core.checkpoint import autosave_path, check_writable, load_model, save_model
+    from ..core.io.files import check_writable
     from ..core.jobs import check_autosave, finish_autosave
+    from ..core.model.checkpoint import autosave_path, load_model, save_model
 
     volume, voxel, _ = load_volume(args.volume)
     check_writable(args.out, args.overwrite)
@@ -52,8 +53,8 @@ def cmd_train(args):
 
 
 def cmd_reconstruct(args):
-    from ..core.checkpoint import load_model
     from ..core.jobs import reconstruct_with_twin
+    from ..core.model.checkpoint import load_model
 
     volume, voxel, _ = load_volume(args.volume)
     outputs = outputs_of(args, voxel, {"isotropic": args.out, "interpolated": args.interpolated,
@@ -88,9 +89,10 @@ def cmd_interpolate(args):
 
 def cmd_run(args):
     """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
-    from ..core.checkpoint import autosave_path, check_writable, load_model, save_model
     from ..core.geometry import check_volume
+    from ..core.io.files import check_writable
     from ..core.jobs import Outputs, check_autosave, finish_autosave, reconstruct_with_twin
+    from ..core.model.checkpoint import autosave_path, load_model, save_model
 
     volume, voxel, name = load_volume(args.volume)
     out_dir = Path(args.out_dir)
@@ -152,7 +154,7 @@ def _same_training_options(cfg) -> str:
 def _print_checks(args, model, finals: dict) -> None:
     """Where to find honest evidence of quality; the circular consistency score only when asked for."""
     if "checks" in finals:
-        from ..core.evaluate import consistency_summary
+        from ..core.checks.metrics import consistency_summary
 
         scores = finals["checks"].scores
         print(consistency_summary(scores) if scores else "Consistency with the input: not computed for "
@@ -167,8 +169,8 @@ MIN_STAGE1_STEPS = 500  # the learned kernel settles after ~1,500 steps (docs/me
 
 
 def _print_kernel(model, voxel) -> None:
-    """One line on the learned axial degradation (core.kernel_summary), in nm when the voxel size is known."""
-    from ..core.kernel_summary import describe_kernel, kernel_warnings, model_kernel_summary
+    """One line on the learned axial degradation (core.checks.kernel_summary), in nm when the voxel size is known."""
+    from ..core.checks.kernel_summary import describe_kernel, kernel_warnings, model_kernel_summary
 
     xy_nm = (voxel[1] + voxel[2]) / 2 if voxel is not None else None
     summary = model_kernel_summary(model, xy_nm)
@@ -220,7 +222,7 @@ def _declared(args) -> dict:
 def _bench_hidden_sections(args):
     """The bench's real-data mode: an anisotropic stack, its own hidden sections as the truth."""
     from ..bench.hidden import run_hidden_bench
-    from ..core.config import check_z_factor
+    from ..core.settings.zfactor import check_z_factor
 
     volume, _, _ = load_volume(args.volume)
     z_factor = check_z_factor(args.z_factor)

@@ -44,8 +44,9 @@ def _voxel(text: str):
 
 
 def cmd_export(args):
-    from ..core.bioimageio_export import export_package, require_bioimageio
-    from ..core.checkpoint import check_writable, load_model
+    from ..core.bioimageio.export import export_package, require_bioimageio
+    from ..core.io.files import check_writable
+    from ..core.model.checkpoint import load_model
     from .inputs import load_volume
 
     require_bioimageio()  # before any slow work

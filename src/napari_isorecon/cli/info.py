@@ -12,8 +12,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_info(args):
-    from ..core.checkpoint import load_model
-    from ..core.kernel_summary import describe_kernel, model_kernel_summary
+    from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary
+    from ..core.model.checkpoint import load_model
 
     model = load_model(args.model)
     cfg, state = model.config, model.state

@@ -25,8 +25,7 @@ def load_volume(volume_arg: str):
 
 
 def z_factor_of(args, voxel) -> float:
-    from ..core.config import check_z_factor
-    from ..core.geometry import z_factor_from_scale
+    from ..core.settings.zfactor import check_z_factor, z_factor_from_scale
 
     if args.z_factor is not None:
         return check_z_factor(args.z_factor)
@@ -48,7 +47,7 @@ def train_options(args, z_factor):
 
 
 def recon_config(args):
-    from ..core.config import ReconConfig
+    from ..core.settings.config import ReconConfig
 
     return ReconConfig(device=args.device, precision=args.precision, batch_size=args.batch_size)
 
@@ -70,7 +69,7 @@ def outputs_of(args, voxel, paths: dict):
 
 
 def block_size(args):
-    from ..core.blocks import DEFAULT_BLOCK
+    from ..core.inference.blockwise import DEFAULT_BLOCK
 
     if not getattr(args, "block_size", None):
         return DEFAULT_BLOCK
@@ -107,7 +106,7 @@ def dask_client(address):
 
 def warn_if_voxel_disagrees(voxel, model_factor: float, volume_arg: str) -> None:
     """The model's factor is used; say so when the file's voxel size implies another one."""
-    from ..core.geometry import same_z_factor, z_factor_from_scale
+    from ..core.settings.zfactor import same_z_factor, z_factor_from_scale
 
     if voxel is None:
         return

@@ -21,7 +21,7 @@ def _add_common(p, z_factor=True):
 
 
 def _add_precision(p):
-    from ..core.precision import PRECISION_NAMES
+    from ..core.settings.precision import PRECISION_NAMES
 
     p.add_argument("--precision", default="auto", choices=PRECISION_NAMES,
                    help="the networks' arithmetic: auto (default: bfloat16 on a CPU with bfloat16 instructions "
@@ -30,7 +30,7 @@ def _add_precision(p):
 
 
 def _add_training(p, checkpoints: bool = True):
-    from ..core.config import STAGE2_PAIRS, LossWeights
+    from ..core.settings.config import STAGE2_PAIRS, LossWeights
 
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
@@ -62,7 +62,7 @@ def _add_training(p, checkpoints: bool = True):
 
 
 def _add_thickness_spread(p):
-    from ..core.config import TrainConfig
+    from ..core.settings.config import TrainConfig
 
     p.add_argument("--thickness-spread", type=_non_negative, default=None, metavar="SHARE",
                    help="how far the real sections' thickness may be from the declared one, as a share of it "

@@ -1,5 +1,5 @@
 """`isorecon reconstruct ... --uncertainty OUT`: the result by test-time augmentation and its spread
-(core.uncertainty), written like the result (core.jobs.reconstruct_with_twin: both .tif, or both .zarr block
+(core.inference.uncertainty), written like the result (core.jobs.reconstruct_with_twin: both .tif, or both .zarr block
 by block)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def add_argument(parser) -> None:
 
 def report(event) -> None:
     """What the uncertainty map holds (``event``: the result's ReconWithUncertainty), and what it is not."""
-    from ..core.uncertainty import NOT_AN_ERROR_MAP
+    from ..core.inference.uncertainty import NOT_AN_ERROR_MAP
 
     info = event.info
     print(f"The uncertainty is the per-voxel spread of {len(info['flips']) * len(info.get('axes', ('xz', 'yz')))} "

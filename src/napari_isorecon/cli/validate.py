@@ -1,4 +1,4 @@
-"""``isorecon validate``: the hidden-section self-check on real data (core.hidden_sections)."""
+"""``isorecon validate``: the hidden-section self-check on real data (core.checks.hidden_sections)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def add_parser(sub, add_common, add_training) -> None:
 
 
 def cmd_validate(args):
+    from ..core.checks.hidden_sections import run_hidden_section_check
     from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted, TrainStep
-    from ..core.hidden_sections import run_hidden_section_check
     from ..core.jobs import training_config
 
     volume, voxel, name = load_volume(args.volume)

@@ -98,7 +98,7 @@ class ReconFinished:
 
 @dataclass(frozen=True)
 class ReconWithUncertainty(ReconFinished):
-    """A test-time-augmented reconstruction (core.uncertainty): ``volume`` is the mean of the flipped
+    """A test-time-augmented reconstruction (core.inference.uncertainty): ``volume`` is the mean of the flipped
     predictions (the result, input dtype), ``uncertainty`` their per-voxel spread (standard deviation,
     float32, in input intensity units); ``info["augmentation"]`` says which flips were used and why."""
 
@@ -107,7 +107,7 @@ class ReconWithUncertainty(ReconFinished):
 
 @dataclass(frozen=True)
 class InputConsistency:
-    """``core.evaluate.input_consistency`` of each result, by name: {"isotropic": {"psnr", "ssim"}, ...}."""
+    """``core.checks.metrics.input_consistency`` of each result, by name: {"isotropic": {"psnr", "ssim"}, ...}."""
 
     scores: dict
 
@@ -124,7 +124,7 @@ class CheckProgress:
 class HiddenSectionsChecked:
     """The end of the hidden-section check: its report, or None when it was stopped."""
 
-    report: Any  # core.hidden_report.HiddenSectionReport
+    report: Any  # core.checks.hidden_report.HiddenSectionReport
     stopped: bool = False
 
 

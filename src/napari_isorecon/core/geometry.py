@@ -9,13 +9,12 @@ agree on where each slice lies.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from .config import check_z_factor
 from .errors import IsoReconError
+from .settings.zfactor import check_z_factor
 
 MIN_WIDTH = 16  # the discriminators stride x four times by 2
 
@@ -36,42 +35,6 @@ def linear_read_weights(rows: np.ndarray, depth: int) -> np.ndarray:
     np.add.at(weights, (index, lo), 1 - (pos - lo))
     np.add.at(weights, (index, hi), pos - lo)
     return weights
-
-
-def z_spacing_ratio(scale: Sequence[float], advice: str = "give the z-factor instead") -> float:
-    """z spacing / mean lateral spacing of a (..., z, y, x) voxel size, whatever it is (1 when isotropic); a
-    clear error, ending with ``advice``, when ``scale`` is not three positive numbers."""
-    if scale is None or len(scale) < 3:
-        raise IsoReconError(f"Need a voxel size for (z, y, x) to derive the z-factor; {advice}.")
-    sz, sy, sx = (float(s) for s in scale[-3:])
-    if not all(math.isfinite(s) and s > 0 for s in (sz, sy, sx)):
-        raise IsoReconError(f"Voxel size {tuple(scale[-3:])} is not positive; {advice}.")
-    return sz / ((sy + sx) / 2)
-
-
-def z_factor_from_scale(scale: Sequence[float]) -> float:
-    """z spacing / mean lateral spacing, from a (..., z, y, x) voxel size. Raises when it is not > 1 (a ratio
-    that is :func:`same_z_factor` as 1 counts as isotropic)."""
-    factor = z_spacing_ratio(scale)
-    if factor < 1.0 or same_z_factor(factor, 1.0):
-        raise IsoReconError(
-            f"Voxel size {tuple(scale[-3:])} is isotropic or finer in z (factor {factor:.3g}); "
-            "set the layer's scale to its voxel size (z, y, x) or give the z-factor."
-        )
-    return check_z_factor(factor)
-
-
-# Two z-factors are "the same" when they differ by at most this share of the larger one, so that a factor
-# typed with three decimals (the Train widget's field) or derived from voxel sizes rounded in a file header
-# matches the model's. A model is always applied with its own factor: this only decides whether a factor
-# given by the user or read from a layer is the model's (else the job is refused, or a warning is given).
-Z_FACTOR_RTOL = 1e-3
-
-
-def same_z_factor(a: float, b: float) -> bool:
-    """True when ``a`` and ``b`` name the same z-factor (relative tolerance :data:`Z_FACTOR_RTOL`)."""
-    a, b = float(a), float(b)
-    return abs(a - b) <= Z_FACTOR_RTOL * max(abs(a), abs(b))
 
 
 def isotropic_placement(scale: Sequence[float], translate: Sequence[float], n_slices: int,

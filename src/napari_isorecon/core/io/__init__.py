@@ -3,7 +3,8 @@ and never replace an existing path unless asked.
 
 - :mod:`.tiff`: tif in (OME-XML or ImageJ voxel size), OME-TIFF out.
 - :mod:`.zarr`: zarr / OME-Zarr in (lazily, any level), multiscale OME-Zarr out.
-- :mod:`.pyramid`: OME-Zarr levels and metadata through ome-zarr-py.
+- :mod:`.pyramid`: OME-Zarr downsampled levels.
+- :mod:`.ngff`: OME-NGFF multiscales metadata (axes, units, transforms), written through ome-zarr-py and read.
 - :mod:`.files`: overwrite checks, atomic files, ``OUT.partial`` folders renamed when complete.
 - :mod:`.units`: length units of OME-TIFF, OME-Zarr and ImageJ in nanometres.
 
@@ -20,7 +21,8 @@ from .files import (
     partial_path,
     remove_path,
 )
-from .pyramid import OME_VERSIONS, add_levels
+from .ngff import OME_VERSIONS
+from .pyramid import add_levels
 from .tiff import TIF_SUFFIXES, read_volume, write_volume
 from .zarr import (
     ZARR_SUFFIX,
@@ -33,8 +35,6 @@ from .zarr import (
     read_zarr_levels,
     write_zarr,
 )
-
-_remove = remove_path  # the name core.blocks uses
 
 __all__ = [
     "OME_VERSIONS", "PARTIAL_SUFFIX", "TIF_SUFFIXES", "ZARR_SUFFIX", "add_levels", "atomic_write",

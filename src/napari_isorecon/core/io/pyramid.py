@@ -1,13 +1,14 @@
-"""OME-Zarr multiscale levels and metadata, through ome-zarr-py (the OME reference implementation).
+"""OME-Zarr multiscale levels; their metadata is :mod:`.ngff`'s, written through ome-zarr-py (the OME reference
+implementation).
 
 Level "0" is the full-resolution volume (written by :func:`zarr.write_zarr` or block by block by
-:mod:`..blocks`); :func:`add_levels` then builds levels "1", "2", ... from it, each the 2x2x2 (or 2x2 where
+:mod:`..inference.blockwise`); :func:`add_levels` then builds levels "1", "2", ... from it, each the 2x2x2 (or 2x2 where
 z is much coarser) local mean of the one above, read back from the store and written chunk by chunk with
 dask, so memory stays flat. It stops once the coarsest level fits ``top`` voxels along every halved axis:
 napari shows that level in 3D and the finer ones as one zooms in while slicing.
 
 Metadata (axes, units, per-level ``scale`` and ``translation``; the OME-NGFF 0.4 layout on zarr v2 or the
-0.5 one on zarr v3) is written and validated by ``ome_zarr.writer.write_multiscales_metadata``. The
+0.5 one on zarr v3) is written and validated by ``ome_zarr.writer.write_multiscales_metadata`` (in :mod:`.ngff`). The
 transforms are exact: a level-``k`` voxel is the mean of ``2**k`` level-0 voxels along a halved axis, so its
 scale is ``2**k`` times level 0's and its centre is shifted by ``(2**k - 1) / 2`` level-0 voxels.
 (ome-zarr-py's own generator and napari place levels by the shape ratio ``shape_0 / shape_k`` instead,
@@ -20,51 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import IsoReconError
+from .ngff import OME_VERSIONS, array_kwargs, level_scale, ome_entry, ome_version_of, write_metadata
 
-OME_VERSIONS = ("0.4", "0.5")
 PYRAMID_TOP = 256  # the coarsest level fits this many voxels along every axis that can still be halved
 MAX_LEVELS = 12
-NANOMETER = "nanometer"
-
-
-def ome_format(version: str):
-    """The ome-zarr-py format object of an OME-NGFF ``version`` (0.4: zarr v2, 0.5: zarr v3)."""
-    if version not in OME_VERSIONS:
-        raise IsoReconError(f"OME-Zarr version must be one of {OME_VERSIONS}, got {version!r}.")
-    from ome_zarr.format import FormatV04, FormatV05
-
-    return FormatV04() if version == "0.4" else FormatV05()
-
-
-def array_kwargs(version: str) -> dict:
-    """``zarr.Group.create_array`` arguments for a level of this OME-NGFF version."""
-    fmt = ome_format(version)
-    if fmt.zarr_format == 2:
-        return {"chunk_key_encoding": fmt.chunk_key_encoding}
-    return {"dimension_names": ["z", "y", "x"]}
-
-
-def write_metadata(group, version: str, factors, voxel_size=None, name: str = "isotropic",
-                   unit: str | None = NANOMETER) -> None:
-    """Multiscales metadata for levels "0".."n" made with the halving ``factors`` (one per level after the
-    first); ``voxel_size`` (z, y, x) of level 0 in ``unit`` (None: scale 1 and no unit)."""
-    from ome_zarr.writer import write_multiscales_metadata
-
-    fmt = ome_format(version)
-    spacing = [1.0, 1.0, 1.0] if voxel_size is None else [float(v) for v in voxel_size]
-    datasets = []
-    total = [1, 1, 1]
-    for level in range(len(factors) + 1):
-        if level:
-            total = [t * f for t, f in zip(total, factors[level - 1], strict=True)]
-        transforms = [{"type": "scale", "scale": [s * t for s, t in zip(spacing, total, strict=True)]}]
-        if level:  # a coarse voxel's centre sits mid-way across the fine voxels it averages
-            shift = [s * (t - 1) / 2 for s, t in zip(spacing, total, strict=True)]
-            transforms.append({"type": "translation", "translation": shift})
-        datasets.append({"path": str(level), "coordinateTransformations": transforms})
-    unit = unit if voxel_size is not None else None
-    axes = [{"name": n, "type": "space", **({"unit": unit} if unit else {})} for n in "zyx"]
-    write_multiscales_metadata(group, datasets, fmt=fmt, axes=axes, name=name)
 
 
 def level_factors(shape, voxel_size=None, top: int | None = None) -> list[tuple[int, int, int]]:
@@ -118,8 +78,6 @@ def _add_levels(path, top, num_workers, progress) -> int:
     import dask
     import dask.array as da
     import zarr
-
-    from .zarr import level_scale, ome_entry, ome_version_of
 
     group = zarr.open_group(store=str(path), mode="r+")
     version = ome_version_of(group)

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import IsoReconError
 from . import pyramid
 from .files import check_parent_folder, partial_path, remove_path, rename_partial
-from .units import nm_per_unit
+from .ngff import array_kwargs, ome_entry, ome_format, voxel_of_entry, write_metadata
 
 ZARR_SUFFIX = ".zarr"
 _ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
@@ -95,60 +95,6 @@ def _first_line(exc) -> str:
     return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
 
 
-def ome_entry(group) -> dict | None:
-    """The first multiscales entry of a group's attributes (OME-NGFF 0.4 or 0.5 layout), or None."""
-    attrs = dict(group.attrs)
-    ome = attrs.get("ome")
-    multiscales = ome.get("multiscales") if isinstance(ome, dict) else None
-    multiscales = multiscales or attrs.get("multiscales")
-    return multiscales[0] if multiscales else None
-
-
-def ome_version_of(group) -> str | None:
-    attrs = dict(group.attrs)
-    if isinstance(attrs.get("ome"), dict):
-        return str(attrs["ome"].get("version"))
-    entry = ome_entry(group)
-    return None if entry is None else str(entry.get("version"))
-
-
-def level_scale(entry: dict, level: int) -> list[float] | None:
-    """Per-axis scale of dataset ``level``: its own scale transform times the multiscale-wide one."""
-    def scale_of(transforms):
-        for t in transforms or []:
-            if t.get("type") == "scale":
-                return [float(s) for s in t["scale"]]
-        return None
-
-    scale = scale_of(entry["datasets"][level].get("coordinateTransformations"))
-    outer = scale_of(entry.get("coordinateTransformations"))
-    if scale is not None and outer is not None:
-        if len(scale) != len(outer):
-            raise IsoReconError(f"OME-Zarr metadata: level {level}'s scale has {len(scale)} axes, the "
-                                f"multiscale's {len(outer)}.")
-        scale = [a * b for a, b in zip(scale, outer, strict=True)]
-    return scale or outer
-
-
-def voxel_of_entry(entry: dict, level: int, path) -> tuple[float, float, float] | None:
-    """Voxel size (z, y, x) of a level in nm; numbers without a unit are kept as they are."""
-    scale = level_scale(entry, level)
-    if scale is None or len(scale) < 3:
-        return None
-    axes = entry.get("axes")
-    units = [None, None, None]
-    if axes and len(axes) == len(scale):
-        units = [(a.get("unit") if isinstance(a, dict) else None) for a in axes[-3:]]
-    voxel = []
-    for value, unit in zip(scale[-3:], units, strict=True):
-        try:
-            factor = nm_per_unit(unit) if unit else 1.0
-        except KeyError:
-            raise IsoReconError(f"{path}: unknown length unit in {units}; use e.g. 'nanometer'.") from None
-        voxel.append(float(value) * (factor if factor is not None else 1.0))
-    return tuple(voxel)
-
-
 def _squeeze(array, path):
     """Drop leading singleton axes (t, c); refuse other extra axes."""
     shape = tuple(array.shape)
@@ -182,12 +128,12 @@ def create_ome_zarr(path, shape, dtype, chunks, voxel_size=None, version: str = 
     metadata; returns the array. :func:`finish_partial` adds the other levels once "0" is written."""
     import zarr
 
-    fmt = pyramid.ome_format(version)
+    fmt = ome_format(version)
     group = zarr.open_group(store=str(path), mode="w-", zarr_format=fmt.zarr_format)
     shape = tuple(int(s) for s in shape)
     array = group.create_array("0", shape=shape, chunks=tuple(int(c) for c in chunks), dtype=np.dtype(dtype),
-                               fill_value=0, **pyramid.array_kwargs(version))
-    pyramid.write_metadata(group, version, [], voxel_size, name)
+                               fill_value=0, **array_kwargs(version))
+    write_metadata(group, version, [], voxel_size, name)
     return array
 
 
@@ -217,7 +163,7 @@ def write_zarr(path, volume, voxel_size=None, chunks=None, overwrite: bool = Fal
     path = check_zarr_writable(path, overwrite)
     if len(volume.shape) != 3:
         raise IsoReconError(f"Only 3D (z, y, x) volumes are written, got shape {tuple(volume.shape)}.")
-    pyramid.ome_format(version)  # an unknown version is refused before anything is written
+    ome_format(version)  # an unknown version is refused before anything is written
     if chunks is None:
         chunks = (tuple(c[0] for c in volume.chunks) if isinstance(volume, da.Array)
                   else default_chunks(volume.shape))

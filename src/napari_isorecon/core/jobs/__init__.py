@@ -7,13 +7,12 @@ collects options and consumes the typed events (core/events.py).
 - :mod:`.outputs`: where volumes go (.tif whole, .zarr block by block), checked before any work;
 - :mod:`.twin`: :func:`reconstruct_with_twin`, the interpolated twin + the result + its optional checks.
 
-``same_z_factor`` (one relative tolerance for "is this the model's z-factor") lives in :mod:`..geometry`,
-which the checkpoint and training code below this layer use too.
+``same_z_factor`` (one relative tolerance for "is this the model's z-factor") lives in
+:mod:`..settings.zfactor`, which the checkpoint and training code below this layer use too.
 
 Importing this package does not import torch (the jobs import it when they run).
 """
 
-from ..geometry import Z_FACTOR_RTOL, same_z_factor
 from .autosave import (
     AUTOSAVE_ENV,
     check_autosave,
@@ -27,8 +26,8 @@ from .settings import TrainOptions, check_budget_left, training_config
 from .twin import interpolation, lazy_reconstruct_with_twin, reconstruct_with_twin, reconstruction
 
 __all__ = [
-    "AUTOSAVE_ENV", "Outputs", "TrainOptions", "Z_FACTOR_RTOL", "check_autosave", "check_budget_left",
+    "AUTOSAVE_ENV", "Outputs", "TrainOptions", "check_autosave", "check_budget_left",
     "check_output", "default_autosave_folder", "finish_autosave", "interpolation", "is_zarr_output",
     "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin", "reconstruction",
-    "same_z_factor", "train_with_autosave", "training_config",
+    "train_with_autosave", "training_config",
 ]

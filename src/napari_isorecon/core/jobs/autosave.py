@@ -68,8 +68,8 @@ def train_with_autosave(volume, cfg, stop=None, resume=None, autosave: Path | No
                         every_s: float = 0.0, final: bool = False, preview_every: int = 0):
     """``train.train`` whose model is saved to ``autosave`` every ``every_s`` seconds of training (and, with
     ``final``, at the end too); each save is a ``CheckpointSaved`` event. Checks the input at the call."""
-    from ..checkpoint import autosaving
-    from ..train import train  # imports torch
+    from ..model.checkpoint import autosaving
+    from ..training.train import train  # imports torch
 
     every = every_s if autosave is not None else 0.0
     events = train(volume, cfg, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every)

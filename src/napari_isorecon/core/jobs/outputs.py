@@ -68,12 +68,12 @@ class Outputs:
                                 "uncertainty is made with the result, the same way).")
 
     def output_voxel(self, n_slices: int, z_factor: float):
-        from ..blockwise.plan import iso_voxel_size
+        from ..inference.blockwise.plan import iso_voxel_size
 
         return iso_voxel_size(self.voxel, n_slices, z_factor)
 
     def block_size(self) -> tuple:
-        from ..blockwise.plan import DEFAULT_BLOCK
+        from ..inference.blockwise.plan import DEFAULT_BLOCK
 
         return tuple(self.block) if self.block else DEFAULT_BLOCK
 
@@ -104,7 +104,7 @@ def written(events, outputs: Outputs | None, name: str, n_slices: int, z_factor:
 
 def whole_depth_note(shape, z_factor: float, radius: int, block) -> Notice | None:
     """A note when no exact z blocks exist below the whole depth, so memory grows with z."""
-    from ..blockwise.plan import plan_blocks
+    from ..inference.blockwise.plan import plan_blocks
 
     plan = plan_blocks(shape, z_factor, radius, block)
     if len(plan.z_edges) == 2 and shape[0] > 2 * block[0]:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import TrainConfig, check_z_factor, preset
 from ..errors import IsoReconError
-from ..geometry import same_z_factor
+from ..settings.config import TrainConfig, preset
+from ..settings.zfactor import check_z_factor, same_z_factor
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class TrainOptions:
     seed: int | None = None
     kernel_smooth: float | None = None  # weight of the smoothness prior on the learned axial kernel; 0: off
     device: str = "auto"
-    precision: str = "auto"  # the networks' arithmetic (core.precision)
+    precision: str = "auto"  # the networks' arithmetic (core.settings.precision)
 
 
 def training_config(options: TrainOptions, resume=None) -> TrainConfig:
@@ -41,7 +41,7 @@ def training_config(options: TrainOptions, resume=None) -> TrainConfig:
     - what the user set is applied: budget, device, precision, seed, kernel prior weight, and any preset, backbone or
       other setting;
     - what the user did not set is the model's own (with a preset given, the preset's values count as set);
-    - the z-factor is the model's: a given one must be the same (:func:`geometry.same_z_factor`), and the
+    - the z-factor is the model's: a given one must be the same (:func:`settings.zfactor.same_z_factor`), and the
       settings that shape the networks must be the model's, else a one-line ``IsoReconError`` says which;
     - the budget must not be used up already.
     """

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..config import ReconConfig
 from ..events import InputConsistency, PartEvent, ReconFinished
 from ..geometry import check_volume
+from ..settings.config import ReconConfig
 from .outputs import Outputs, whole_depth_note, written
 
 PARTS = ("interpolated", "isotropic", "checks")  # in the order they run
@@ -29,7 +29,7 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
     the outputs at the call, before any work.
     """
-    from ..precision import check_runtime
+    from ..settings.precision import check_runtime
 
     check_volume(volume)
     config = config or ReconConfig()
@@ -56,7 +56,7 @@ def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
         if consistency_of is not None:
             results[part] = finished.volume
     if consistency_of is not None:
-        from ..evaluate import input_consistency  # imports torch
+        from ..checks.metrics import input_consistency  # imports torch
 
         model, volume = consistency_of
         yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, volume)
@@ -68,15 +68,15 @@ def interpolation(volume, z_factor: float, order: str = "cubic", config: ReconCo
                   outputs: Outputs | None = None, stop=None, job: str = "interpolate") -> Iterator:
     """Interpolate ``volume`` along z: in memory, written whole to the "interpolated" output if it has a path,
     or block by block into it when that is a .zarr (``job`` names the run in its resume manifest)."""
-    from .. import reconstruct  # imports torch
+    from ..inference import reconstruct  # imports torch
 
     config = config or ReconConfig()
     n_slices = volume.shape[0]
     if outputs is None or not outputs.blockwise("interpolated"):
         return written(reconstruct.interpolate(volume, z_factor, order, config, stop), outputs, "interpolated",
                        n_slices, z_factor)
-    from ..blockwise import write_blockwise
-    from ..networks import AxialInterpolator
+    from ..inference.blockwise import write_blockwise
+    from ..networks.generators import AxialInterpolator
 
     net = AxialInterpolator(z_factor, order)
     events = write_blockwise(volume, net, z_factor, reconstruct.interpolation_normalizer(volume),
@@ -94,22 +94,22 @@ def reconstruction(volume, model, config: ReconConfig | None = None, uncertainty
     n_slices, z_factor = volume.shape[0], model.z_factor
     if outputs is None or not outputs.blockwise("isotropic"):
         if uncertainty:
-            from ..uncertainty import reconstruct_with_uncertainty
+            from ..inference.uncertainty import reconstruct_with_uncertainty
 
             events = reconstruct_with_uncertainty(volume, model, config, stop)
         else:
-            from ..reconstruct import reconstruct
+            from ..inference.reconstruct import reconstruct
 
             events = reconstruct(volume, model, config, stop)
         return written(events, outputs, "isotropic", n_slices, z_factor)
     if uncertainty:
-        from ..uncertainty import write_with_uncertainty_blockwise
+        from ..inference.uncertainty import write_with_uncertainty_blockwise
 
         events = write_with_uncertainty_blockwise(
             volume, model, outputs.path("isotropic"), outputs.path("uncertainty"), config,
             **_blockwise_args(outputs, n_slices, z_factor, "reconstruct-with-uncertainty", stop))
     else:
-        from ..blockwise import write_blockwise
+        from ..inference.blockwise import write_blockwise
 
         events = write_blockwise(volume, model.reconstruction_network(), z_factor, model.normalizer,
                                  outputs.path("isotropic"), config,
@@ -134,11 +134,11 @@ def lazy_reconstruct_with_twin(volume, model, config: ReconConfig | None = None,
                                uncertainty: bool = False) -> dict:
     """For a volume larger than memory (dask / zarr): lazy dask arrays whose blocks are computed when read,
     {"interpolated", "isotropic"[, "uncertainty"]}. Checks the input at the call."""
-    from ..blockwise import interpolate_blockwise, reconstruct_model_blockwise
+    from ..inference.blockwise import interpolate_blockwise, reconstruct_model_blockwise
 
     parts = {"interpolated": interpolate_blockwise(volume, model.z_factor, "cubic", config)}
     if uncertainty:
-        from ..uncertainty import reconstruct_blockwise_with_uncertainty
+        from ..inference.uncertainty import reconstruct_blockwise_with_uncertainty
 
         parts["isotropic"], parts["uncertainty"] = reconstruct_blockwise_with_uncertainty(volume, model, config)
     else:

@@ -1,0 +1,1 @@
+"""bioimage.io export: the TorchScript network, the model package, its documentation and cover images."""

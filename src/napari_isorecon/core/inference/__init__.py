@@ -1,0 +1,1 @@
+"""Inference: whole-volume and blockwise reconstruction, slice fusion, test-time-augmentation uncertainty."""

@@ -1,0 +1,1 @@
+"""A trained model: its networks and normaliser (IsoModel), the intensity mapping, the checkpoint file."""

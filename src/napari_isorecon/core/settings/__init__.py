@@ -1,0 +1,1 @@
+"""Settings: the training and reconstruction configs with their presets, the z-factor rules, the device."""

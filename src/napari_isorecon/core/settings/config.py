@@ -1,0 +1,260 @@
+"""Settings as frozen dataclasses. Every field has a default that works on a laptop CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from ..errors import IsoReconError
+from .zfactor import check_z_factor, same_z_factor
+
+# Stage-2 training pairs, (degraded xy, xy): the xy patch integrated over a serial section of the declared
+# thickness ("section": the physics, no stage 1), or degraded by what stage 1 learned: G_hl's kernel path
+# alone ("kernel") or the whole G_hl with its residual branch ("full").
+STAGE2_PAIRS = ("section", "kernel", "full")
+LEARNED_PAIRS = ("kernel", "full")
+STAGE2_LOSSES = ("l1", "l2")
+# G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
+# blurred by a Gaussian of learnable width, centred: two parameters; see networks.generators.section_kernel).
+KERNEL_MODELS = ("free", "section")
+
+
+def describe_sections(thickness: float, spread: float = 0.0) -> str:
+    """A declared acquisition in words: 'single planes' (thickness 0) or 'sections T z-steps thick', with
+    the share the stage-2 pairs' thickness spreads around it (``TrainConfig.thickness_spread``)."""
+    if thickness == 0:
+        return "single planes"
+    return f"sections {thickness:g} z-step{'' if thickness == 1 else 's'} thick" + (
+        f" +-{spread:.0%}" if spread else "")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """L_G = adv_hl * L_Ghl + adv_lh * L_Glh + cycle * L_cyc (+ mean * intensity term
+    + kernel_smooth * roughness of G_hl's axial kernel).
+
+    Small adversarial weights keep the generators close to their interpolating start while the
+    discriminators shape the details. The smoothness prior lets the axial kernel leave its box start
+    (see docs/method.md for the measurements behind each weight).
+    """
+
+    adv_hl: float = 0.05
+    adv_lh: float = 0.01
+    cycle: float = 5.0
+    mean: float = 1.0
+    kernel_smooth: float = 3e-4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; stored whole in every checkpoint."""
+
+    z_factor: float = 10.0
+    backbone: str = "edsr"  # reconstruction network (G_lh and stage 2), see core.networks.backbones
+    channels: int = 32
+    blocks: int = 4
+    ghl_channels: int = 16
+    ghl_blocks: int = 2
+    disc_channels: int = 32
+    lr_rows: int = 8  # height of LR patches (z rows); HR patches are round(lr_rows * z_factor) tall
+    patch_width: int = 64
+    batch_size: int = 8
+    steps: int | None = None  # budget in steps (both stages together) ...
+    minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
+    stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
+    # stage-2 inputs: a "section" of section_thickness (stage 1 is skipped), or what stage 1 learned: G_hl's
+    # axial kernel alone ("kernel") or the "full" G_hl. On real serial sections the learned kernel is too wide
+    # (tissue that changes slowly along z looks like a thick section) and loses to interpolation; the
+    # section wins (docs/method.md, "Real stacks")
+    stage2_pairs: str = "section"
+    kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
+    # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
+    # sections, core.training.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
+    match_noise: bool = True
+    # the sections' thickness in z-steps (1: as thick as their spacing): the stage-2 pairs' section, where the
+    # section kernel model starts, and what the hidden-section check scores with (halved at 2F). Not
+    # identifiable from the volume (docs/method.md), so it is the acquisition's to say. The free taps always
+    # start at one z-step.
+    section_thickness: float = 1.0
+    # stage-2 section pairs draw each patch's thickness uniformly from section_thickness * [1 - spread,
+    # 1 + spread]: real sections vary in thickness and the declared one is a guess. 0.5 keeps 90 % of the
+    # oracle's gain when the declaration is right and stays above cubic when it is twice too thick
+    # (docs/method.md, "A thickness spread")
+    thickness_spread: float = 0.5
+    # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
+    # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
+    stage2_loss: str = "l2"
+    # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
+    # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
+    stage1_max_steps: int | None = 3000
+    lr_generators: float = 2e-4
+    lr_discriminators: float = 1e-4
+    lr_decay: float = 0.98  # generator learning rate factor per epoch
+    kernel_lr_factor: float = 1.0  # learning rate of G_hl's axial kernel relative to the generators'
+    steps_per_epoch: int = 200
+    betas: tuple[float, float] = (0.5, 0.999)
+    weights: LossWeights = field(default_factory=LossWeights)
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    seed: int = 0
+    device: str = "auto"
+    # the networks' arithmetic (core.settings.precision): "auto" takes bfloat16 / float16 where the hardware has it
+    precision: str = "auto"
+    log_every: int = 1
+
+    def declared_sections(self) -> str:
+        """The acquisition the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
+        return describe_sections(self.section_thickness, self.thickness_spread)
+
+    def __post_init__(self):
+        object.__setattr__(self, "z_factor", check_z_factor(self.z_factor))
+        for name in ("channels", "blocks", "ghl_channels", "disc_channels", "lr_rows", "patch_width",
+                     "batch_size", "steps_per_epoch", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise IsoReconError(f"{name} must be a positive integer, got {value!r}.")
+        if self.ghl_blocks < 0:
+            raise IsoReconError(f"ghl_blocks must be >= 0, got {self.ghl_blocks!r}.")
+        if self.steps is None and self.minutes is None:
+            raise IsoReconError("Give a training budget: steps or minutes.")
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise IsoReconError(f"steps must be a positive integer, got {self.steps!r}.")
+        if self.minutes is not None and not (
+            isinstance(self.minutes, (int, float)) and math.isfinite(self.minutes) and self.minutes > 0
+        ):
+            raise IsoReconError(f"minutes must be a positive number, got {self.minutes!r}.")
+        if self.stage1_max_steps is not None and (not isinstance(self.stage1_max_steps, int)
+                                                   or self.stage1_max_steps < 1):
+            raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
+        if self.kernel_model not in KERNEL_MODELS:
+            raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
+        if not (isinstance(self.section_thickness, (int, float)) and 0 <= self.section_thickness <= 3):
+            raise IsoReconError(f"section_thickness must be in [0, 3] z-steps (0: single planes), got "
+                                f"{self.section_thickness!r}.")
+        if not (isinstance(self.thickness_spread, (int, float)) and 0 <= self.thickness_spread <= 1):
+            raise IsoReconError(f"thickness_spread must be in [0, 1] (a share of the section thickness), got "
+                                f"{self.thickness_spread!r}.")
+        if self.stage2_loss not in STAGE2_LOSSES:
+            raise IsoReconError(f"stage2_loss must be one of {', '.join(STAGE2_LOSSES)}, got {self.stage2_loss!r}.")
+        if self.stage2_pairs not in STAGE2_PAIRS:
+            raise IsoReconError(f"stage2_pairs must be one of {', '.join(STAGE2_PAIRS)}, got {self.stage2_pairs!r}.")
+        if not 0.0 <= self.stage2_fraction < 1.0:
+            raise IsoReconError(f"stage2_fraction must be in [0, 1), got {self.stage2_fraction!r}.")
+        lo, hi = self.percentiles
+        if not 0 <= lo < hi <= 100:
+            raise IsoReconError(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}.")
+        if self.patch_width < 16:
+            raise IsoReconError(f"patch_width must be at least 16, got {self.patch_width}.")
+        if self.lr_rows < 2:
+            raise IsoReconError(f"lr_rows must be at least 2, got {self.lr_rows}.")
+        from ..networks.backbones import check_backbone  # local: keeps config importable without torch
+
+        check_backbone(self.backbone)
+        from .device import check_device_name
+        from .precision import check_precision_name
+
+        check_device_name(self.device)
+        check_precision_name(self.precision)
+
+    def network_mismatch(self, other: TrainConfig) -> str | None:
+        """The first network-defining setting in which ``other`` differs, as "name: mine vs theirs"."""
+        for name in NETWORK_FIELDS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs and not (name == "z_factor" and same_z_factor(mine, theirs)):
+                if name == "z_factor":
+                    return f"z-factor {theirs:g}, not {mine:g}"
+                return f"{name} {theirs!r}, not {mine!r}"
+        return None
+
+    @property
+    def learns_degradation(self) -> bool:
+        """Whether stage 2 trains on pairs from the degradation stage 1 learns (else on declared sections)."""
+        return self.stage2_pairs in LEARNED_PAIRS
+
+    @property
+    def hr_rows(self) -> int:
+        return int(round(self.lr_rows * self.z_factor))
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def replace_weights(self, **changes) -> TrainConfig:
+        """This config with some loss weights changed (the others kept)."""
+        return self.replace(weights=dataclasses.replace(self.weights, **changes))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise IsoReconError(f"Unknown training settings: {sorted(unknown)}.")
+        # checkpoints from before these settings existed trained without them
+        data.setdefault("stage2_pairs", "full")
+        data.setdefault("stage1_max_steps", None)
+        data.setdefault("kernel_model", "free")
+        data.setdefault("match_noise", False)
+        data.setdefault("stage2_loss", "l1")
+        data.setdefault("section_thickness", 1.0)
+        data.setdefault("thickness_spread", 0.0)
+        data.setdefault("precision", "float32")
+        if isinstance(data.get("weights"), dict):
+            data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
+        for key in ("betas", "percentiles"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+# The settings that shape the networks' weights: a model resumes or loads only with the same ones.
+NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
+                  "kernel_model")
+
+PRESETS = {
+    # Small networks and patches: a useful model in minutes on a 2-core CPU.
+    "fast": {},
+    # The paper's sizes (64 filters, 9 blocks, DRCNet): meant for a GPU.
+    "paper": dict(backbone="drcnet", channels=64, blocks=9, ghl_channels=64, ghl_blocks=9,
+                  disc_channels=64, lr_rows=12, patch_width=128, batch_size=16, minutes=60.0),
+}
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    """A TrainConfig from a named preset ("fast" or "paper") with overrides."""
+    if name not in PRESETS:
+        raise IsoReconError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+    return TrainConfig(**{**PRESETS[name], **overrides})
+
+
+@dataclass(frozen=True)
+class ReconConfig:
+    """How to apply a trained model to a volume."""
+
+    axes: tuple[str, ...] = ("xz", "yz")  # slice orientations to run; results are averaged
+    batch_size: int = 8  # slices per forward pass
+    tile_width: int = 512  # slices wider than this are cut into overlapping tiles
+    tile_overlap: int = 32
+    device: str = "auto"
+    precision: str = "auto"  # the network's arithmetic (core.settings.precision); interpolation is always float32
+
+    def __post_init__(self):
+        axes = tuple(self.axes)
+        if not axes or any(a not in ("xz", "yz") for a in axes) or len(set(axes)) != len(axes):
+            raise IsoReconError(f"axes must be a non-empty subset of ('xz', 'yz'), got {self.axes!r}.")
+        object.__setattr__(self, "axes", axes)
+        for name in ("batch_size", "tile_width"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise IsoReconError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+        if not 0 <= self.tile_overlap < self.tile_width // 2:
+            raise IsoReconError("tile_overlap must be >= 0 and smaller than half of tile_width.")
+        from .device import check_device_name
+        from .precision import check_precision_name
+
+        check_device_name(self.device)
+        check_precision_name(self.precision)
+
+    def replace(self, **changes) -> ReconConfig:
+        return dataclasses.replace(self, **changes)
