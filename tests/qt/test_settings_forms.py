@@ -9,6 +9,7 @@ from qtpy.QtWidgets import QFormLayout, QLabel
 from napari_isorecon._qt.recon_settings import FROM_FILE, FROM_TRAIN_WIDGET, ReconSettings
 from napari_isorecon._qt.train_settings import TrainSettings
 from napari_isorecon.core.settings.config import PRESETS, TrainConfig
+from napari_isorecon.core.settings.device import available_devices
 
 
 def form_labels(widget) -> list[str]:
@@ -43,13 +44,18 @@ def test_train_settings_rules_hold_without_a_form():
 def test_train_form_follows_the_settings_and_edits_them(train_widget):
     settings, fields = train_widget.settings, train_widget.settings_box.fields
     assert form_labels(train_widget.settings_box) == [
-        "Image", "z-factor", "Section thickness", "Preset", "Budget", "Device", "Seed",
+        "Image", "z-factor", "Section thickness", "Preset", "Budget", "Device", "Precision", "Seed",
         "Backbone", "Channels", "Blocks", "Patch width", "Batch size", "Stage-2 pairs", "Thickness spread",
         "Stage-2 share",
         "Preview every"]
     assert fields["smooth_kernel"].native.text() == "Smooth axial kernel"
     assert fields["z_factor"].native.toolTip().startswith("z spacing / xy spacing")
     assert "Greyed: not on this machine" in fields["device"].native.toolTip()
+    fields["precision"].native.setCurrentText("float32")  # the form -> the object -> the run's config
+    assert settings.precision == "float32" and settings.training_config().precision == "float32"
+    float16 = fields["precision"].native.findText("float16")
+    if available_devices() == ["cpu"]:  # float16 is for GPUs: greyed on a machine without one
+        assert not fields["precision"].native.model().item(float16).isEnabled()
 
     settings.seed = 42  # the object -> the form
     assert fields["seed"].native.value() == 42
@@ -74,7 +80,8 @@ def test_recon_form_follows_the_settings(recon_widget, tiny_model_file):
     settings, fields = recon_widget.settings, recon_widget.settings_box.fields
     assert (settings.model_source, settings.device, settings.uncertainty, settings.consistency) == \
         (FROM_TRAIN_WIDGET, "auto", False, False) == (ReconSettings().model_source, "auto", False, False)
-    assert form_labels(recon_widget.settings_box) == ["Image", "Model", "Device"]
+    assert form_labels(recon_widget.settings_box) == ["Image", "Model", "Device", "Precision"]
+    assert settings.precision == "auto" and "Interpolation is always float32" in fields["precision"].native.toolTip()
     assert fields["uncertainty"].native.text() == "Uncertainty map (flipped predictions)"
     assert not recon_widget.settings_box.file_row.isVisibleTo(recon_widget)  # only for a model file
     settings.model_source = FROM_FILE

@@ -73,7 +73,7 @@ PRECISION_TIP = ("The networks' arithmetic. auto: bfloat16 on a CPU with bfloat1
 
 def mark_unavailable_precisions(combo: QComboBox) -> None:
     """Grey out the precisions of a precision combo box that no device of this machine can run."""
-    from ..core.device import available_devices
+    from ..core.settings.device import available_devices
     from ..core.settings.precision import usable_precisions
 
     usable = set(usable_precisions(available_devices()))
