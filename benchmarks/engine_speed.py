@@ -1,4 +1,5 @@
-"""Engine speed on this machine: training seconds per step (both stages) and reconstruction time.
+"""Engine speed on this machine: training seconds per step (both stages) and reconstruction time, in float32
+and in the reduced precision that "auto" takes here (bfloat16 on a CPU with AVX512-BF16/AMX), side by side.
 
     python benchmarks/engine_speed.py [--out benchmarks/results/engine_speed.json]
 
@@ -16,13 +17,13 @@ import time
 import numpy as np
 
 
-def time_training(volume, z_factor, steps_per_stage=60):
+def time_training(volume, z_factor, precision, steps_per_stage=60):
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.events import TrainStep
     from napari_isorecon.core.training.train import train
 
     cfg = TrainConfig(z_factor=z_factor, steps=2 * steps_per_stage, minutes=None, stage2_fraction=0.5,
-                      stage2_pairs="kernel")  # both stages are timed
+                      stage2_pairs="kernel", precision=precision)  # both stages are timed
     times = {1: [], 2: []}
     previous = 0.0
     for event in train(volume, cfg):
@@ -33,8 +34,8 @@ def time_training(volume, z_factor, steps_per_stage=60):
     return {f"stage{k}_seconds_per_step": round(float(np.median(v[5:])), 4) for k, v in times.items()}
 
 
-def time_reconstruction(volume, z_factor, repeats=2):
-    from napari_isorecon.core import TrainConfig
+def time_reconstruction(volume, z_factor, precision, repeats=2):
+    from napari_isorecon.core import ReconConfig, TrainConfig
     from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
     from napari_isorecon.core.model.intensity import Normalizer
     from napari_isorecon.core.model.iso_model import IsoModel
@@ -42,7 +43,7 @@ def time_reconstruction(volume, z_factor, repeats=2):
     model = IsoModel(TrainConfig(z_factor=z_factor, steps=1, minutes=None), Normalizer.fit(volume))
     model.reconstructor = model.new_reconstructor()
     best = {}
-    for name, job in (("reconstruct", lambda: reconstruct(volume, model)),
+    for name, job in (("reconstruct", lambda: reconstruct(volume, model, ReconConfig(precision=precision))),
                       ("cubic", lambda: interpolate(volume, z_factor, "cubic"))):
         runs = []
         for _ in range(repeats):
@@ -56,6 +57,7 @@ def time_reconstruction(volume, z_factor, repeats=2):
 
 def main(argv=None):
     from napari_isorecon.bench import machine_description
+    from napari_isorecon.core.settings.precision import resolve_precision
     from napari_isorecon.sample import anisotropic_sample
 
     parser = argparse.ArgumentParser(description="Engine speed: training s/step and reconstruction time")
@@ -63,11 +65,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sample, _ = anisotropic_sample()
     big = np.random.default_rng(0).integers(0, 256, size=(25, 250, 250)).astype(np.uint8)
-    report = {"machine": machine_description(),
-              "training_x10_250": time_training(big, 10),
-              "training_sample_x5": time_training(sample, 5),
-              "reconstruct_sample_x5": time_reconstruction(sample, 5),
-              "reconstruct_25x250x250_x10": time_reconstruction(big, 10)}
+    reduced = resolve_precision("auto", "cpu").name
+    report = {"machine": machine_description(), "precisions": ["float32"] + [reduced] * (reduced != "float32")}
+    for precision in report["precisions"]:  # side by side in one run
+        report[precision] = {"training_x10_250": time_training(big, 10, precision),
+                             "training_sample_x5": time_training(sample, 5, precision),
+                             "reconstruct_sample_x5": time_reconstruction(sample, 5, precision),
+                             "reconstruct_25x250x250_x10": time_reconstruction(big, 10, precision)}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -97,24 +97,30 @@ def _job_net(kind, z_factor):
     return AxialInterpolator(z_factor, "cubic"), Normalizer(0.0, 255.0, "|u1")
 
 
-def conv_gflops(memory_format=None, repeats=4) -> float:
-    """GFLOP/s of a plain 3x3 convolution, 64 -> 64 channels on 8 x 128 x 128, best of ``repeats``."""
+def conv_gflops(memory_format=None, repeats=4, precision="float32") -> float:
+    """GFLOP/s of a plain 3x3 convolution, 64 -> 64 channels on 8 x 128 x 128, best of ``repeats``, in
+    ``precision`` (autocast, as the engine runs the networks)."""
     import torch
 
+    from napari_isorecon.core.settings.precision import resolve_precision
+
     fmt = torch.channels_last if memory_format is None else memory_format
+    autocast = resolve_precision(precision, "cpu").autocast
     with torch.inference_mode():
         layer = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=fmt)
         x = torch.randn(8, 64, 128, 128).contiguous(memory_format=fmt)
-        layer(x)
+        with autocast():
+            layer(x)
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            layer(x)
+            with autocast():
+                layer(x)
             times.append(time.perf_counter() - t)
     return 2 * 64 * 64 * 9 * 8 * 128 * 128 / min(times) / 1e9
 
 
-def child_blockwise(src, out, kind, z_factor, block, batch, workers):
+def child_blockwise(src, out, kind, z_factor, block, batch, workers, precision="float32"):
     from napari_isorecon.core.inference.blockwise import write_blockwise
     from napari_isorecon.core.inference.reconstruct import run_to_end
     from napari_isorecon.core.io import read_zarr
@@ -123,19 +129,20 @@ def child_blockwise(src, out, kind, z_factor, block, batch, workers):
     net, norm = _job_net(kind, z_factor)
     volume, _ = read_zarr(src)
     baseline = current_rss_mb()
-    conv_before = conv_gflops() if kind == "model" else None  # the shared machine's load drifts: bracket
+    # the shared machine's load drifts: bracket with the conv limit in the same precision
+    conv_before = conv_gflops(precision=precision) if kind == "model" else None
     t0 = time.perf_counter()
-    final = run_to_end(write_blockwise(volume, net, z_factor, norm, out, ReconConfig(device="cpu", batch_size=batch),
-                                       block=tuple(block), num_workers=workers))
+    cfg = ReconConfig(device="cpu", batch_size=batch, precision=precision)
+    final = run_to_end(write_blockwise(volume, net, z_factor, norm, out, cfg, block=tuple(block), num_workers=workers))
     seconds = time.perf_counter() - t0
-    conv_after = conv_gflops() if kind == "model" else None
+    conv_after = conv_gflops(precision=precision) if kind == "model" else None
     assert not final.stopped
     return {"seconds": seconds, "peak_rss_mb": rss_mb(), "baseline_rss_mb": baseline,
             "blocks": final.info["blocks"], "out_shape": list(final.info["shape"]),
             "conv_gflops_around": [conv_before, conv_after], "loadavg": os.getloadavg()[0]}
 
 
-def child_whole(src, out_npy, kind, z_factor, batch):
+def child_whole(src, out_npy, kind, z_factor, batch, precision="float32"):
     from napari_isorecon.core.inference.reconstruct import run_to_end, slice_passes
     from napari_isorecon.core.io import read_zarr
     from napari_isorecon.core.settings.config import ReconConfig
@@ -143,7 +150,8 @@ def child_whole(src, out_npy, kind, z_factor, batch):
     net, norm = _job_net(kind, z_factor)
     volume = np.asarray(read_zarr(src)[0][:])
     t0 = time.perf_counter()
-    result = run_to_end(slice_passes(volume, net, z_factor, norm, ReconConfig(device="cpu", batch_size=batch)))
+    cfg = ReconConfig(device="cpu", batch_size=batch, precision=precision)
+    result = run_to_end(slice_passes(volume, net, z_factor, norm, cfg))
     seconds = time.perf_counter() - t0
     np.save(out_npy, result.volume)
     return {"seconds": seconds, "peak_rss_mb": rss_mb()}
@@ -158,6 +166,7 @@ def child_conv_and_flops(z_factor, block, batch):
     from napari_isorecon.core.model.intensity import Normalizer
 
     conv = {"contiguous": conv_gflops(torch.contiguous_format, 6), "channels_last": conv_gflops(torch.channels_last, 6)}
+    by_precision = {name: conv_gflops(torch.channels_last, 6, name) for name in precisions()}
     net = _model_net(z_factor)
     rows, width = 64, 256  # FLOPs per output voxel of one pass, no halo: count on one slice
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
@@ -172,9 +181,17 @@ def child_conv_and_flops(z_factor, block, batch):
         out = compute_block(raw, net, blk, Normalizer(0, 255, "|u1"), batch_size=batch)
         seconds = time.perf_counter() - t
     per_voxel_halo = counter.get_total_flops() / out.size
-    return {"conv_gflops": conv, "flops_per_voxel": 2 * per_pass, "flops_per_voxel_with_halo": per_voxel_halo,
+    return {"conv_gflops": conv, "conv_gflops_by_precision": by_precision, "flops_per_voxel": 2 * per_pass, "flops_per_voxel_with_halo": per_voxel_halo,
             "block": list(block), "block_read": [s.stop - s.start for s in blk.read],
             "block_seconds_counted": seconds}
+
+
+def precisions() -> list[str]:
+    """float32, and the reduced precision that "auto" takes on this CPU when it has one (bfloat16)."""
+    from napari_isorecon.core.settings.precision import resolve_precision
+
+    reduced = resolve_precision("auto", "cpu").name
+    return ["float32"] + [reduced] * (reduced != "float32")
 
 
 def run_child(name, *args):
@@ -253,36 +270,38 @@ def main(argv=None):
         src = work / f"model_in_{'x'.join(map(str, shape))}.zarr"
         if not src.exists():
             run_child("child_make_input", str(src), list(shape))
-        out = work / f"model_out_{'x'.join(map(str, shape))}.zarr"
-        shutil.rmtree(out, ignore_errors=True)
-        blocked = run_child("child_blockwise", str(src), str(out), "model", z_model, list(block_model),
-                            args.batch, args.workers)
         whole_npy = work / "whole.npy"
-        whole = run_child("child_whole", str(src), str(whole_npy), "model", z_model, args.batch)
+        whole = run_child("child_whole", str(src), str(whole_npy), "model", z_model, args.batch)  # float32
         import zarr
 
         reference = np.load(whole_npy)
-        diff = float(np.abs(zarr.open_group(str(out), mode="r")["0"][:] - reference).max())
         scale = float(np.abs(reference).max())
-        voxels = int(np.prod(blocked["out_shape"]))
-        row = {"input": list(shape), "output": blocked["out_shape"], "voxels": voxels,
-               "blocks": blocked["blocks"], "seconds": blocked["seconds"],
-               "voxels_per_s": voxels / blocked["seconds"],
-               "gflops": voxels / blocked["seconds"] * speed["flops_per_voxel"] / 1e9,
-               "peak_rss_mb": blocked["peak_rss_mb"], "baseline_rss_mb": blocked["baseline_rss_mb"],
-               "whole_seconds": whole["seconds"], "whole_voxels_per_s": voxels / whole["seconds"],
-               "whole_peak_rss_mb": whole["peak_rss_mb"], "max_abs_diff": diff, "max_abs_value": scale}
-        around = [v for v in blocked["conv_gflops_around"] if v]
-        row["conv_limit_around"] = max(around)
-        row["conv_fraction"] = row["gflops"] / max(conv_limit, row["conv_limit_around"])
-        row["loadavg_after"] = blocked["loadavg"]
-        report["model"].append(row)
-        print(f"model {shape} -> {tuple(row['output'])}: {row['voxels_per_s'] / 1e6:.2f} Mvox/s blockwise "
-              f"({row['gflops']:.1f} GFLOP/s = {100 * row['conv_fraction']:.0f}% of conv limit), "
-              f"whole {row['whole_voxels_per_s'] / 1e6:.2f} Mvox/s, peak RSS {row['peak_rss_mb']:.0f} MB, "
-              f"max |blockwise - whole| = {diff:.2e} (values up to {scale:.0f})", flush=True)
+        for precision in precisions():  # side by side in one run
+            out = work / f"model_out_{'x'.join(map(str, shape))}.zarr"
+            shutil.rmtree(out, ignore_errors=True)
+            blocked = run_child("child_blockwise", str(src), str(out), "model", z_model, list(block_model),
+                                args.batch, args.workers, precision)
+            diff = float(np.abs(zarr.open_group(str(out), mode="r")["0"][:] - reference).max())
+            voxels = int(np.prod(blocked["out_shape"]))
+            row = {"input": list(shape), "output": blocked["out_shape"], "voxels": voxels, "precision": precision,
+                   "blocks": blocked["blocks"], "seconds": blocked["seconds"],
+                   "voxels_per_s": voxels / blocked["seconds"],
+                   "gflops": voxels / blocked["seconds"] * speed["flops_per_voxel"] / 1e9,
+                   "peak_rss_mb": blocked["peak_rss_mb"], "baseline_rss_mb": blocked["baseline_rss_mb"],
+                   "whole_seconds": whole["seconds"], "whole_voxels_per_s": voxels / whole["seconds"],
+                   "whole_peak_rss_mb": whole["peak_rss_mb"], "max_abs_diff": diff, "max_abs_value": scale}
+            around = [v for v in blocked["conv_gflops_around"] if v]
+            limit = speed["conv_gflops_by_precision"][precision]
+            row["conv_limit_around"] = max(around)
+            row["conv_fraction"] = row["gflops"] / max(limit, row["conv_limit_around"])
+            row["loadavg_after"] = blocked["loadavg"]
+            report["model"].append(row)
+            print(f"model {shape} -> {tuple(row['output'])} in {precision}: {row['voxels_per_s'] / 1e6:.2f} Mvox/s "
+                  f"blockwise ({row['gflops']:.1f} GFLOP/s = {100 * row['conv_fraction']:.0f}% of its conv limit), "
+                  f"whole float32 {row['whole_voxels_per_s'] / 1e6:.2f} Mvox/s, peak RSS {row['peak_rss_mb']:.0f} MB, "
+                  f"max |blockwise - whole float32| = {diff:.2e} (values up to {scale:.0f})", flush=True)
+            shutil.rmtree(out, ignore_errors=True)
         whole_npy.unlink()
-        shutil.rmtree(out, ignore_errors=True)
 
     # memory flatness with the interpolator: outputs of ~0.25, 1, 4 GB (uint8)
     z_interp = 4.0
@@ -358,17 +377,22 @@ def write_report(report, path: Path):
         "- Plain 3x3 convolution, 64->64 channels, 8x128x128, float32: "
         + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in speed["conv_gflops"].items())
         + f"; the conv limit below is the best, **{report['conv_limit_gflops']:.1f} GFLOP/s**.",
+        "- The same convolution, channels-last, per precision (the limit each precision's rows are read "
+        "against): " + ", ".join(f"{k} **{v:.1f} GFLOP/s**" for k, v in
+                                 speed.get("conv_gflops_by_precision", {}).items()) + ".",
         (f"- Default network (edsr, 32 channels, 4 blocks, z-factor 10): **{speed['flops_per_voxel'] / 1e3:.1f} "
          f"kFLOP per output voxel** (both slice passes, convolutions only); "
          f"{speed['flops_per_voxel_with_halo'] / 1e3:.1f} kFLOP with the halo of a {tuple(speed['block'])} block "
          f"(reads {tuple(speed['block_read'])})."), "",
         "## Default network: blockwise vs whole volume", "",
-        ("| input (z,y,x) | output | blocks | blockwise voxels/s | GFLOP/s | of conv limit | peak RSS | "
-         "whole-volume voxels/s | whole peak RSS | max abs diff (values 0-255) | load avg |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| input (z,y,x) | output | blocks | precision | blockwise voxels/s | GFLOP/s | of its conv limit | "
+         "peak RSS | whole-volume voxels/s (float32) | whole peak RSS | max abs diff to whole float32 "
+         "(values 0-255) | load avg |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["model"]:
-        lines.append(f"| {tuple(r['input'])} | {tuple(r['output'])} | {r['blocks']} | {r['voxels_per_s'] / 1e6:.2f} M "
+        lines.append(f"| {tuple(r['input'])} | {tuple(r['output'])} | {r['blocks']} | {r.get('precision', 'float32')} "
+                     f"| {r['voxels_per_s'] / 1e6:.2f} M "
                      f"| {r['gflops']:.1f} | {100 * r['conv_fraction']:.0f}% of {r['conv_limit_around']:.0f} "
                      f"| {r['peak_rss_mb']:.0f} MB | {r['whole_voxels_per_s'] / 1e6:.2f} M "
                      f"| {r['whole_peak_rss_mb']:.0f} MB | {r['max_abs_diff']:.1e} | {r['loadavg_after']:.1f} |")
@@ -378,7 +402,9 @@ def write_report(report, path: Path):
          "halo, interpolation, normalisation and zarr I/O are overhead against the conv limit. The fraction is "
          "taken against the best conv throughput measured in the run (at the start, and just before and after "
          "each row, since the shared machine's load drifts). The network writes float32 here so that the "
-         "difference is exact; in uint8 it is 0, or 1 for a value on .5 that float rounding tips the other way."),
+         "difference is exact; in uint8 it is 0 in float32, or 1 for a value on .5 that float rounding tips the "
+         "other way. A reduced-precision row's difference is its rounding against the float32 result (random "
+         "weights: every layer matters)."),
         "", "## Memory: peak RSS is flat in the output size", "",
         "Cubic interpolation (AxialInterpolator through the same block machinery, z-factor 4, blocks of "
         "64x256x256 input voxels) from a synthetic uint8 zarr to an OME-Zarr."

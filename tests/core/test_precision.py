@@ -167,3 +167,28 @@ def test_float32_training_announces_float32(em_volume, tiny_config):
     started = [e for e in train(em_volume, tiny_config.replace(precision="float32", steps=2))
                if isinstance(e, StageStarted)]
     assert started and all(e.precision == "float32" and e.device == "cpu" for e in started)
+
+
+def test_the_command_line_says_which_precision_ran_and_refuses_what_the_cpu_cannot(capsys, tmp_path,
+                                                                                   tiny_model_file):
+    from napari_isorecon.cli import main
+
+    assert main(["run", "sample", "--steps", "2", "--precision", "float32", "--out-dir", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "Training on cpu in float32" in err and "The network ran in float32." in err
+    out = tmp_path / "b.tif"
+    assert main(["reconstruct", "sample", "--model", str(tiny_model_file), "--precision", "float16",
+                 "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "float16 is not supported on a CPU" in err and "Traceback" not in err
+    assert not out.exists()  # refused before any work: nothing written
+    with pytest.raises(SystemExit):  # argparse: not a precision at all
+        main(["reconstruct", "sample", "--model", str(tiny_model_file), "--precision", "fp8", "--out", str(out)])
+
+
+def test_the_options_of_both_front_ends_carry_the_precision():
+    from napari_isorecon.core.jobs import TrainOptions, training_config
+
+    assert training_config(TrainOptions(z_factor=5, precision="float32")).precision == "float32"
+    assert training_config(TrainOptions(z_factor=5)).precision == "auto"
+    assert TrainConfig(precision="float32").network_mismatch(TrainConfig(precision="bfloat16")) is None
