@@ -24,7 +24,7 @@ from napari_isorecon.bench.report import summarise
 from napari_isorecon.bench.scores import mean_of, spread_of
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "docs" / "bench"
+BENCH = ROOT / "research" / "bench"
 SPREAD = ROOT / "benchmarks" / "results" / "thickness_spread.jsonl"
 AXES = ("xz", "yz")
 

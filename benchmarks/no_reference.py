@@ -1,7 +1,7 @@
 """No ground truth (the real use case): cubic vs ours on a real serial-section volume, scored without a reference.
 
     python benchmarks/no_reference.py --volume ../shared/data/sstem_cremi_4x4x40nm_train.tif --z-factor 10 \
-        --minutes 5 --out docs/bench/cremi_no_reference
+        --minutes 5 --out research/bench/cremi_no_reference
 
 Scores (napari_isorecon.core.checks.metrics):
 - ``log_spectrum_gap_db``: mean |10 log10(P_z / P_xy)| over the upper half of frequencies of equal-length

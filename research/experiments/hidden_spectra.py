@@ -8,7 +8,7 @@ draws) and its correlation with the real sections in that band (how much of what
 real sections' own pixel noise (core.training.noise, white) is given per band as a share of their power: detail a
 prediction cannot and should not copy.
 
-    python benchmarks/experiments/hidden_spectra.py --minutes 10 --out benchmarks/results/hidden_spectra.txt
+    python research/experiments/hidden_spectra.py --minutes 10 --out benchmarks/results/hidden_spectra.txt
 """
 
 from __future__ import annotations

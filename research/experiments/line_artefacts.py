@@ -3,7 +3,7 @@ shows in an xy view of the result as lines along x (y). Score: the std of an xy 
 (column) means over the image's std, averaged over xy images of the result at the sections and half-way
 between them, for ours (the default, trained on the stack), cubic, and the real sections themselves.
 
-    python benchmarks/experiments/line_artefacts.py ../shared/data/sstem_cremi_4x4x40nm_train.tif \
+    python research/experiments/line_artefacts.py ../shared/data/sstem_cremi_4x4x40nm_train.tif \
         --z-factor 10 --minutes 3 --out benchmarks/results/line_artefacts_cremi.json
 """
 

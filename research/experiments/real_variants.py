@@ -4,7 +4,7 @@ Runs core.checks.hidden_sections.run_hidden_section_check (the code behind ``iso
 of TrainConfig at a fixed step budget (results do not depend on machine load; wall times do) and writes one
 JSON line per variant with the ours / cubic / neighbour-mean scores and the learned kernel's summary.
 
-    python benchmarks/experiments/real_variants.py --steps 8000 --variants default match_noise \
+    python research/experiments/real_variants.py --steps 8000 --variants default match_noise \
         --out benchmarks/results/real_variants.jsonl
 """
 
@@ -20,7 +20,7 @@ from napari_isorecon.core.events import HiddenSectionsChecked, TrainFinished
 from napari_isorecon.core.io import open_volume
 from napari_isorecon.core.settings.config import TrainConfig
 
-# every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
+# every variant names the settings whose defaults changed on 2026-12-01 (research/log.md, "Real stacks"): the
 # stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), so that a
 # variant means the same before and after; "default" is whatever TrainConfig says now
 LEARNED = {"stage2_pairs": "kernel"}

@@ -5,7 +5,7 @@ stacks), run the hidden-section check once per candidate thickness (training pai
 prediction both use it) and report ours' PSNR / SSIM on the hidden sections. If the best-scoring candidate is
 the simulation's thickness, the check can choose the thickness a user should declare.
 
-    python benchmarks/experiments/thickness_selection.py --minutes 2 \
+    python research/experiments/thickness_selection.py --minutes 2 \
         --degradations take_centred box_thin box --real ../shared/data/sstem_cremi_4x4x40nm_train.tif
 """
 

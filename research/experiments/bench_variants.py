@@ -3,9 +3,9 @@
 Each variant's overrides go to every trained method (the oracle too: same stage-2 network, loss and
 budget). One JSON line per (degradation, variant) with the xz/yz scores of cubic, the oracle and ours.
 
-    python benchmarks/experiments/bench_variants.py --degradations box box_thin --variants default l2 \
+    python research/experiments/bench_variants.py --degradations box box_thin --variants default l2 \
         --steps 9000 --out benchmarks/results/bench_variants.jsonl
-    python benchmarks/experiments/bench_variants.py --degradations box_thin take_centred box_thick \
+    python research/experiments/bench_variants.py --degradations box_thin take_centred box_thick \
         gaussian_centred box --variants spread0.5 --methods cubic ours --minutes 10 \
         --out benchmarks/results/thickness_spread.jsonl
 """
@@ -20,7 +20,7 @@ import tifffile
 
 from napari_isorecon.bench.run import run_bench
 
-# every variant names the settings whose defaults changed on 2026-12-01 (docs/method.md, "Real stacks"): the
+# every variant names the settings whose defaults changed on 2026-12-01 (research/log.md, "Real stacks"): the
 # stage-2 loss and noise matching, then the stage-2 pairs (sections instead of the learned kernel), then the
 # thickness spread, so that a variant means the same before and after; "default" is what TrainConfig says now
 LEARNED = {"stage2_pairs": "kernel"}
@@ -33,7 +33,7 @@ VARIANTS = {
     "l2+noise": {"stage2_loss": "l2", "match_noise": True, **LEARNED},
     "section_pairs": {"stage2_loss": "l2", "match_noise": True, "stage2_pairs": "section",
                       "thickness_spread": 0.0},
-    # stage-2 sections of a thickness drawn per patch around the declared one (docs/method.md)
+    # stage-2 sections of a thickness drawn per patch around the declared one (research/log.md)
     "spread0.5": {"thickness_spread": 0.5},
     "spread1": {"thickness_spread": 1.0},
 }

@@ -6,14 +6,14 @@ at low |ky|. The xz pass also sees structure that varies along x and not along y
 can take the xz pass with weight kx^2 / (kx^2 + ky^2) and the yz pass with the rest (a cos^2 wedge, no
 parameter; the mean at the origin) instead of half of each everywhere.
 
-Result (docs/method.md, "Tried and dropped"; benchmarks/results/wedge_fusion.txt, about 8 min): on the
+Result (research/log.md, "Tried and dropped"; benchmarks/results/wedge_fusion.txt, about 8 min): on the
 FIB-SEM volume made into one-z-step sections at x10, +0.009 dB over the mean (xz PSNR 25.693 -> 25.702 dB,
 scored like the bench; cubic 24.880; 3-min default model, seed 0); on the CREMI stack the line score half-way
 between sections moves from 0.0285 to 0.0281 (cubic 0.0266, the real sections 0.0270) and the xy views look
 the same. Not worth a fusion that needs both passes kept and a global filter across blocks, so the engine
 keeps the mean.
 
-    python benchmarks/experiments/wedge_fusion.py --minutes 3 --out benchmarks/results/wedge_fusion.txt
+    python research/experiments/wedge_fusion.py --minutes 3 --out benchmarks/results/wedge_fusion.txt
 """
 
 from __future__ import annotations

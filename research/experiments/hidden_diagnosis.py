@@ -2,10 +2,10 @@
 does (kept sections only, 2F), then measure where its prediction differs: bias, contrast, error by spatial
 frequency, and how far its output is from the kept sections it was given (averaged over their thickness).
 
-The numbers in docs/method.md, "Stage 2 on declared sections" (12.4 grey levels RMS at the kept sections,
+The numbers in research/log.md, "Stage 2 on declared sections" (12.4 grey levels RMS at the kept sections,
 9 % more contrast, FWHM 1.14 z-steps, std ratios) come from (fixed steps, seed 0; ~11 min on 2 cores):
 
-    python benchmarks/experiments/hidden_diagnosis.py --steps 8000 --pairs kernel
+    python research/experiments/hidden_diagnosis.py --steps 8000 --pairs kernel
 """
 
 from __future__ import annotations

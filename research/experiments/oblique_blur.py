@@ -16,7 +16,7 @@ in a Gaussian window, subpixel) and a local blur measure (log of the ratio of gr
 The median blur by slope bin gives a curve; the candidate whose curve falls with slope like the real one
 (each curve less its first bin, least squares) is the estimate.
 
-Result (docs/method.md, "Real acquisitions"; benchmarks/results/oblique_blur.txt, deterministic, about 4 min):
+Result (research/log.md, "Real acquisitions"; benchmarks/results/oblique_blur.txt, deterministic, about 4 min):
 on simulated acquisitions of the FIB-SEM volume it orders the thickness right but reads sections a quarter to
 a third too thick (x10: planes 0.25, thin sections 0.5, one z-step 1.25, 1.5 z-steps 2; one z-step at x4 and x7.5
 1.25-1.5; Gaussian 1.75, bicubic 1.5), and on the real CREMI stack (40 nm sections 40 nm apart, where the
@@ -24,7 +24,7 @@ hidden-section check prefers 1) it finds 0-0.25 with both pairs of scales. Neith
 sections nor noise explains that (simulated one z-step: 1-1.25 with jitter of 0.5-2 px, 1.25 with noise
 of 2-4 grey levels). So the engine does not use it.
 
-    python benchmarks/experiments/oblique_blur.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
+    python research/experiments/oblique_blur.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
         --out benchmarks/results/oblique_blur.txt
 """
 

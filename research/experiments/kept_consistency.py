@@ -6,10 +6,10 @@ section pairs) and compares it with the kept section, for ours and cubic; (2) ad
 (kept minus integrated output; linear or cubic along z, once or four times) to the output, which makes it
 consistent with the kept sections, and scores the hidden sections again.
 
-The figures in docs/method.md ("Stage 2 on declared sections", the kept-section gap) come from
+The figures in research/log.md ("Stage 2 on declared sections", the kept-section gap) come from
 (minutes budget, seed 0; ~4 min on 2 cores):
 
-    python benchmarks/experiments/kept_consistency.py --minutes 3
+    python research/experiments/kept_consistency.py --minutes 3
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ against the true one on the volume's xy sections (PSNR, as the bench's fidelity)
 summary. Variants: the free taps with the smoothness prior (the engine before this experiment), the
 two-parameter section kernel, and the section kernel with matched noise.
 
-    python benchmarks/experiments/section_kernel.py --steps 1500 --out benchmarks/results/section_kernel.json
+    python research/experiments/section_kernel.py --steps 1500 --out benchmarks/results/section_kernel.json
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ numbers along z as along y and x; tissue that runs along z (neurites cut across)
 and then lateral patches are no model of how the tissue changes from section to section. Deterministic, a
 few seconds:
 
-    python benchmarks/experiments/axial_correlation.py ../shared/data/sstem_cremi_4x4x40nm_train.tif --z-factor 10
-    python benchmarks/experiments/axial_correlation.py ../shared/data/fibsem_medulla_iso10nm_250.tif \
+    python research/experiments/axial_correlation.py ../shared/data/sstem_cremi_4x4x40nm_train.tif --z-factor 10
+    python research/experiments/axial_correlation.py ../shared/data/fibsem_medulla_iso10nm_250.tif \
         --z-factor 10 --simulate
 """
 

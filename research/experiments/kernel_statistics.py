@@ -9,14 +9,14 @@ section model (a box of thickness t blurred by a Gaussian of sigma, centred) ove
 volume, and prints what it finds against the truth. Zero lags (pixel noise) and section means (brightness
 offsets) are left out.
 
-Result (docs/method.md, "Real acquisitions"): it picks the thinnest kernel for every acquisition (box, thick,
+Result (research/log.md, "Real acquisitions"): it picks the thinnest kernel for every acquisition (box, thick,
 thin, Gaussian, bicubic, at x4, x7.5, x10). Thicker sections make neighbouring sections more alike (on the
 truth, the correlation between sections 100 nm apart is 0.43 for planes, 0.59 for one-z-step boxes, 0.70 for
 1.5-step boxes), but the same projection makes each section's own lateral correlation rise alike (box x10:
 T(1, 0) = 580 against C(10) = 588 grey levels^2), and the tissue's own anisotropy (0.43 along z and x,
 0.50 along y at 100 nm) is as large as what is left. So the engine does not use it.
 
-    python benchmarks/experiments/kernel_statistics.py --volume ../shared/data/fibsem_medulla_iso10nm_250.tif
+    python research/experiments/kernel_statistics.py --volume ../shared/data/fibsem_medulla_iso10nm_250.tif
 """
 
 from __future__ import annotations

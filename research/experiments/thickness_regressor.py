@@ -30,7 +30,7 @@ stack (40 nm sections 40 nm apart) it reads 0.59 directly and 0.92 swapped, the 
 to the physics, but an estimate that reads one-z-step sections as 0.58-0.59 on a FIB-SEM volume cannot set
 the default. So the engine does not use it.
 
-    python benchmarks/experiments/thickness_regressor.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
+    python research/experiments/thickness_regressor.py --real ../shared/data/sstem_cremi_4x4x40nm_train.tif \
         --out benchmarks/results/thickness_regressor.txt
 """
 

@@ -1,6 +1,6 @@
 """Stage 2 alone (from an interpolating backbone) on a saved G_hl, scored on every xz/yz slice.
 
-    python benchmarks/experiments/s2.py MODE STEPS [GHL.pt] [F]
+    python research/experiments/s2.py MODE STEPS [GHL.pt] [F]
 
 MODE: ``full`` (pairs from the whole G_hl), ``main`` (its kernel path alone) or ``oracle`` (the true cubic
 degradation; GHL.pt unused). GHL.pt defaults to ``ghl_glh_500.pt`` (from init.py), F to 10.

@@ -1,9 +1,9 @@
 """Share of the budget given to stage 2 (supervised training on G_hl pairs): ours_stage2 at a minutes budget.
 
-    python benchmarks/experiments/stage2_share.py 10 10 0.8 benchmarks/results/stage2_share_x10_0.8.json
+    python research/experiments/stage2_share.py 10 10 0.8 benchmarks/results/stage2_share_x10_0.8.json
 
 Arguments: z-factor, minutes, stage2_fraction, output JSON. Uses the bench's protocol (cubic degradation of the
-isotropic FIB-SEM volume, every xz/yz slice scored); the oracle and interpolations are in docs/bench reports.
+isotropic FIB-SEM volume, every xz/yz slice scored); the oracle and interpolations are in research/bench reports.
 """
 
 import json

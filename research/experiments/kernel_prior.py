@@ -1,6 +1,6 @@
-"""Stage 1 alone for N steps, then the fidelity of the learned degradation (docs/method.md, "kernel prior").
+"""Stage 1 alone for N steps, then the fidelity of the learned degradation (research/log.md, "kernel prior").
 
-    python benchmarks/experiments/kernel_prior.py F STEPS '{"kernel_smooth": 3e-4}' [OUT.pt]
+    python research/experiments/kernel_prior.py F STEPS '{"kernel_smooth": 3e-4}' [OUT.pt]
 
 Options (JSON): any LossWeights field (``kernel_smooth`` is the scale-free smoothness weight, 0 = off), plus
 ``cycle_lr`` (weight of the LR cycle term alone; default: the cycle weight) and ``residual_l1`` (an L1 penalty

@@ -1,11 +1,11 @@
 """Is an 'isotropic' volume isotropic in its statistics? Mean power spectrum along z, y and x, by band.
 
-    python benchmarks/experiments/axis_spectra.py ../shared/data/fibsem_medulla_iso10nm_250.tif \
+    python research/experiments/axis_spectra.py ../shared/data/fibsem_medulla_iso10nm_250.tif \
         benchmarks/results/axis_spectra.json
 
 The method assumes that xy content, degraded along one lateral axis, looks like the real axial content:
 where the z spectrum differs from the y/x spectra, the degradation learned from the volume absorbs the
-difference (see docs/method.md).
+difference (see research/log.md).
 """
 
 import json
