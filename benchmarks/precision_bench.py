@@ -206,7 +206,10 @@ def part_seeds(args) -> dict:
 
 def part_time(args) -> dict:
     names = ("float32", reduced_name())
-    runs = [_bench(args.volume, name, 0, minutes=m) for name in names for m in args.minutes_list]
+    budgets = [(name, m) for name in names for m in args.minutes_list]
+    if args.runs:  # e.g. float32:10 bfloat16:5
+        budgets = [(run.split(":")[0], float(run.split(":")[1])) for run in args.runs]
+    runs = [_bench(args.volume, name, 0, minutes=m) for name, m in budgets]
     return {**machine(), "row": "x10 box, ours_stage2 (the default), seed 0", "runs": runs}
 
 
@@ -220,6 +223,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=6000, help="seeds: steps of every run")
     parser.add_argument("--seeds", type=int, default=3, help="seeds: seeds 0..N-1")
     parser.add_argument("--minutes-list", type=float, nargs="+", default=[2.0, 5.0, 10.0], help="time: budgets")
+    parser.add_argument("--runs", nargs="+", default=None, metavar="PRECISION:MINUTES",
+                        help="time: these runs instead of every precision at every budget")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     report = {"speed": part_speed, "agreement": part_agreement, "seeds": part_seeds, "time": part_time}[args.part](args)
