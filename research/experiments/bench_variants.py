@@ -6,7 +6,7 @@ budget). One JSON line per (degradation, variant) with the xz/yz scores of cubic
     python research/experiments/bench_variants.py --degradations box box_thin --variants default l2 \
         --steps 9000 --out benchmarks/results/bench_variants.jsonl
     python research/experiments/bench_variants.py --degradations box_thin take_centred box_thick \
-        gaussian_centred box --variants spread0.5 --methods cubic ours --minutes 10 \
+        gaussian_centred box --variants spread0.5 --methods cubic ours_stage2 --minutes 10 \
         --out benchmarks/results/thickness_spread.jsonl
 """
 

@@ -50,6 +50,7 @@ def engine_result(exported):
     return tifffile.imread(exported / "pt.tif")
 
 
+@pytest.mark.slow
 def test_the_package_passes_bioimageio_core_model_test(exported):
     from bioimageio.core import test_model
 
@@ -60,6 +61,7 @@ def test_the_package_passes_bioimageio_core_model_test(exported):
     assert "Reproduce test outputs" in names and "size parameter n: 2" in names  # inference really ran
 
 
+@pytest.mark.slow
 def test_bioimageio_core_reconstructs_the_sample_like_isorecon_reconstruct(exported, engine_result, em_volume):
     from bioimageio.core import predict
 
@@ -74,6 +76,7 @@ def test_bioimageio_core_reconstructs_the_sample_like_isorecon_reconstruct(expor
     assert (np.abs(one_pass.volume.astype(int) - engine) > 1).mean() > 0.005  # the comparison could tell
 
 
+@pytest.mark.slow
 def test_reconstruct_takes_the_package_back(exported, engine_result, tmp_path):
     assert main(["reconstruct", "sample", "--model", str(exported / "model.zip"), "--precision", "float32",
                  "--out", str(tmp_path / "b.tif")]) == 0
@@ -82,6 +85,7 @@ def test_reconstruct_takes_the_package_back(exported, engine_result, tmp_path):
     assert model.g_hl is not None and model.state.step == 6  # the full model, not only the TorchScript
 
 
+@pytest.mark.slow
 def test_the_package_holds_what_a_consumer_needs(exported):
     with zipfile.ZipFile(exported / "model.zip") as archive:
         rdf = yaml.safe_load(archive.read("rdf.yaml"))
@@ -103,6 +107,29 @@ def test_the_package_holds_what_a_consumer_needs(exported):
         assert words in readme
 
 
+@pytest.mark.slow
+def test_export_declares_the_voxel_size_given(exported, tmp_path, capsys):
+    """--voxel-size replaces the volume's own (the sample's is 50 x 10 x 10 nm) in the package's axes."""
+    out = tmp_path / "voxel.zip"
+    assert main(["export", str(exported / "model.pt"), "--volume", "sample", "--voxel-size", "25,5,5",
+                 "--out", str(out), "--author", "Test Author"]) == 0
+    with zipfile.ZipFile(out) as archive:
+        rdf = yaml.safe_load(archive.read("rdf.yaml"))
+    axes = {axis["id"]: axis for axis in rdf["inputs"][0]["axes"] if axis.get("type") == "space"}
+    assert {name: (axes[name]["scale"], axes[name]["unit"]) for name in "zyx"} == {
+        "z": (25.0, "nanometer"), "y": (5.0, "nanometer"), "x": (5.0, "nanometer")}
+    out_axes = {axis["id"]: axis for axis in rdf["outputs"][0]["axes"] if axis.get("type") == "space"}
+    assert out_axes["z"]["scale"] == pytest.approx(5.0) and out_axes["y"]["scale"] == pytest.approx(5.0)
+    capsys.readouterr()
+    for voxel, words in (("25,5", "needs three numbers Z,Y,X"), ("40,10,10", "implies z-factor 4")):
+        bad = tmp_path / f"bad_{voxel}.zip"
+        assert main(["export", str(exported / "model.pt"), "--volume", "sample", "--voxel-size", voxel,
+                     "--out", str(bad)]) == 2
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last.startswith("isorecon: error:") and words in last
+        assert not bad.exists()
+
+
 def _rewrite(src, dst, edit_rdf=None, drop=()):
     """A copy of the package ``src`` with its rdf edited and/or files left out."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
@@ -122,6 +149,7 @@ def _two_d(rdf):
     rdf["inputs"][0]["axes"] = [a for a in rdf["inputs"][0]["axes"] if a.get("id") != "z"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit, drop, words", [
     (lambda rdf: rdf.update(format_version="0.4.10"), (), "spec 0.4.10"),
     (lambda rdf: rdf.update(type="dataset"), (), "not a model"),
@@ -139,6 +167,7 @@ def test_bad_packages_are_refused_with_one_line(exported, tmp_path, edit, drop, 
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_and_says_how_to_install_the_extra(exported, capsys, monkeypatch):
     before = (exported / "model.zip").read_bytes()
     assert main(["export", str(exported / "model.pt"), "--volume", "sample", "--out", str(exported / "model.zip")]) == 2

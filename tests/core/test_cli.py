@@ -17,6 +17,7 @@ def trained(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_behind_an_option(capsys, tmp_path):
     assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
@@ -40,6 +41,7 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     assert "Consistency with the input" in err and "isotropic " in err and "interpolated " in err
 
 
+@pytest.mark.slow
 def test_run_writes_model_isotropic_and_interpolated_volumes(trained):
     iso, voxel = read_volume(trained / "sample_isotropic.tif")
     interp, _ = read_volume(trained / "sample_interpolated.tif")
@@ -51,6 +53,7 @@ def test_run_writes_model_isotropic_and_interpolated_volumes(trained):
     assert model.z_factor == 5 and model.state.step == 12
 
 
+@pytest.mark.slow
 def test_run_refuses_to_overwrite(trained, capsys):
     before = (trained / "sample_isotropic.tif").read_bytes()
     assert main(["run", "sample", "--steps", "2", "--out-dir", str(trained)]) == 2
@@ -58,6 +61,7 @@ def test_run_refuses_to_overwrite(trained, capsys):
     assert (trained / "sample_isotropic.tif").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_train_then_reconstruct_a_tif_with_voxel_size(trained, tmp_path):
     from napari_isorecon.sample import anisotropic_sample
 
@@ -74,6 +78,7 @@ def test_train_then_reconstruct_a_tif_with_voxel_size(trained, tmp_path):
                  "--resume", str(tmp_path / "m.pt")]) == 2  # a model is not a volume
 
 
+@pytest.mark.slow
 def test_resume_from_cli(trained, tmp_path):
     model = trained / "sample_model.pt"
     assert main(["train", "sample", "--steps", "16", "--resume", str(model), "--out", str(tmp_path / "m.pt")]) == 0
@@ -88,6 +93,7 @@ def _error(capsys, argv):
     return err
 
 
+@pytest.mark.slow
 def test_bad_input_gets_one_line_and_writes_nothing(trained, tmp_path, capsys):
     flat = tmp_path / "flat.tif"
     tifffile.imwrite(flat, np.zeros((64, 64), np.uint8))
@@ -153,6 +159,7 @@ def test_train_takes_the_section_thickness_and_the_pairs(tmp_path, capsys):
     assert main(["train", "sample", "--steps", "2", "--section-thickness", "5", "--out", str(tmp_path / "d.pt")]) == 2
 
 
+@pytest.mark.slow
 def test_the_thickness_spread_reaches_training_and_the_suggested_check(tmp_path, capsys):
     argv = ["--steps", "2", "--thickness-spread", "0.25"]
     assert main(["train", "sample", *argv, "--out", str(tmp_path / "a.pt")]) == 0
@@ -161,3 +168,60 @@ def test_the_thickness_spread_reaches_training_and_the_suggested_check(tmp_path,
     assert "validate sample --z-factor 5 --thickness-spread 0.25 --out" in capsys.readouterr().err
     assert main(["train", "sample", "--steps", "2", "--thickness-spread", "2", "--out", str(tmp_path / "b.pt")]) == 2
     assert "thickness_spread must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys):
+    from napari_isorecon import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"isorecon {__version__}"
+    assert __version__ and __version__[0].isdigit()
+
+
+def test_backbone_reaches_the_saved_model(tmp_path):
+    from napari_isorecon.core.settings.config import TrainConfig
+
+    assert main(["train", "sample", "--steps", "2", "--backbone", "vdsr", "--out", str(tmp_path / "vdsr.pt")]) == 0
+    model = load_model(tmp_path / "vdsr.pt")
+    assert model.config.backbone == "vdsr" != TrainConfig().backbone
+    assert model.reconstruction_network().name == "vdsr"  # the weights saved are a VDSR's
+
+
+@pytest.mark.slow
+def test_preset_reaches_the_saved_model(tmp_path, rng):
+    """'paper' (64 filters, 9 blocks, DRCNet, batch 16) on a tiny volume, so that one step stays short."""
+    from napari_isorecon.core.settings.config import PRESETS, TrainConfig
+
+    src = write_volume(tmp_path / "tiny.tif", rng.integers(0, 256, (8, 32, 32)).astype(np.uint8), (20.0, 10.0, 10.0))
+    assert main(["train", str(src), "--steps", "1", "--preset", "paper", "--out", str(tmp_path / "paper.pt")]) == 0
+    model = load_model(tmp_path / "paper.pt")
+    paper = {key: value for key, value in PRESETS["paper"].items() if key != "minutes"}  # --steps replaces it
+    assert {key: getattr(model.config, key) for key in paper} == paper
+    assert model.config.channels != TrainConfig().channels and model.config.z_factor == 2
+    assert model.reconstruction_network().name == "drcnet" and model.state.step == 1
+    assert main(["train", str(src), "--steps", "1", "--preset", "paper", "--backbone", "vdsr",
+                 "--out", str(tmp_path / "paper_vdsr.pt")]) == 0
+    config = load_model(tmp_path / "paper_vdsr.pt").config
+    assert config.backbone == "vdsr" and config.channels == PRESETS["paper"]["channels"]  # a backbone overrides
+
+
+def test_batch_size_sets_the_slices_per_forward_pass(tmp_path, monkeypatch):
+    from napari_isorecon.core.inference import reconstruct as engine
+
+    batches = []
+    real = engine._run_slices
+
+    def counted(net, slices, *args, **kwargs):
+        batches.append(slices.shape[0])
+        return real(net, slices, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_run_slices", counted)
+    assert main(["interpolate", "sample", "--batch-size", "7", "--out", str(tmp_path / "b7.tif")]) == 0
+    # the sample is (10, 100, 200): 100 xz slices, then 200 yz slices, 7 at a time
+    assert batches == [7] * 14 + [2] + [7] * 28 + [4]
+    batches.clear()
+    assert main(["interpolate", "sample", "--out", str(tmp_path / "b8.tif")]) == 0
+    assert batches == [8] * 12 + [4] + [8] * 25  # the default, 8
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "b7.tif"), tifffile.imread(tmp_path / "b8.tif"))

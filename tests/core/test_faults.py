@@ -33,6 +33,7 @@ def _assert_same_weights(a, b):
         assert torch.equal(value, wb[key]), key
 
 
+@pytest.mark.slow
 def test_snapshots_resume_bit_for_bit_in_either_stage(em_volume, tiny_config, tmp_path):
     cfg = tiny_config.replace(steps=8)  # 4 CycleGAN steps, then 4 supervised ones
     straight = train_model(em_volume, cfg)
@@ -49,6 +50,7 @@ def test_snapshots_resume_bit_for_bit_in_either_stage(em_volume, tiny_config, tm
         _assert_same_weights(resumed, straight)
 
 
+@pytest.mark.slow
 def test_no_snapshots_unless_asked_and_a_bad_interval_is_refused(em_volume, tiny_config):
     assert not any(isinstance(e, TrainSnapshot) for e in train(em_volume, tiny_config))
     with pytest.raises(IsoReconError, match="checkpoint interval"):
@@ -61,6 +63,7 @@ def test_resume_refuses_other_network_sizes(em_volume, tiny_config):
         train_model(em_volume, tiny_config.replace(channels=16), resume=model)
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_from_its_last_checkpoint(tmp_path, capsys):
     out = tmp_path / "m.pt"
     autosave = autosave_path(out)
@@ -87,6 +90,7 @@ def test_killed_process_resumes_from_its_last_checkpoint(tmp_path, capsys):
     assert not autosave.exists()  # the final model replaces the interrupted-run checkpoint
 
 
+@pytest.mark.slow
 def test_run_resumes_in_its_folder(tmp_path, capsys):
     assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path), "--resume"]) == 2
     assert "Nothing to resume" in capsys.readouterr().err
@@ -163,13 +167,14 @@ def test_full_disk_while_writing_leaves_nothing_half_written(em_volume, tiny_con
     assert (tmp_path / "old.pt").read_bytes() == before
 
 
-def test_unexpected_os_errors_are_one_line(monkeypatch, capsys):
+def test_unexpected_os_errors_are_one_line(monkeypatch, capsys, tmp_path):
     import napari_isorecon.cli.commands as cli
 
     monkeypatch.setattr(cli, "load_volume", _refuse(OSError(errno.EIO, "Input/output error", "/mnt/em/vol.tif")))
-    assert main(["train", "whatever.tif", "--steps", "1", "--out", "m.pt"]) == 2
+    assert main(["train", str(tmp_path / "whatever.tif"), "--steps", "1", "--out", str(tmp_path / "m.pt")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "isorecon: error: Input/output error (/mnt/em/vol.tif)."
     monkeypatch.setattr(cli, "load_volume", _refuse(MemoryError()))
-    assert main(["train", "whatever.tif", "--steps", "1", "--out", "m.pt"]) == 2
+    assert main(["train", str(tmp_path / "whatever.tif"), "--steps", "1", "--out", str(tmp_path / "m.pt")]) == 2
     assert "out of memory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written

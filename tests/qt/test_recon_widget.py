@@ -110,16 +110,57 @@ def test_layer_removed_mid_run_still_gets_results(qtbot, viewer, sample_layer, r
     assert any("was removed" in m for m in levels(notes, "info"))
 
 
-def test_cancel_stops_and_keeps_what_is_done(qtbot, viewer, sample_layer, recon_widget, tiny_model_file):
+def test_cancel_at_once_adds_nothing(qtbot, viewer, sample_layer, recon_widget, tiny_model_file):
     use_file(recon_widget, tiny_model_file)
     assert recon_widget.start_reconstruction()
     recon_widget.cancel()
     assert recon_widget.run_button.text() == "Cancelling..."
     wait_for_state(qtbot, recon_widget, "done")
     assert "Cancelled" in recon_widget.status.text()
-    assert f"{sample_layer.name} isotropic" not in [layer.name for layer in viewer.layers]
+    assert [layer.name for layer in viewer.layers] == [sample_layer.name]
+    assert recon_widget.result_layers == {}
     qtbot.waitUntil(lambda: recon_widget.job_controller.job is None, timeout=WAIT_MS)
     assert not recon_widget.compare_button.isEnabled()
+
+
+def test_cancel_stops_and_keeps_what_is_done(qtbot, viewer, sample_layer, recon_widget, tiny_model_file,
+                                             monkeypatch, notes):
+    """Cancelled once the interpolation is done: its layer stays, whole, and no half-made isotropic layer
+    is added. The job waits after the interpolation until the test has pressed Cancel (a worker thread
+    would otherwise race on to the end)."""
+    from napari_isorecon._qt import recon_widget as module
+    from napari_isorecon.core.events import ReconFinished
+    from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+
+    real = module.reconstruct_with_twin
+
+    def held_after_the_interpolation(*args, stop, **kwargs):
+        for event in real(*args, stop=stop, **kwargs):
+            yield event
+            if event.part == "interpolated" and isinstance(event.event, ReconFinished):
+                stop.wait(WAIT_MS / 1000)
+
+    monkeypatch.setattr(module, "reconstruct_with_twin", held_after_the_interpolation)
+    name = sample_layer.name
+    volume = np.asarray(sample_layer.data).copy()
+    use_file(recon_widget, tiny_model_file)
+    assert recon_widget.start_reconstruction()
+    qtbot.waitUntil(lambda: f"{name} interpolated" in [layer.name for layer in viewer.layers], timeout=WAIT_MS)
+    assert recon_widget.job_controller.state.value == "running"  # held: the reconstruction has not begun
+    recon_widget.cancel()
+    assert recon_widget.run_button.text() == "Cancelling..."
+    wait_for_state(qtbot, recon_widget, "done")
+    assert recon_widget.status.text() == "Cancelled; layers already made were kept."
+    assert [layer.name for layer in viewer.layers] == [name, f"{name} interpolated"]  # no isotropic layer
+    kept = viewer.layers[f"{name} interpolated"]
+    assert set(recon_widget.result_layers) == {"interpolated"} and recon_widget.result_layers["interpolated"] is kept
+    expected = run_to_end(interpolate(volume, 5, "cubic")).volume
+    np.testing.assert_array_equal(np.asarray(kept.data), expected)  # whole, not cut short
+    np.testing.assert_allclose(kept.scale, (10, 10, 10))
+    qtbot.waitUntil(lambda: recon_widget.job_controller.job is None, timeout=WAIT_MS)
+    assert [layer.name for layer in viewer.layers] == [name, f"{name} interpolated"]  # nothing late either
+    assert not recon_widget.compare_button.isEnabled()  # one of the two volumes is missing
+    assert not levels(notes, "error")
 
 
 def test_side_by_side_shows_xz_grid_and_goes_back(qtbot, viewer, sample_layer, recon_widget, tiny_model_file,

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from napari_isorecon._qt.state import JobState, JobStateMachine
-from napari_isorecon._qt.workers import Job, JobFailed, TrainSteps, throttled
+from napari_isorecon._qt.workers import Job, JobFailed, TrainStepBatch, throttled
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import (
     PartEvent,
@@ -57,7 +57,7 @@ def test_throttled_batches_steps_without_losing_or_reordering_events():
         yield TrainFinished(model=None, stopped=False, steps=7, elapsed=1.0)
 
     out = list(throttled(events(), interval=0.2, clock=clock))
-    batches = [e for e in out if isinstance(e, TrainSteps)]
+    batches = [e for e in out if isinstance(e, TrainStepBatch)]
     assert [s.step for b in batches for s in b.steps] == list(range(1, 8))  # nothing lost, in order
     assert len(batches) < 7  # but gathered
     assert isinstance(out[0], StageStarted) and isinstance(out[-1], TrainFinished)

@@ -116,15 +116,34 @@ def test_save_refuses_to_overwrite_and_load_restores(qtbot, train_widget, tmp_pa
     assert train_widget.model is model  # a bad file does not replace the model
 
 
-def test_save_button_uses_the_dialog_answer(train_widget, tmp_path, monkeypatch, tiny_model_file):
-    train_widget.load_model_from(tiny_model_file)
+def test_save_button_uses_the_dialog_answer(train_widget, tmp_path, monkeypatch, tiny_model_file, notes):
+    from napari_isorecon.core.model import checkpoint
+
+    writes = []
+    real_save = checkpoint.save_model
+
+    def recorded_save(*args, **kwargs):
+        writes.append(args)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "save_model", recorded_save)
+    model = train_widget.load_model_from(tiny_model_file)
     target = tmp_path / "existing.pt"
     target.write_bytes(b"old")
     monkeypatch.setattr(train_widget, "_ask_save_path", lambda: str(target))  # the user confirmed replacing
     train_widget.save_button.click()
-    assert target.read_bytes() != b"old"
+    assert len(writes) == 1 and target.read_bytes() != b"old"
+    assert checkpoint.load_model(target).state.step == model.state.step  # the model, saved
+    saved = target.read_bytes()
+    files = sorted(tmp_path.rglob("*"))
+
     monkeypatch.setattr(train_widget, "_ask_save_path", lambda: None)  # the user cancelled
+    notes.clear()
     train_widget.save_button.click()
+    assert len(writes) == 1  # nothing saved, anywhere
+    assert sorted(tmp_path.rglob("*")) == files and target.read_bytes() == saved
+    assert notes == []  # neither "saved" nor an error
+    assert train_widget.model is model and train_widget.save_button.isEnabled()  # the model is kept
 
 
 def test_closing_the_dock_stops_training(qtbot, viewer, train_widget):

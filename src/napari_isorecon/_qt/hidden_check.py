@@ -38,7 +38,7 @@ from .job_controller import JobController, JobLook
 from .layers import snapshot
 from .lifetime import WidgetLifetime
 from .ui import format_duration, path_label, set_text_if_changed, small_hint
-from .workers import TrainSteps
+from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
 METHODS = ("ours", "cubic", "neighbour mean")
@@ -223,7 +223,7 @@ class HiddenSectionCheck(QWidget):
         self.job_controller.stop()
 
     def _on_event(self, event) -> None:
-        if isinstance(event, TrainSteps):
+        if isinstance(event, TrainStepBatch):
             step = event.last
             self.job_controller.advance(TRAIN_SHARE * step.progress, f"check, stage {step.stage}: "
                           f"{format_duration(step.seconds_left)} left")

@@ -30,7 +30,7 @@ from .preview import DegradationPreviewPane
 from .session import ModelProvenance, session_for
 from .train_settings import TrainSettings, TrainSettingsForm
 from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
-from .workers import TrainSteps
+from .workers import TrainStepBatch
 
 TRAINING_LOOK = JobLook("Start training", "Stop training", "Stopping...", start_tip="Train on the picked layer.",
                         stop_tip="Stop ends training after the current step and keeps the model.",
@@ -188,7 +188,7 @@ class TrainWidget(QWidget):
         self.job_controller.stop()
 
     def _on_event(self, event) -> None:
-        if isinstance(event, TrainSteps):
+        if isinstance(event, TrainStepBatch):
             self._last_step = event.last.step
             self.loss_plot.add_steps(event.steps)
             self._show_progress(event.last)

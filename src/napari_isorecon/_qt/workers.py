@@ -27,7 +27,7 @@ UPDATE_INTERVAL = 0.25  # seconds between two deliveries of progress to the GUI 
 
 
 @dataclass(frozen=True)
-class TrainSteps:
+class TrainStepBatch:
     """The TrainStep events gathered since the last update, oldest first."""
 
     steps: tuple[TrainStep, ...]
@@ -46,7 +46,7 @@ class JobFailed:
 
 
 def throttled(events: Iterable, interval: float = UPDATE_INTERVAL, clock=time.monotonic) -> Iterator:
-    """Pass ``events`` through, gathering TrainStep into :class:`TrainSteps` and keeping only the latest
+    """Pass ``events`` through, gathering TrainStep into :class:`TrainStepBatch` and keeping only the latest
     ReconProgress, each sent at most every ``interval`` seconds (pending ones go out before any other
     event, so nothing is lost or reordered)."""
     steps: list[TrainStep] = []
@@ -57,7 +57,7 @@ def throttled(events: Iterable, interval: float = UPDATE_INTERVAL, clock=time.mo
         nonlocal steps, progress, last_sent
         out = []
         if steps:
-            out.append(TrainSteps(tuple(steps)))
+            out.append(TrainStepBatch(tuple(steps)))
             steps = []
         if progress is not None:
             out.append(progress)

@@ -11,7 +11,7 @@ import numpy as np
 from ..core.errors import IsoReconError
 from ..core.settings.config import ReconConfig, TrainConfig
 from ..core.settings.zfactor import check_z_factor
-from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS
+from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS, RENAMED
 from .report import machine_description, summarise, write_report
 from .scores import SHIFT_STEP, best_z_shift_scores, mean_of, spread_of
 from .simulate import exact_crop_depth, noisy_degradation, simulate_acquisition
@@ -57,7 +57,8 @@ def _check_arguments(iso_volume, degradation, methods, noise, seeds):
         raise IsoReconError(f"Unknown degradation {degradation!r}; choose one of {', '.join(KINDS)}.")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise IsoReconError(f"Unknown methods {unknown}; choose from {', '.join(METHODS)}.")
+        renamed = "".join(f" ('{old}' is now '{new}')" for old, new in RENAMED.items() if old in unknown)
+        raise IsoReconError(f"Unknown methods {unknown}{renamed}; choose from {', '.join(METHODS)}.")
     if not (np.isfinite(noise) and noise >= 0):
         raise IsoReconError(f"The noise level must be a finite number of grey levels >= 0, got {noise}.")
     if int(seeds) != seeds or seeds < 1:
@@ -96,7 +97,7 @@ def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> t
     else:
         kind = acq.oracle_degradation(cfg) if method == "oracle" else method if method in HANDMADE else None
         model, train_seconds, train_steps = _train(acq.lr_volume, cfg, degradation=kind, log=log)
-        if method == "ours":
+        if method == "ours_g_lh":
             model.reconstructor = None  # G_lh alone
         result = run_to_end(reconstruct(acq.lr_volume, model, ReconConfig(precision=cfg.precision))).volume
         record.update(seed=cfg.seed, train_seconds=round(train_seconds, 1), train_steps=train_steps,
@@ -106,7 +107,7 @@ def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> t
             fidelity["degradation_fidelity"] = _fidelity(
                 lambda hr, rows: degrade_slices(hr, acq.z_factor, method, rows), acq.lr_volume, acq.z_factor,
                 acq.degradation, model.normalizer)
-        elif method in ("ours", "ours_stage2", "ours_learned"):
+        elif method in ("ours_g_lh", "ours_stage2", "ours_learned"):
             # the degradation that makes stage-2 pairs, and the whole G_hl (residual branch included)
             fidelity["degradation_fidelity"] = _fidelity(model.pair_degradation(), acq.lr_volume, acq.z_factor,
                                                          acq.degradation, model.normalizer)
@@ -194,7 +195,7 @@ def _configs(method: str, base_cfg: TrainConfig, seeds: int, steps, baseline_min
     cfg = base_cfg.replace(minutes=budget) if steps is None else base_cfg.replace(steps=steps, minutes=None)
     if method in LEARNED and not cfg.learns_degradation:
         cfg = cfg.replace(stage2_pairs="kernel")
-    if method == "ours":
+    if method == "ours_g_lh":
         cfg = cfg.replace(stage2_fraction=0.0)
     return [cfg.replace(seed=base_cfg.seed + i) for i in range(int(seeds))]
 

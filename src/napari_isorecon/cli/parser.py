@@ -186,9 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None,
                    help="budget in steps for every trained method instead of minutes (repeatable)")
     p.add_argument("--methods", nargs="+", default=["all"],
-                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours ours_stage2 "
-                        "ours_learned, "
-                        "or all (default)")
+                   help="any of linear cubic take take_centred gaussian gaussian_centred oracle ours_g_lh "
+                        "ours_stage2 ours_learned, or all (default); ours_stage2 is what 'isorecon validate' calls "
+                        "ours (the default settings), ours_g_lh stage 1's G_lh alone (named 'ours' before)")
     p.add_argument("--section-thickness", type=_non_negative, default=None, metavar="Z_STEPS",
                    help="the section thickness ours is told (its stage-2 pairs; default 1 z-step, 0: single "
                         "planes), as a user would declare it; the simulated acquisition is --degradation's")

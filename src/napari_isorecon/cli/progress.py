@@ -20,8 +20,10 @@ def stop_on_interrupt():
     def handler(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
-        print("\nStopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        # the flag first: a second Ctrl-C may arrive while the message is being written (Python runs its
+        # handler there, inside this one), and it must find the first one counted
         stop.set()
+        print("\nStopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
 
     try:
         signal.signal(signal.SIGINT, handler)
