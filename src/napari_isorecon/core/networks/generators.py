@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import IsoReconError
 from .resample import axial_resize
 
 
@@ -173,7 +174,7 @@ class AxialInterpolator(nn.Module):
     def __init__(self, z_factor: float, order: str = "cubic"):
         super().__init__()
         if order not in ("linear", "cubic"):
-            raise ValueError(f"order must be 'linear' or 'cubic', got {order!r}")
+            raise IsoReconError(f"The interpolation order must be 'linear' or 'cubic', got {order!r}.")
         self.z_factor, self.order = float(z_factor), order
 
     def forward(self, x, out_rows: int | None = None):
