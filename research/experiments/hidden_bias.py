@@ -15,8 +15,12 @@ import json
 import numpy as np
 import tifffile
 
-from napari_isorecon.core.checks.hidden_sections import (neighbour_mean, predict_hidden, score_predictions,
-                                                          split_sections)
+from napari_isorecon.core.checks.hidden_sections import (
+    neighbour_mean,
+    predict_hidden,
+    score_predictions,
+    split_sections,
+)
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train

@@ -18,7 +18,6 @@ import numpy as np
 import tifffile
 
 from napari_isorecon.bench.simulate import exact_crop_depth, simulate_acquisition
-from napari_isorecon.core.events import TrainFinished
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train
@@ -35,7 +34,7 @@ def section_means(dense, n, f):
     """Per section k, the mean of the output over rows [k f, (k+1) f): what a box section of thickness 1 shows."""
     rows = dense.shape[0]
     edges = np.round(np.arange(n + 1) * rows / n).astype(int)
-    return np.stack([dense[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    return np.stack([dense[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:], strict=True)])
 
 
 def stats(name, dense, truth, acquired, f):
@@ -69,7 +68,6 @@ def main():
     recon = ReconConfig()
     ours = last(reconstruct(acquired, model, recon)).volume
     cubic = last(interpolate(acquired, args.z_factor, "cubic", recon)).volume
-    from napari_isorecon.core.checks.metrics import psnr_ssim_2d  # noqa: F401 (scores below)
     from skimage.metrics import peak_signal_noise_ratio
 
     phase = ((np.arange(truth.shape[0]) + 0.5) / args.z_factor) % 1.0

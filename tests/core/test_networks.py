@@ -86,3 +86,30 @@ def test_kernel_roughness_is_a_property_of_the_shape_not_of_the_factor(factor):
     box = AxialDegradation(factor).axial_kernel().detach().double()
     assert kernel_roughness(box, factor).item() > 3 * 16.0
     assert kernel_roughness(torch.linspace(0.0, 1.0, 21, dtype=torch.float64), factor).item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_seamless_sub_pixel_rows_cross_fade_without_a_seam():
+    import torch
+
+    from napari_isorecon.core.networks.resample import overlap_add_rows
+
+    r, rows = 4, 5
+    # blocks that all predict the same value reproduce it everywhere, ends included (the window is divided out)
+    assert torch.allclose(overlap_add_rows(torch.full((1, 2 * r, rows, 3), 2.5), r), torch.tensor(2.5))
+    # one row's block is centred on that row's own r output rows and fades linearly into its neighbours'
+    one = torch.zeros(1, 2 * r, rows, 1)
+    one[0, :, 2, 0] = 1.0
+    out = overlap_add_rows(one, r)[0, 0, :, 0]
+    assert torch.allclose(out[6:14], torch.tensor([1, 3, 5, 7, 7, 5, 3, 1]) / 8)
+    assert out[:6].abs().max() == 0 and out[14:].abs().max() == 0
+
+
+def test_old_models_keep_their_seamed_sub_pixel_tail():
+    from napari_isorecon.core.model.iso_model import build_networks
+    from napari_isorecon.core.settings.config import TrainConfig
+
+    old = TrainConfig.from_dict({k: v for k, v in TrainConfig().to_dict().items() if k != "seamless_subpixel"})
+    assert not old.seamless_subpixel
+    assert build_networks(old)["g_lh"].tail.out_channels == 10
+    assert build_networks(TrainConfig())["g_lh"].tail.out_channels == 20
+    assert TrainConfig().network_mismatch(old) is not None  # a seamed model cannot continue as a seamless one

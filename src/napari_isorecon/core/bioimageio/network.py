@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..networks.resample import overlap_add_rows
+
 
 def _keys_weights(t: torch.Tensor) -> torch.Tensor:
     """Keys' cubic kernel with a = -0.5 (as ``resample._keys``), on float64."""
@@ -59,12 +61,16 @@ class _SubPixelSlices(nn.Module):
         super().__init__()
         self.head, self.body, self.tail = net.head, net.body, net.tail
         self.sub_rows = int(net.sub_rows)
+        self.seamless = bool(net.seamless)
 
     def forward(self, x: torch.Tensor, out_rows: int) -> torch.Tensor:
         n, rows, cols = x.shape[0], x.shape[-2], x.shape[-1]
         feat = self.head(x)
         detail = self.tail(feat + self.body(feat))
-        detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
+        if self.seamless:
+            detail = overlap_add_rows(detail, self.sub_rows)
+        else:
+            detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
         if detail.shape[-2] != out_rows:
             detail = linear_resize(detail, out_rows)
         return cubic_resize(x, out_rows) + detail

@@ -30,11 +30,15 @@ def check_backbone(name: str) -> str:
     return name
 
 
-def build_backbone(name: str, z_factor: float, channels: int, blocks: int):
-    """The registered backbone ``name`` as a torch module."""
+def build_backbone(name: str, z_factor: float, channels: int, blocks: int, seamless: bool = True):
+    """The registered backbone ``name`` as a torch module. ``seamless``: the sub-pixel backbones (edsr, rcan)
+    cross-fade neighbouring rows' sub-pixel blocks (``resample.overlap_add_rows``) instead of butting them
+    together (False: models trained before the cross-fade existed)."""
     check_backbone(name)
     if not _REGISTRY:
         _register_all()
+    if name in ("edsr", "rcan"):
+        return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks, seamless=seamless)
     return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks)
 
 
@@ -42,7 +46,7 @@ def _register_all():
     import torch
     from torch import nn
 
-    from .resample import axial_resize
+    from .resample import axial_resize, overlap_add_rows
 
     class ResBlock(nn.Module):
         def __init__(self, channels: int, attention: bool = False):
@@ -123,18 +127,21 @@ def _register_all():
             return 2 * self.blocks + 2 + 2
 
     class SubPixelNet(AxialBackbone):
-        """Features at low resolution, then ``r = ceil(f)`` sub-rows per row, resampled to out_rows."""
+        """Features at low resolution, then ``r = ceil(f)`` sub-rows per row, resampled to out_rows. Seamless
+        (the default): every row predicts 2r sub-rows centred on its own r, cross-faded with its neighbours'
+        (``resample.overlap_add_rows``), so that no seam marks where one row's sub-rows meet the next one's."""
 
         name = "edsr"
         attention = False
 
-        def __init__(self, z_factor, channels, blocks):
+        def __init__(self, z_factor, channels, blocks, seamless: bool = True):
             super().__init__(z_factor, channels, blocks)
             self.sub_rows = int(math.ceil(self.z_factor))
+            self.seamless = bool(seamless)
             self.head = nn.Conv2d(1, channels, 3, padding=1)
             self.body = nn.Sequential(*[ResBlock(channels, self.attention) for _ in range(blocks)],
                                       nn.Conv2d(channels, channels, 3, padding=1))
-            self.tail = nn.Conv2d(channels, self.sub_rows, 3, padding=1)
+            self.tail = nn.Conv2d(channels, self.sub_rows * (2 if self.seamless else 1), 3, padding=1)
             nn.init.zeros_(self.tail.weight)
             nn.init.zeros_(self.tail.bias)
 
@@ -142,15 +149,18 @@ def _register_all():
             n, _, rows, cols = x.shape
             out_rows = out_rows or self.out_rows(rows)
             feat = self.head(x)
-            detail = self.tail(feat + self.body(feat))  # (n, r, rows, cols)
-            detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
+            detail = self.tail(feat + self.body(feat))  # (n, r or 2r, rows, cols)
+            if self.seamless:
+                detail = overlap_add_rows(detail, self.sub_rows)
+            else:
+                detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
             if detail.shape[-2] != out_rows:
                 detail = axial_resize(detail, out_rows, "linear")
             return axial_resize(x, out_rows, "cubic") + detail
 
         @property
         def receptive_radius(self) -> int:
-            return 2 * self.blocks + 3 + 2
+            return 2 * self.blocks + 3 + 2 + int(self.seamless)  # a block reaches half a row further
 
     class RCAN(SubPixelNet):
         name = "rcan"
@@ -158,7 +168,7 @@ def _register_all():
 
         @property
         def receptive_radius(self) -> int:
-            return (2 + ATTENTION_RADIUS) * self.blocks + 3 + 2
+            return (2 + ATTENTION_RADIUS) * self.blocks + 3 + 2 + int(self.seamless)
 
     for cls in (DRCNet, SubPixelNet, RCAN, VDSR):
         _REGISTRY[cls.name] = cls

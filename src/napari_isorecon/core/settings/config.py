@@ -101,6 +101,9 @@ class TrainConfig:
     # the networks' arithmetic (core.settings.precision): "auto" takes bfloat16 / float16 where the hardware has it
     precision: str = "auto"
     log_every: int = 1
+    # the sub-pixel backbones (edsr, rcan) cross-fade neighbouring rows' sub-rows instead of butting them
+    # together, which printed the section spacing into the volume (networks.resample.overlap_add_rows)
+    seamless_subpixel: bool = True
 
     def declared_sections(self) -> str:
         """The acquisition the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
@@ -201,6 +204,7 @@ class TrainConfig:
         data.setdefault("section_thickness", 1.0)
         data.setdefault("thickness_spread", 0.0)
         data.setdefault("precision", "float32")
+        data.setdefault("seamless_subpixel", False)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):
@@ -211,7 +215,7 @@ class TrainConfig:
 
 # The settings that shape the networks' weights: a model resumes or loads only with the same ones.
 NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
-                  "kernel_model")
+                  "kernel_model", "seamless_subpixel")
 
 PRESETS = {
     # Small networks and patches: a useful model in minutes on a 2-core CPU.

@@ -1,0 +1,71 @@
+"""Is the section grid a mean modulation? (issues 27 item 3 and 29 item 4)
+
+Trains on a real stack at its own factor with the given settings, reconstructs, and reports the mean of ours -
+cubic per phase bin of the section grid (0: at a section's centre, 0.5: midway) and the z spectrum's section-period
+peak at 1/F and 2/F (power at the frequency / median power of the bins 3-10 away), for ours and cubic.
+
+    python research/experiments/grid_source.py ../shared/data/sstem_cremi_4x4x40nm_train.tif --z-factor 10 \
+        --set stage2_loss="'l1'"
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+
+import numpy as np
+import tifffile
+
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
+from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+from napari_isorecon.core.training.train import train
+
+
+def last(events):
+    out = None
+    for e in events:
+        out = e
+    return out
+
+
+def peak(volume, z_factor, harmonic):
+    """Power at harmonic / z_factor over the median power 3-10 bins away (every other xz column, Hann window)."""
+    v = np.asarray(volume, dtype=np.float64)[:, ::2, :]
+    v = v - v.mean(axis=0, keepdims=True)
+    n = v.shape[0]
+    spec = (np.abs(np.fft.rfft(v * np.hanning(n)[:, None, None], axis=0)) ** 2).mean(axis=(1, 2))
+    k = int(round(harmonic * n / z_factor))
+    around = [spec[j] for d in range(3, 11) for j in (k - d, k + d) if 0 < j < spec.size]
+    return float(spec[k] / np.median(around))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("volume")
+    p.add_argument("--z-factor", type=float, default=10.0)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--set", nargs="*", default=[])
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    vol = tifffile.imread(args.volume)
+    settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
+    cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **settings)
+    model = last(train(vol, cfg)).model
+    ours = last(reconstruct(vol, model, ReconConfig())).volume.astype(np.float64)
+    cubic = last(interpolate(vol, args.z_factor, "cubic", ReconConfig())).volume.astype(np.float64)
+    rows = ours.shape[0]
+    phase = ((np.arange(rows) + 0.5) * vol.shape[0] / rows - 0.5) % 1.0
+    bins = np.minimum((phase * 10).astype(int), 9)
+    diff = ours - cubic
+    std_ours = [float(ours[bins == b].std()) for b in range(10)]
+    print(json.dumps({
+        "settings": settings, "steps": args.steps, "seed": args.seed,
+        "ours_minus_cubic_by_phase": [round(float(diff[bins == b].mean()), 2) for b in range(10)],
+        "ours_std_by_phase": [round(s, 1) for s in std_ours],
+        "peak": {m: [round(peak(v, args.z_factor, h), 2) for h in (1, 2)] for m, v in (("ours", ours), ("cubic", cubic))},
+    }))
+
+
+if __name__ == "__main__":
+    main()
