@@ -171,3 +171,13 @@ def test_bad_input_is_refused_in_one_line():
 def test_y_step_keeps_the_number_of_columns_bounded():
     assert y_step_for((100, 64, 64)) == 2
     assert y_step_for((100, 1000, 1000), max_columns=100_000) == 10
+
+
+def test_without_a_window_the_ends_of_the_columns_leak_into_the_fine_bands():
+    volume = _noise(shape=(96, 32, 96))
+    ramp = volume + 0.2 * np.arange(96)[:, None, None] * volume.std()  # a slow trend along z: a step at the ends
+    hann = z_vs_x_spectrum(ramp, z_factor=10)["bands"]["2.5-5"]["power_share"]
+    plain = z_vs_x_spectrum(ramp, z_factor=10, window="none")["bands"]["2.5-5"]["power_share"]
+    assert 0.85 < hann < 1.15 and plain > 2
+    with pytest.raises(IsoReconError, match="Unknown window"):
+        section_period_peak(volume, 10, window="hamming")
