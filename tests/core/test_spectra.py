@@ -181,3 +181,47 @@ def test_without_a_window_the_ends_of_the_columns_leak_into_the_fine_bands():
     assert 0.85 < hann < 1.15 and plain > 2
     with pytest.raises(IsoReconError, match="Unknown window"):
         section_period_peak(volume, 10, window="hamming")
+
+
+def test_reconstruction_spectra_and_their_markdown():
+    from napari_isorecon.core.checks.spectra import reconstruction_spectra, spectra_markdown
+
+    volume = _noise(shape=(120, 32, 48))
+    printed = _with_grid(volume, 10, amplitude=2)
+    spectra = reconstruction_spectra({"ours": printed, "cubic": volume[:60]}, 10)
+    assert spectra["section_peak"]["ours"] == {k: section_period_peak(printed, 10)[k] for k in ("1/F", "2/F")}
+    assert spectra["section_peak"]["cubic"]["1/F"] is None  # 60 rows: 1/10 is 6 bins from zero
+    assert spectra["z_vs_x"]["cubic"] == z_vs_x_spectrum(volume[:60], z_factor=10)["bands"]
+    md = "\n".join(spectra_markdown(spectra, what="At 2F. "))
+    ours_peak = spectra["section_peak"]["ours"]
+    assert "| method | peak at 1/10 | peak at 2/10 | z/x 20-40 rows |" in md and "At 2F. " in md
+    assert f"| ours | {ours_peak['1/F']:.2f} | {ours_peak['2/F']:.2f} |" in md
+    assert "| cubic | - |" in md and "not resolved in 60 rows" in md
+    assert spectra_markdown({}) == []
+
+
+def test_the_hidden_section_check_reports_the_peak_and_z_vs_x_of_ours_and_cubic():
+    from napari_isorecon.core.checks.hidden_sections import run_hidden_section_check
+    from napari_isorecon.core.checks.spectra import reconstruction_spectra
+    from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+    from napari_isorecon.core.settings.config import TrainConfig
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    stack = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(17)])
+    stack = np.clip(stack + rng.normal(0, 4, stack.shape), 0, 255).astype(np.uint8)
+    cfg = TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
+                      lr_rows=3, patch_width=16, batch_size=2)
+    report = list(run_hidden_section_check(stack, cfg))[-1].report
+    spectra = report.spectra
+    assert spectra["z_factor"] == 6 and set(spectra["section_peak"]) == {"ours", "cubic"}  # at the check's 2F
+    cubic = run_to_end(interpolate(stack[0::2], 6, "cubic")).volume  # 9 kept sections -> 54 rows
+    expected = reconstruction_spectra({"cubic": cubic}, 6)
+    assert spectra["section_peak"]["cubic"] == expected["section_peak"]["cubic"]
+    assert spectra["z_vs_x"]["cubic"] == expected["z_vs_x"]["cubic"]
+    assert spectra["section_peak"]["cubic"]["1/F"] < 1  # an interpolation: a notch at the kept sections' period
+    assert all(v is not None for v in spectra["section_peak"]["ours"].values())
+    md = report.to_markdown().split("## Per section")[0]  # what 'isorecon validate' prints
+    assert "## Axial spectra" in md and "| method | peak at 1/6 | peak at 2/6 |" in md
+    assert f"| cubic | {spectra['section_peak']['cubic']['1/F']:.2f} |" in md
+    assert report.to_dict()["spectra"] == spectra
