@@ -326,3 +326,12 @@ def spectra_markdown(spectra: dict, title: str = "## Axial spectra", what: str =
     if spectra.get("note"):
         lines += ["", f"({spectra['note']}.)"]
     return lines + [""]
+
+
+def peaks_summary(spectra: dict) -> str:
+    """One line for the user: the section-period peaks of each reconstruction in ``reconstruction_spectra``."""
+    f = spectra["z_factor"]
+    shown = ", ".join(f"{name} {peak_cell(peak, '1/F')} / {peak_cell(peak, '2/F')}"
+                      for name, peak in spectra["section_peak"].items())
+    return (f"Section grid, peak at 1/{f:g} / 2/{f:g} cycles per row (about 1: none; below 1: a notch; above 1: "
+            f"printed): {shown}.")
