@@ -133,3 +133,48 @@ def test_bad_bench_arguments(iso_volume):
         run_bench(iso_volume, 4, degradation="blur", log=lambda m: None)
     with pytest.raises(IsoReconError, match="2D"):
         run_bench(np.zeros((64, 64), np.uint8), 4, log=lambda m: None)
+
+
+def test_bench_reports_the_axial_spectra_of_each_method(iso_volume, tmp_path):
+    """The spectra in the report are core.checks.spectra's on the method's own output, and the tables show them."""
+    from napari_isorecon.bench import simulate_acquisition
+    from napari_isorecon.core.checks.spectra import section_period_peak, z_band_power, z_vs_x_spectrum
+    from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+
+    report = run_bench(iso_volume, 4, methods=("cubic",), out_dir=tmp_path, log=lambda m: None)
+    truth = np.asarray(iso_volume[:40])
+    cubic = run_to_end(interpolate(simulate_acquisition(truth, 4, "cubic"), 4, "cubic")).volume
+    spectra = report["methods"]["cubic"]["spectra"]
+    assert spectra["z_bands"] == z_band_power(cubic, truth, z_factor=4)
+    assert list(spectra["z_bands"]) == ["8-16", "4-8", "2-4", "1-2"]
+    assert spectra["z_vs_x"] == z_vs_x_spectrum(cubic, z_factor=4)["bands"]
+    peak = section_period_peak(cubic, 4)
+    assert spectra["section_peak"] == {"1/F": peak["1/F"], "2/F": None}  # 2/F is Nyquist at x4: not resolved
+    assert peak["1/F"] < 1  # an interpolation: a notch
+    truth_peak = report["truth_spectra"]["section_peak"]["1/F"]
+    assert truth_peak == section_period_peak(truth, 4)["1/F"]
+    band = spectra["z_bands"]["4-8"]
+    md = (tmp_path / "report.md").read_text()
+    spectra_part = md.split("Axial detail per band")[1]
+    row = next(line for line in spectra_part.splitlines() if line.startswith("| cubic |"))
+    assert f"{band['power_share']:.2f} / {band['correlation']:.2f}" in row and f"| {peak['1/F']:.2f} | - |" in row
+    assert "| truth | 1.00 / 1.00 |" in md and f"{truth_peak:.2f}" in md
+    assert json.loads((tmp_path / "report.json").read_text())["methods"]["cubic"]["spectra"] == spectra
+
+
+def test_spectra_over_seeds_are_means_and_none_stays_none():
+    from napari_isorecon.bench.run import combine_runs
+
+    def run(share, peak):
+        return {"xz": {"psnr": 1.0, "ssim": 0.5}, "yz": {"psnr": 1.0, "ssim": 0.5}, "train_seconds": 1.0,
+                "train_steps": 3, "total_seconds": 2.0,
+                "spectra": {"z_bands": {"8-16": {"periods": [8.0, 16.0], "bins": 5, "power_share": share,
+                                                 "correlation": share / 2}},
+                            "section_peak": {"1/F": peak, "2/F": None}}}
+
+    entry = combine_runs([run(0.2, 1.1), run(0.4, None)])
+    band = entry["spectra"]["z_bands"]["8-16"]
+    assert band == {"periods": [8.0, 16.0], "bins": 5, "power_share": pytest.approx(0.3),
+                    "correlation": pytest.approx(0.15)}
+    assert entry["spectra"]["section_peak"] == {"1/F": None, "2/F": None}  # unresolved in one seed: no mean
+    assert combine_runs([run(0.2, 1.1), run(0.4, 1.3)])["spectra"]["section_peak"]["1/F"] == pytest.approx(1.2)

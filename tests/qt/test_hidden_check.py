@@ -35,6 +35,12 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
         assert check.table.item(row, 1).text() == f"{ssim:.3f}"
         assert f"{report.summary[method]['psnr_std']:.2f}" in check.table.item(row, 0).toolTip()
     assert check.verdict.text() == f"Verdict: {report.verdict}" and check.verdict.isVisibleTo(train_widget)
+    peaks = report.spectra["section_peak"]  # at the check's 2F = 10: 5 kept sections, 50 rows
+    assert peaks["ours"]["1/F"] is None and peaks["ours"]["2/F"] is not None  # 1/10 is 5 bins from zero
+    assert check.spectra_label.isVisibleTo(train_widget)
+    assert (f"ours - / {peaks['ours']['2/F']:.2f}, cubic - / {peaks['cubic']['2/F']:.2f}"
+            in check.spectra_label.text())
+    assert "peak at 1/10 / 2/10" in check.spectra_label.text() and "z/x" in check.spectra_label.toolTip()
     assert check.figure_rgba is not None and not check.figure_label.pixmap().isNull()
     assert check.figure_label.full_size.width() == check.figure_rgba.shape[1]
     assert check.minimumSizeHint().width() < 250  # the results never widen the dock

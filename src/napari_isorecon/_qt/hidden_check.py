@@ -155,6 +155,9 @@ class HiddenSectionCheck(QWidget):
         layout.addWidget(self.measures)
         self.table = self._summary_table()
         layout.addWidget(self.table)
+        self.spectra_label = small_hint()
+        self.spectra_label.setWordWrap(True)
+        layout.addWidget(self.spectra_label)
         self.figure_label = FigureThumbnail()
         self.figure_label.setToolTip("The worst and the median hidden section (by our PSNR): real, ours, "
                                      "cubic. Click to see it full size.")
@@ -255,6 +258,7 @@ class HiddenSectionCheck(QWidget):
             widget.setVisible(report is not None)
         self.save_button.setEnabled(report is not None)
         self.save_button.setVisible(report is not None)
+        self._show_spectra(report)
         if report is None:
             return
         self.verdict.setText(f"Verdict: {report.verdict}")
@@ -268,6 +272,21 @@ class HiddenSectionCheck(QWidget):
                 self.table.setItem(row, col, item)
         self.measures.setToolTip(report.to_dict()["what_it_measures"])
         self._show_figure()
+
+    def _show_spectra(self, report) -> None:
+        """The section-period peaks of ours and cubic at the check's 2F (core.checks.spectra); the z-vs-x power
+        shares in the tooltip."""
+        spectra = getattr(report, "spectra", None)
+        self.spectra_label.setVisible(bool(spectra))
+        if not spectra:
+            return
+        from ..core.checks.spectra import NO_TRUTH_MEANS, peaks_summary, share_cell
+
+        shares = "; ".join(f"{name}: " + ", ".join(f"{band} rows {share_cell(entry)}" for band, entry in bands.items())
+                           for name, bands in spectra["z_vs_x"].items())
+        self.spectra_label.setText(peaks_summary(spectra))
+        self.spectra_label.setToolTip(f"{NO_TRUTH_MEANS} z/x at the check's z-factor {spectra['z_factor']:g}: "
+                                      f"{shares}.")
 
     def _show_figure(self) -> None:
         rgba = self.figure_rgba

@@ -36,7 +36,8 @@ def run_hidden_bench(volume, z_factor: float, minutes: float = 10.0, steps: int 
         report = final.report
         report.save(out_dir / f"seed_{s}", overwrite=True)
         runs.append({"seed": s, "wall_s": round(time.perf_counter() - t0, 1), "summary": report.summary,
-                     "ours_minus": report.against, "training": report.training, "verdict": report.verdict})
+                     "ours_minus": report.against, "training": report.training, "verdict": report.verdict,
+                     "spectra": report.spectra})
         log(f"    {report.verdict}")
     combined = {"mode": "hidden sections", "what_it_measures": WHAT_IT_MEASURES, "z_factor": z_factor,
                 "shape": list(volume.shape), "machine": machine_description(), "minutes": settings.minutes,

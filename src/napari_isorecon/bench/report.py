@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.checks.spectra import peak_cell, share_cell
 from ..core.settings.config import describe_sections
 from .methods import INTERPOLATIONS
 
@@ -162,10 +163,49 @@ def _fidelity_table(report: dict) -> list[str]:
     return lines
 
 
+def _spectra_tables(report: dict) -> list[str]:
+    """Per band of periods: z power share / correlation against the truth and the section-period peak; then
+    the z power as a share of the x power, the truth's row first (reports before these existed: nothing)."""
+    rows = [(n, s["spectra"]) for n, s in report["methods"].items() if "spectra" in s]
+    if not rows:
+        return []
+    bands = list(rows[0][1]["z_bands"])
+    head = " | ".join(f"{b} rows" for b in bands)
+    means = " (means over seeds)" if len(report.get("seeds", ())) > 1 else ""
+    lines = ["", (f"Axial detail per band of periods, F = {report['z_factor']:g} (core.checks.spectra: Hann-windowed "
+                  "z columns of every other xz slice): the z power as a share of the truth's / the correlation with "
+                  "the truth's, band-passed; the section-period peak, the z power at 1/F and 2/F over the median of "
+                  f"the neighbouring frequencies (about 1: no grid; below 1: a notch; above 1: a printed grid){means}. "
+                  "'-': not resolved in this crop."), "",
+             f"| method | {head} | peak at 1/F | peak at 2/F |", "|---" * (len(bands) + 3) + "|"]
+    truth = report.get("truth_spectra", {})
+    if truth:
+        itself = ["-" if not rows[0][1]["z_bands"][b]["bins"] else "1.00 / 1.00" for b in bands]
+        lines.append(f"| truth | {' | '.join(itself)} | "
+                     f"{peak_cell(truth['section_peak'], '1/F')} | {peak_cell(truth['section_peak'], '2/F')} |")
+    for name, spectra in rows:
+        cells = " | ".join(share_cell(spectra["z_bands"][b], with_correlation=True) for b in bands)
+        peak = spectra["section_peak"]
+        lines.append(f"| {name} | {cells} | {peak_cell(peak, '1/F')} | {peak_cell(peak, '2/F')} |")
+    if "z_bands_unwindowed" in rows[0][1]:
+        lines += ["", ("The same shares / correlations without a window (the plain periodogram of issue 27's first "
+                       "measurements: the fine bands also hold the coarse bands' leakage)."), "",
+                  f"| method | {head} |", "|---" * (len(bands) + 1) + "|"]
+        lines += [f"| {name} | {' | '.join(share_cell(s['z_bands_unwindowed'][b], True) for b in bands)} |"
+                  for name, s in rows]
+    lines += ["", ("No truth needed: the z power per band as a share of the same volume's x power (about 1 for "
+                   "isotropic texture; the truth's row is what this volume reads)."), "",
+              f"| method | {head} |", "|---" * (len(bands) + 1) + "|"]
+    for name, z_vs_x in ([("truth", truth["z_vs_x"])] if truth else []) + [(n, s["z_vs_x"]) for n, s in rows]:
+        lines.append(f"| {name} | {' | '.join(share_cell(z_vs_x[b]) for b in bands)} |")
+    return lines
+
+
 def markdown_table(report: dict) -> str:
     lines = [_title(report), "", f"Machine: {report['machine']}", "", _budget(report),
              f"Scored on {report['crop']}.", ""]
     lines += _scores_table(report) + _spread_table(report) + _shift_table(report) + _fidelity_table(report)
+    lines += _spectra_tables(report)
     lines += ["", "Figure: `xz_compare.png`, the same xz crop for ground truth and each shown method"
               + (" (first seed)." if len(report.get("seeds", ())) > 1 else "."), ""]
     return "\n".join(lines)

@@ -13,7 +13,15 @@ from ..core.settings.config import ReconConfig, TrainConfig
 from ..core.settings.zfactor import check_z_factor
 from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS, RENAMED
 from .report import machine_description, summarise, write_report
-from .scores import SHIFT_STEP, best_z_shift_scores, mean_of, spread_of
+from .scores import (
+    SHIFT_STEP,
+    best_z_shift_scores,
+    mean_of,
+    mean_spectra,
+    spectral_scores,
+    spread_of,
+    truth_spectra,
+)
 from .simulate import exact_crop_depth, noisy_degradation, simulate_acquisition
 
 FIDELITY_KEYS = ("degradation_fidelity", "degradation_fidelity_whole_g_hl")
@@ -115,6 +123,7 @@ def _run_once(method: str, acq: _Acquisition, cfg: TrainConfig | None, log) -> t
                                                                     acq.degradation, model.normalizer)
         record.update(fidelity)
     record.update(axial_scores(result, acq.truth))
+    record["spectra"] = spectral_scores(result, acq.truth, acq.z_factor)
     if acq.degradation in OFF_CENTRE_KINDS:
         record["best_z_shift"] = best_z_shift_scores(result, acq.truth, acq.z_factor)
     record["total_seconds"] = round(time.perf_counter() - t0, 1)
@@ -133,6 +142,8 @@ def combine_runs(runs: list[dict]) -> dict:
              "train_seconds": round(float(np.mean([r["train_seconds"] for r in runs])), 1),
              "train_steps": int(round(np.mean([r["train_steps"] for r in runs]))),
              "total_seconds": round(sum(r["total_seconds"] for r in runs), 1)}
+    if "spectra" in runs[0]:
+        entry["spectra"] = mean_spectra([r["spectra"] for r in runs])
     if "seed" in runs[0]:
         entry["seeds"] = [r["seed"] for r in runs]
         entry["stage_steps"] = [int(round(s)) for s in np.mean([r["stage_steps"] for r in runs], axis=0)]
@@ -167,6 +178,7 @@ def run_bench(iso_volume, z_factor: float, degradation: str = "cubic", minutes: 
     base_cfg = TrainConfig(z_factor=z_factor, minutes=minutes, seed=seed, **(train_overrides or {}))
     report = _new_report(base_cfg, iso_volume.shape[0], depth, degradation, noise, seed, seeds, minutes,
                          baseline_minutes, steps)
+    report["truth_spectra"] = truth_spectra(truth, z_factor)  # what an isotropic volume reads
     outputs = {}
     for method in methods:
         log(f"- {method}")

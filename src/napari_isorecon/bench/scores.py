@@ -1,11 +1,14 @@
-"""What the bench adds to core.checks.metrics's scores: the score after the best global z shift, and the mean and
-spread of scores over seeds."""
+"""What the bench adds to core.checks.metrics's scores: the score after the best global z shift, the axial
+spectra (core.checks.spectra: power share and correlation per band against the truth, the section-period peak,
+z against x), and the mean and spread of scores over seeds."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from ..core.checks.spectra import section_period_peak, z_band_power, z_vs_x_spectrum
 
 SHIFT_STEP = 0.25  # rows between the z shifts tried
 
@@ -71,3 +74,41 @@ def spread_of(runs: list):
     values = np.asarray(runs, dtype=np.float64)
     std = float(values.std(ddof=1)) if values.size > 1 else 0.0
     return {"std": std, "min": float(values.min()), "max": float(values.max())}
+
+
+PEAKS = ("1/F", "2/F")
+
+
+def spectral_scores(result, truth, z_factor: float) -> dict:
+    """core.checks.spectra on one reconstruction: per band of periods (drawn from F), the z power share and
+    correlation against ``truth`` (``z_bands``; ``z_bands_unwindowed``: the same without a window, the estimator
+    of issue 27's first measurements, whose fine bands hold the coarse ones' leakage) and the z power as a share of the result's own x power
+    (``z_vs_x``); the section-period peak at 1/F and 2/F (``section_peak``; None where not resolved)."""
+    peak = section_peak(result, z_factor)
+    return {"z_bands": z_band_power(result, truth, z_factor=z_factor),
+            "z_bands_unwindowed": z_band_power(result, truth, z_factor=z_factor, window="none"),
+            "z_vs_x": z_vs_x_spectrum(result, z_factor=z_factor)["bands"], "section_peak": peak}
+
+
+def section_peak(volume, z_factor: float) -> dict:
+    """The section-period peaks alone, {"1/F": p1, "2/F": p2} (None where the volume is too short)."""
+    peak = section_period_peak(volume, z_factor)
+    return {label: peak[label] for label in PEAKS}
+
+
+def truth_spectra(truth, z_factor: float) -> dict:
+    """The no-truth measures of ``spectral_scores`` on the truth itself: what an isotropic volume reads."""
+    return {"z_vs_x": z_vs_x_spectrum(truth, z_factor=z_factor)["bands"], "section_peak": section_peak(truth, z_factor)}
+
+
+def mean_spectra(runs: list[dict]) -> dict:
+    """Leaf-wise mean over seeds of ``spectral_scores``; a value is None when it is None in any run; the band
+    limits and bin counts (the same in every run) are kept as they are."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: mean_spectra([r[key] for r in runs]) for key in first}
+    if isinstance(first, list) or any(r is None for r in runs):
+        return first if isinstance(first, list) else None
+    if isinstance(first, int) and not isinstance(first, bool) and all(r == first for r in runs):
+        return first  # a bin count
+    return float(np.mean(runs))

@@ -40,6 +40,7 @@ class HiddenSectionReport:
     against: dict  # "cubic" / "neighbour mean" -> {"psnr": paired difference, "ssim": ...}
     training: dict = field(default_factory=dict)
     figure_sections: dict = field(default_factory=dict, repr=False)  # "worst"/"median" -> images by method
+    spectra: dict = field(default_factory=dict)  # spectra.reconstruction_spectra of ours and cubic at 2F
 
     @classmethod
     def from_scores(cls, scores: dict, hidden, predictions: dict, z_factor: float, thickness: float,
@@ -84,7 +85,8 @@ class HiddenSectionReport:
     def to_dict(self) -> dict:
         return {"what_it_measures": WHAT_IT_MEASURES, "z_factor": self.z_factor, "check_z_factor": 2 * self.z_factor,
                 "section_thickness_z_steps": self.thickness, "verdict": self.verdict, "summary": self.summary,
-                "ours_minus": self.against, "training": self.training, "sections": self.sections}
+                "ours_minus": self.against, "training": self.training, "sections": self.sections,
+                **({"spectra": self.spectra} if self.spectra else {})}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -96,13 +98,21 @@ class HiddenSectionReport:
         for m, s in self.summary.items():
             lines.append(f"| {m} | {s['psnr']:.2f} +- {s['psnr_std']:.2f} | {s['ssim']:.3f} +- {s['ssim_std']:.3f} |")
         lines += ["", "(mean +- standard deviation over hidden sections)", "",
-                  f"Training: {self.training}", "", "## Per section", "",
+                  f"Training: {self.training}", "", *self._spectra_markdown(), "## Per section", "",
                   "| section | " + " | ".join(f"{m} PSNR / SSIM" for m in self.summary) + " |",
                   "|---" * (len(self.summary) + 1) + "|"]
         for sec in self.sections:
             lines.append(f"| {sec['index']} | " + " | ".join(
                 f"{sec[m]['psnr']:.2f} / {sec[m]['ssim']:.3f}" for m in self.summary) + " |")
         return "\n".join(lines) + "\n"
+
+    def _spectra_markdown(self) -> list[str]:
+        from .spectra import spectra_markdown
+
+        return spectra_markdown(self.spectra, what=(
+            f"Of the check's reconstructions of the kept sections (spacing {2 * self.z_factor:g} rows: the section "
+            f"frequency is 1/{2 * self.z_factor:g} cycles per row, and 2/{2 * self.z_factor:g} is your own spacing's "
+            "1/F). "))
 
     def figure(self):
         """A matplotlib Figure: the worst and the median hidden section (by our PSNR): real, ours, cubic."""

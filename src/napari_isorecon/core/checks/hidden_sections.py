@@ -28,6 +28,7 @@ from ..geometry import check_volume, linear_read_weights
 from ..settings.config import ReconConfig, TrainConfig
 from .hidden_report import HiddenSectionReport
 from .metrics import data_range_of, psnr_ssim_2d
+from .spectra import reconstruction_spectra
 
 METHODS = ("ours", "cubic", "neighbour mean")
 _SAMPLES_PER_SECTION = 64  # midpoint-rule samples of a hidden section's z range
@@ -150,5 +151,6 @@ def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness) -> It
         scores, hidden=hidden, predictions=predictions, z_factor=cfg.z_factor / 2, thickness=thickness,
         training={"steps": final.steps, "seconds": round(final.elapsed, 1), "seed": cfg.seed,
                   "minutes": cfg.minutes, "step_budget": cfg.steps})
+    report.spectra = reconstruction_spectra(dense, cfg.z_factor)  # the section grid and z vs x, at 2F
     yield HiddenSectionsChecked(report=report, stopped=False)
 
