@@ -34,6 +34,10 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
         assert check.table.item(row, 0).text() == f"{psnr:.2f}"
         assert check.table.item(row, 1).text() == f"{ssim:.3f}"
         assert f"{report.summary[method]['psnr_std']:.2f}" in check.table.item(row, 0).toolTip()
+        intensity = report.intensity[method]  # the intensity bias and contrast ratio beside the scores
+        assert check.table.item(row, 2).text() == f"{intensity['bias']:+.1f}"
+        assert check.table.item(row, 3).text() == f"{intensity['contrast_ratio']:.2f}"
+    assert check.artefacts.text() == "No dataset artefacts found in the 10 input sections."
     assert check.verdict.text() == f"Verdict: {report.verdict}" and check.verdict.isVisibleTo(train_widget)
     assert check.figure_rgba is not None and not check.figure_label.pixmap().isNull()
     assert check.figure_label.full_size.width() == check.figure_rgba.shape[1]

@@ -44,7 +44,7 @@ def _typed(field: dataclasses.Field, raw: str, where: str):
     """``raw`` as the field's type (read from its default, or its annotation where the default is None)."""
     default = field.default if field.default is not dataclasses.MISSING else None
     kind = type(default).__name__ if default is not None else str(field.type).split("|")[0].strip()
-    if default is None and raw.lower() == "none":
+    if raw.lower() == "none" and (default is None or "None" in str(field.type)):
         return None
     try:
         if kind == "bool":
@@ -56,7 +56,8 @@ def _typed(field: dataclasses.Field, raw: str, where: str):
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise IsoReconError(f"{where}: {field.name} takes a {kind}, got {raw!r}.") from None
+        words = {"bool": "true or false", "int": "a whole number", "float": "a number"}[kind]
+        raise IsoReconError(f"{where}: {field.name} takes {words}, got {raw!r}.") from None
     return raw
 
 
