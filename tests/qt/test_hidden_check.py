@@ -108,3 +108,22 @@ def test_the_check_cannot_start_while_training(qtbot, train_widget, notes):
     train_widget.stop_training()
     qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)
     assert check.button.isEnabled()
+
+
+def test_the_check_panel_names_the_artefacts_it_set_aside(qtbot, viewer, train_widget, notes):
+    yy, xx = np.mgrid[:64, :64]
+    rng = np.random.default_rng(0)
+    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(13)])
+    vol = np.clip(vol + rng.normal(0, 4, vol.shape), 0, 255).astype(np.uint8)
+    vol[6] = vol[5]  # a kept section copies hidden section 5: 5 and 7 cannot be scored fairly
+    train_widget.layer_picker.set_layer(viewer.add_image(vol, scale=(20, 10, 10)))
+    check = train_widget.hidden_check
+    assert check.start_check()
+    _wait_check(qtbot, check, "done")
+    report = check.report
+    assert sorted(report.excluded) == [5, 7]
+    assert check.artefacts.text() == report.artefact_summary
+    assert "Set aside from the verdict: 2 hidden sections (5, 7)" in check.artefacts.text()
+    assert "4 of 6 hidden sections scored" in check.status.text() and "(sections 5, 7)" in check.verdict.text()
+    qtbot.waitUntil(lambda: check.job_controller.job is None, timeout=WAIT_MS)
+    assert not levels(notes, "error")
