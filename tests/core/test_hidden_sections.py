@@ -172,3 +172,56 @@ def test_bench_report_says_which_pairs_ours_trained_on():
     assert _settings(planes) == "Ours is told: single planes (its stage-2 pairs); backbone edsr."
     learned = TrainConfig(z_factor=4, stage2_pairs="kernel", backbone="vdsr").to_dict()
     assert _settings(learned).startswith("Ours learns the degradation") and "vdsr" in _settings(learned)
+
+
+def test_reported_scores_and_bias_recomputed_independently():
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    vol = _tiny_stack(depth=9, size=48, seed=3)
+    report = list(run_hidden_section_check(vol, _tiny_cfg()))[-1].report
+    for k, section in enumerate(report.sections):
+        real = vol[2 * k + 1].astype(np.float64)
+        # the neighbour mean, as uint8 data would store it
+        mean = np.clip(np.rint((vol[2 * k].astype(np.float64) + vol[2 * k + 2]) / 2), 0, 255)
+        assert section["neighbour mean"]["psnr"] == pytest.approx(
+            peak_signal_noise_ratio(real, mean, data_range=255), abs=1e-6)
+        assert section["neighbour mean"]["ssim"] == pytest.approx(structural_similarity(
+            real, mean, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False), abs=1e-4)
+    for shown in report.figure_sections.values():  # ours' own predictions, as the figure shows them
+        section = next(s for s in report.sections if s["index"] == shown["index"])
+        assert section["ours"]["psnr"] == pytest.approx(
+            peak_signal_noise_ratio(shown["real"].astype(np.float64), shown["ours"], data_range=255), abs=1e-6)
+    means = np.clip(np.rint((vol[0:8:2].astype(np.float64) + vol[2:9:2]) / 2), 0, 255)
+    assert report.intensity["neighbour mean"]["bias"] == pytest.approx((means - vol[1:8:2]).mean(), abs=1e-9)
+
+
+def test_a_planted_duplicate_is_found_and_set_aside_in_the_report_and_the_cli(tmp_path, capsys):
+    vol = _tiny_stack(depth=11, size=64)
+    vol[5] = vol[4]  # hidden section 5 is a copy of its kept neighbour: interpolation would score it high
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, vol)
+    out = tmp_path / "check"
+    assert main(["validate", str(path), "--z-factor", "3", "--steps", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "section 5 duplicate" in printed and "Set aside from the verdict: 1 hidden section (5)" in printed
+    assert "4 of 5 hidden sections scored" in printed and "## Intensity and contrast" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["artefacts"]["set_aside"]) == ["5"] and "duplicate" in report["artefacts"]["set_aside"]["5"]
+    scored = [s for s in report["sections"] if s["scored"]]
+    assert [s["index"] for s in scored] == [1, 3, 7, 9]
+    assert report["summary"]["cubic"]["psnr"] == pytest.approx(np.mean([s["cubic"]["psnr"] for s in scored]))
+    diffs = [s["ours"]["ssim"] - s["neighbour mean"]["ssim"] for s in scored]
+    d = report["ours_minus"]["neighbour mean"]["ssim"]
+    assert d["median"] == pytest.approx(np.median(diffs)) and d["sections_won"] == sum(x > 0 for x in diffs)
+    assert set(report["intensity"]) == {"ours", "cubic", "neighbour mean"} and "ours_minus_all_sections" in report
+
+
+def test_too_few_hidden_sections_left_after_the_artefacts_is_one_line_and_writes_nothing(tmp_path, capsys):
+    vol = _tiny_stack(depth=9, size=64)
+    vol[3] = vol[2]  # 4 hidden sections, one a duplicate: 3 left
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, vol)
+    assert main(["validate", str(path), "--z-factor", "3", "--steps", "4", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Only 3 of the 4 hidden sections can be scored" in err and "(section 3)" in err and "\n" not in err
+    assert not (tmp_path / "o").exists()

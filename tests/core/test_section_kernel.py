@@ -125,7 +125,8 @@ def test_the_hidden_section_check_trains_with_half_the_thickness(monkeypatch):
         return iter(())
 
     monkeypatch.setattr(train_module, "train", fake_train)
-    vol = np.zeros((12, 40, 40), np.uint8)
+    yy, xx = np.mgrid[:40, :40]  # real-looking sections (a blank stack is refused as all artefacts)
+    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(12)]).astype(np.uint8)
     run_hidden_section_check(vol, TrainConfig(z_factor=3, steps=2, section_thickness=1.5))
     assert seen["cfg"].z_factor == 6 and seen["cfg"].section_thickness == pytest.approx(0.75)
     run_hidden_section_check(vol, TrainConfig(z_factor=3, steps=2), thickness=0.5)

@@ -34,6 +34,10 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
         assert check.table.item(row, 0).text() == f"{psnr:.2f}"
         assert check.table.item(row, 1).text() == f"{ssim:.3f}"
         assert f"{report.summary[method]['psnr_std']:.2f}" in check.table.item(row, 0).toolTip()
+        intensity = report.intensity[method]  # the intensity bias and contrast ratio beside the scores
+        assert check.table.item(row, 2).text() == f"{intensity['bias']:+.1f}"
+        assert check.table.item(row, 3).text() == f"{intensity['contrast_ratio']:.2f}"
+    assert check.artefacts.text() == "No dataset artefacts found in the 10 input sections."
     assert check.verdict.text() == f"Verdict: {report.verdict}" and check.verdict.isVisibleTo(train_widget)
     peaks = report.spectra["section_peak"]  # at the check's 2F = 10: 5 kept sections, 50 rows
     assert peaks["ours"]["1/F"] is None and peaks["ours"]["2/F"] is not None  # 1/10 is 5 bins from zero
@@ -110,3 +114,22 @@ def test_the_check_cannot_start_while_training(qtbot, train_widget, notes):
     train_widget.stop_training()
     qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)
     assert check.button.isEnabled()
+
+
+def test_the_check_panel_names_the_artefacts_it_set_aside(qtbot, viewer, train_widget, notes):
+    yy, xx = np.mgrid[:64, :64]
+    rng = np.random.default_rng(0)
+    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(13)])
+    vol = np.clip(vol + rng.normal(0, 4, vol.shape), 0, 255).astype(np.uint8)
+    vol[6] = vol[5]  # a kept section copies hidden section 5: 5 and 7 cannot be scored fairly
+    train_widget.layer_picker.set_layer(viewer.add_image(vol, scale=(20, 10, 10)))
+    check = train_widget.hidden_check
+    assert check.start_check()
+    _wait_check(qtbot, check, "done")
+    report = check.report
+    assert sorted(report.excluded) == [5, 7]
+    assert check.artefacts.text() == report.artefact_summary
+    assert "Set aside from the verdict: 2 hidden sections (5, 7)" in check.artefacts.text()
+    assert "4 of 6 hidden sections scored" in check.status.text() and "(sections 5, 7)" in check.verdict.text()
+    qtbot.waitUntil(lambda: check.job_controller.job is None, timeout=WAIT_MS)
+    assert not levels(notes, "error")

@@ -2,8 +2,10 @@
 
 Every other section of the picked layer is hidden; a model trained with the Train widget's settings on the
 rest (at twice the z-factor) predicts them, and they are scored against the real ones, beside cubic
-interpolation and the mean of the two neighbours (``core.checks.hidden_sections``). The verdict, a summary table
-and the figure of the worst and the median section are shown here; *Save report...* writes report.json, .md
+interpolation and the mean of the two neighbours (``core.checks.hidden_sections``). Dataset artefacts of the
+input are found first and set aside from the verdict (said here by index). The verdict (``VERDICT_RULE``: medians
+and sections won), a summary table (scores, intensity bias and contrast ratio per method) and the figure of the
+worst and the median section are shown here; *Save report...* writes report.json, .md
 and .png. The job runs like training (a worker with a progress bar and Stop) but with its own state, and
 neither can start while the other runs.
 """
@@ -42,6 +44,7 @@ from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
 METHODS = ("ours", "cubic", "neighbour mean")
+COLUMNS = ("PSNR (dB)", "SSIM", "bias", "contrast")
 REPORT_FILES = ("report.json", "report.md", "report.png")
 CHECK_LOOK = JobLook("Check on hidden sections", "Stop check", "Stopping...",
                      stopping_note="Check: stopping after the current step (no verdict).")
@@ -151,6 +154,11 @@ class HiddenSectionCheck(QWidget):
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.verdict)
+        self.artefacts = small_hint()
+        self.artefacts.setWordWrap(True)
+        self.artefacts.setToolTip("Duplicated, blank, saturated or misaligned sections of the input "
+                                  "(core.checks.artefacts): a score over them measures the artefact, not the method.")
+        layout.addWidget(self.artefacts)
         self.measures = small_hint(MEASURES)
         layout.addWidget(self.measures)
         self.table = self._summary_table()
@@ -175,8 +183,8 @@ class HiddenSectionCheck(QWidget):
 
     @staticmethod
     def _summary_table() -> QTableWidget:
-        table = QTableWidget(len(METHODS), 2)
-        table.setHorizontalHeaderLabels(["PSNR (dB)", "SSIM"])
+        table = QTableWidget(len(METHODS), len(COLUMNS))
+        table.setHorizontalHeaderLabels(list(COLUMNS))
         table.setVerticalHeaderLabels(list(METHODS))
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -184,7 +192,9 @@ class HiddenSectionCheck(QWidget):
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        table.setToolTip("Means over the hidden sections (a cell's tooltip gives the standard deviation).")
+        table.setToolTip("Over the scored hidden sections: mean PSNR and SSIM (a cell's tooltip gives the standard "
+                         "deviation), the intensity bias (mean of prediction - real, grey levels) and the contrast "
+                         "ratio (std of prediction / std of real, median over sections).")
         height = table.horizontalHeader().sizeHint().height() + sum(table.rowHeight(r) for r in range(len(METHODS)))
         table.setFixedHeight(height + 2 * table.frameWidth())
         return table
@@ -246,7 +256,8 @@ class HiddenSectionCheck(QWidget):
                 self.status.setText("Check stopped: no verdict.")
                 return
             self._show_report(event.report)
-            self.status.setText(f"Check done: {len(event.report.sections)} hidden sections scored.")
+            self.status.setText(f"Check done: {event.report.n_scored} of {len(event.report.sections)} hidden "
+                                "sections scored.")
             show_info(f"Hidden-section check: {event.report.verdict}")
 
     # ------------------------------------------------------------------ the result
@@ -254,20 +265,31 @@ class HiddenSectionCheck(QWidget):
         self.report = report
         self.report_paths = None
         self.saved_label.setText("")
-        for widget in (self.verdict, self.measures, self.table, self.figure_label):
+        for widget in (self.verdict, self.artefacts, self.measures, self.table, self.figure_label):
             widget.setVisible(report is not None)
         self.save_button.setEnabled(report is not None)
         self.save_button.setVisible(report is not None)
         self._show_spectra(report)
         if report is None:
             return
+        from ..core.checks.hidden_report import VERDICT_RULE
+
         self.verdict.setText(f"Verdict: {report.verdict}")
+        self.verdict.setToolTip(VERDICT_RULE)
+        self.artefacts.setText(report.artefact_summary)
         for row, method in enumerate(METHODS):
-            scores = report.summary[method]
-            for col, key, digits in ((0, "psnr", 2), (1, "ssim", 3)):
-                item = QTableWidgetItem(f"{scores[key]:.{digits}f}")
-                item.setToolTip(f"{method}: mean {scores[key]:.{digits}f}, standard deviation "
-                                f"{scores[f'{key}_std']:.{digits}f} over {len(report.sections)} hidden sections")
+            scores, intensity = report.summary[method], report.intensity.get(method, {})
+            cells = [(f"{scores[key]:.{digits}f}", (f"{method}: mean {scores[key]:.{digits}f}, standard deviation "
+                      f"{scores[f'{key}_std']:.{digits}f} over {report.n_scored} scored hidden sections"))
+                     for key, digits in (("psnr", 2), ("ssim", 3))]
+            if intensity:
+                cells += [(f"{intensity['bias']:+.1f}", (f"{method}: mean of prediction - real, "
+                           f"{intensity['bias']:+.2f} grey levels")),
+                          (f"{intensity['contrast_ratio']:.2f}", (f"{method}: std of prediction / std of real, "
+                           f"{intensity['contrast_ratio']:.3f} (median over sections)"))]
+            for col, (text, tip) in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(row, col, item)
         self.measures.setToolTip(report.to_dict()["what_it_measures"])

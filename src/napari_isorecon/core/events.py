@@ -129,9 +129,18 @@ class HiddenSectionsChecked:
 
 
 @dataclass(frozen=True)
+class SettingsCompared:
+    """The end of a comparison of settings (core.checks.compare_settings): its result, or None when stopped."""
+
+    comparison: Any  # core.checks.compare_report.SettingsComparison
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
 class PartEvent:
     """An event of one part of a job made of several (core.jobs.reconstruct_with_twin): ``part`` is
-    "interpolated" (the cubic twin), "isotropic" (the result) or "checks" (its optional diagnostics)."""
+    "interpolated" (the cubic twin), "isotropic" (the result) or "checks" (its optional diagnostics); in a
+    comparison of settings (core.checks.compare_settings), the setting's name."""
 
     part: str
     event: Any

@@ -14,6 +14,16 @@ Geometry (see core.geometry): output row j of a reconstruction of n slices into 
 p_j = (j + 0.5) n / D - 0.5; between row centres the output is read linearly. Hidden section 2k+1 sits at
 kept index k + 0.5 and covers kept index [k + 0.5 - t/4, k + 0.5 + t/4] for a thickness of t sections
 (t = 1: sections as thick as their spacing). For a volume linear in z every method predicts it exactly.
+
+Dataset artefacts (core.checks.artefacts) are found in the input before any training. A hidden section is set
+aside (scored, shown, but left out of the summary, the paired statistics and the verdict) when it is not a real
+image at its place (duplicate, blank, saturated) or out of register, and when its scoring is compromised by a
+kept neighbour that is not real or out of register with it: a neighbour that duplicates it (or is the mean of
+it and the next one) puts the answer in the input, and interpolation scores 35 dB on it; a neighbour that copies
+another section, or is blank or saturated, makes every method predict from a wrong input. Kept sections that are not real are reported: the
+check's training sees them. Fewer than ``MIN_SCORED`` hidden sections left: a one-line IsoReconError before any
+work. How the verdict is decided: core.checks.hidden_report.VERDICT_RULE (medians and sections won, both
+baselines, PSNR and SSIM).
 """
 
 from __future__ import annotations
@@ -26,12 +36,14 @@ from ..errors import IsoReconError
 from ..events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
 from ..geometry import check_volume, linear_read_weights
 from ..settings.config import ReconConfig, TrainConfig
+from .artefacts import SectionArtefacts, find_section_artefacts
 from .hidden_report import HiddenSectionReport
 from .metrics import data_range_of, psnr_ssim_2d
 from .spectra import reconstruction_spectra
 
 METHODS = ("ours", "cubic", "neighbour mean")
 _SAMPLES_PER_SECTION = 64  # midpoint-rule samples of a hidden section's z range
+MIN_SCORED = 4  # hidden sections left after setting artefacts aside
 
 
 def split_sections(volume) -> tuple[np.ndarray, np.ndarray]:
@@ -97,30 +109,78 @@ def _as_dtype(prediction: np.ndarray, dtype) -> np.ndarray:
     return prediction
 
 
-def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None = None, stop=None,
-                             thickness: float | None = None, preview_every: int = 0) -> Iterator:
-    """Train at 2F on the kept sections (``cfg`` with the volume's factor F; the rest of its settings kept),
-    reconstruct, and score the hidden sections. Yields core.training.train's events, ``CheckProgress`` and finally
-    ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event.
-    ``thickness``: of the volume's sections in z-steps (default ``cfg.section_thickness``); at 2F the kept
-    sections are half as thick, and the check's training starts its kernel there."""
-    kept, hidden = split_sections(volume)
+def _pairs_touched(finding) -> set[int]:
+    """The neighbour sections a finding at section i spoils as inputs for predicting their neighbours."""
+    i = finding.index
+    if finding.kind == "misaligned" and "out of register with" not in finding.detail:
+        return {i - 1}  # shifted from section i - 1 only (the sections after it move with it)
+    return {i - 1, i + 1}
+
+
+def sections_set_aside(artefacts: SectionArtefacts, n_hidden: int) -> tuple[dict[int, str], dict[int, str]]:
+    """({hidden section index: why it is not scored}, {kept section index: what it is}) for the check's split
+    (hidden sections 1, 3, ..., 2 n_hidden - 1); see the module docstring for the rules."""
+    hidden = {2 * k + 1 for k in range(n_hidden)}
+    set_aside: dict[int, list[str]] = {}
+    kept_not_real: dict[int, list[str]] = {}
+    for f in artefacts.findings:
+        what = f"{f.kind}, {f.detail}"
+        if f.index in hidden:
+            set_aside.setdefault(f.index, []).append(what)
+            continue
+        if f.index % 2 == 0 and f.kind != "misaligned":  # kept: the training sees it
+            kept_not_real.setdefault(f.index, []).append(what)
+        for h in sorted(_pairs_touched(f) & hidden):
+            set_aside.setdefault(h, []).append(f"kept neighbour {f.index}: {what}")
+    return ({i: "; ".join(w) for i, w in sorted(set_aside.items())},
+            {i: "; ".join(w) for i, w in sorted(kept_not_real.items())})
+
+
+def _check_enough_scored(set_aside: dict, n_hidden: int) -> None:
+    left = n_hidden - len(set_aside)
+    if left < MIN_SCORED:
+        raise IsoReconError(
+            f"Only {left} of the {n_hidden} hidden sections can be scored once dataset artefacts are set aside "
+            f"(section{'s' if len(set_aside) > 1 else ''} {', '.join(map(str, set_aside))}); the check needs at "
+            f"least {MIN_SCORED}: use a longer stack or one with fewer duplicated, blank or misaligned sections.")
+
+
+def check_config(cfg: TrainConfig, thickness: float | None = None) -> tuple[TrainConfig, float]:
+    """(the check's training settings at 2F, the thickness its scoring assumes), checked: IsoReconError when the
+    settings cannot be checked (e.g. 2F too large)."""
     thickness = cfg.section_thickness if thickness is None else thickness
     _check_thickness(thickness)
     try:
         # the kept sections are as thick as before but twice as far apart: half as thick in z-steps
-        check_cfg = cfg.replace(z_factor=2 * cfg.z_factor, section_thickness=thickness / 2)
+        return cfg.replace(z_factor=2 * cfg.z_factor, section_thickness=thickness / 2), thickness
     except IsoReconError as exc:
         raise IsoReconError(f"The hidden-section check trains at twice the z-factor ({2 * cfg.z_factor:g}): "
                             f"{exc}") from None
+
+
+def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None = None, stop=None,
+                             thickness: float | None = None, preview_every: int = 0,
+                             artefacts: SectionArtefacts | None = None) -> Iterator:
+    """Train at 2F on the kept sections (``cfg`` with the volume's factor F; the rest of its settings kept),
+    reconstruct, and score the hidden sections. Yields core.training.train's events, ``CheckProgress`` and finally
+    ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event.
+    ``thickness``: of the volume's sections in z-steps (default ``cfg.section_thickness``); at 2F the kept
+    sections are half as thick, and the check's training starts its kernel there. ``artefacts``: a scan of
+    ``volume`` already made (core.checks.artefacts.find_section_artefacts); scanned here when None."""
+    kept, hidden = split_sections(volume)
+    artefacts = find_section_artefacts(volume) if artefacts is None else artefacts
+    set_aside, kept_not_real = sections_set_aside(artefacts, hidden.shape[0])
+    _check_enough_scored(set_aside, hidden.shape[0])
+    check_cfg, thickness = check_config(cfg, thickness)
     from ..training.train import train
 
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work
-    return _check_events(events, kept, hidden, check_cfg, recon or ReconConfig(device=cfg.device, precision=cfg.precision), stop,
-                         thickness)
+    recon = recon or ReconConfig(device=cfg.device, precision=cfg.precision)
+    found = {"artefacts": artefacts.to_dict(), "excluded": set_aside, "kept_not_real": kept_not_real}
+    return _check_events(events, kept, hidden, check_cfg, recon, stop, thickness, found)
 
 
-def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness) -> Iterator:
+def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness, found) -> Iterator:
     from ..inference.reconstruct import interpolate, reconstruct
 
     final = None
@@ -146,11 +206,13 @@ def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness) -> It
     yield CheckProgress(phase="scoring", progress=1.0)
     predictions = {name: predict_hidden(dense[name], kept.shape[0], thickness) for name in ("ours", "cubic")}
     predictions["neighbour mean"] = neighbour_mean(kept)
+    # as the data would store them: what is scored is what the intensity and the figure show
+    predictions = {name: _as_dtype(pred, hidden.dtype) for name, pred in predictions.items()}
     scores = score_predictions(predictions, hidden)
     report = HiddenSectionReport.from_scores(
         scores, hidden=hidden, predictions=predictions, z_factor=cfg.z_factor / 2, thickness=thickness,
         training={"steps": final.steps, "seconds": round(final.elapsed, 1), "seed": cfg.seed,
-                  "minutes": cfg.minutes, "step_budget": cfg.steps})
+                  "minutes": cfg.minutes, "step_budget": cfg.steps}, **found)
     report.spectra = reconstruction_spectra(dense, cfg.z_factor)  # the section grid and z vs x, at 2F
     yield HiddenSectionsChecked(report=report, stopped=False)
 
