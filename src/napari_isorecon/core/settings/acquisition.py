@@ -128,9 +128,12 @@ def describe_acquisition(config) -> str:
     text = f"{acquisition_named(config.acquisition).label}; {pairs}"
     overrides = acquisition_overrides(config)
     if overrides:
-        text += " (overridden: " + ", ".join(f"{name.replace('_', ' ')} {show_value(used)} instead of "
-                                             f"{show_value(theirs)}" for name, theirs, used in overrides) + ")"
+        text += " (overridden: " + ", ".join(f"{_WORDS.get(name, name.replace('_', ' '))} {show_value(used)} "
+                                             f"instead of {show_value(theirs)}" for name, theirs, used in overrides) + ")"
     return text
+
+
+_WORDS = {"stage2_pairs": "stage-2 pairs", "kernel_smooth": "kernel prior weight"}
 
 
 def show_value(value) -> str:
