@@ -65,7 +65,7 @@ def add_option_flags(p, names: tuple[str, ...] | None = None) -> None:
         elif opt.type is bool:
             how["action"] = argparse.BooleanOptionalAction
         else:
-            how.update(type=_finite if opt.type is float else opt.type, metavar=opt.metavar)
+            how.update(type=_finite if opt.type is float else opt.type, metavar=opt.metavar or opt.name.upper())
         p.add_argument(opt.flag, **how)
 
 
