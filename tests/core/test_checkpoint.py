@@ -73,3 +73,20 @@ def test_model_for_another_z_factor_is_refused(model, tmp_path):
 def test_missing_folder_is_refused(model, tmp_path):
     with pytest.raises(IsoReconError, match="does not exist"):
         save_model(model, tmp_path / "no" / "m.pt")
+
+
+def test_a_checkpoint_from_before_the_acquisition_loads_and_says_what_it_assumed(model, tmp_path):
+    """Older checkpoints have no ``acquisition``: one with the default pairs is 'serial-sections', one whose
+    pairs no entry's default matches is 'custom'; both load."""
+    path = save_model(model, tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["acquisition"]
+    torch.save(payload, tmp_path / "old.pt")
+    loaded = load_model(tmp_path / "old.pt")
+    assert loaded.config.acquisition == "serial-sections" and loaded.config == model.config
+    for key in ("stage2_pairs", "section_thickness", "thickness_spread"):
+        del payload["config"][key]  # from before section pairs: the learned 'full' G_hl, no spread
+    torch.save(payload, tmp_path / "older.pt")
+    older = load_model(tmp_path / "older.pt").config
+    assert (older.acquisition, older.stage2_pairs, older.thickness_spread) == ("custom", "full", 0.0)
+    assert older.describe_acquisition() == "custom acquisition: pairs from the learned degradation (full)"

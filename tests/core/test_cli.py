@@ -23,7 +23,8 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Consistency with the input" not in err  # circular: ours always scores high, so not by default
     assert "isorecon validate sample --z-factor 5 --out" in err
-    assert "pairs from sections 1 z-step thick +-50% (--section-thickness; 0 for single planes" in err
+    assert ("assumes serial sections (ssTEM, ATUM, ssSEM); pairs from sections 1 z-step thick +-50% "
+            "(--acquisition serial-sections | block-face | fib-sem | learn)") in err
     # the default: stage 2 on declared sections, nothing learned that could be unreliable
     assert "Section kernel (declared): centroid" in err and " nm," in err  # the sample's voxel size is known
     assert "Stage 1 ran only" not in err
@@ -31,7 +32,7 @@ def test_run_points_to_the_hidden_section_check_and_keeps_the_circular_score_beh
     err = capsys.readouterr().err
     assert "Learned axial kernel: centroid" in err
     assert "warning: Stage 1 ran only 1 steps" in err  # 2 steps: one per stage; never silently trusted
-    assert "pairs from the learned degradation (--pairs kernel)" in err
+    assert "custom acquisition: pairs from the learned degradation (kernel)" in err
     assert "isorecon validate sample --z-factor 5 --pairs kernel --out" in err  # the check trains the same way
     assert main(["run", "sample", "--steps", "2", "--section-thickness", "0", "--out-dir", str(tmp_path / "p")]) == 0
     err = capsys.readouterr().err
@@ -149,7 +150,7 @@ def test_train_takes_the_section_thickness_and_the_pairs(tmp_path, capsys):
     assert main(["train", "sample", "--steps", "2", "--section-thickness", "0.5", "--out", str(tmp_path / "a.pt")]) == 0
     model = load_model(tmp_path / "a.pt")
     assert model.config.section_thickness == 0.5 and model.config.stage2_pairs == "section"
-    assert "Training with pairs from sections 0.5 z-steps thick" in capsys.readouterr().err
+    assert "Training for custom acquisition: pairs from sections 0.5 z-steps thick" in capsys.readouterr().err
     assert model.state.stage_steps == (0, 2)  # no stage 1: the sections are declared, not learned
     assert main(["train", "sample", "--steps", "2", "--pairs", "kernel", "--out", str(tmp_path / "b.pt")]) == 0
     model = load_model(tmp_path / "b.pt")
@@ -225,3 +226,73 @@ def test_batch_size_sets_the_slices_per_forward_pass(tmp_path, monkeypatch):
     assert main(["interpolate", "sample", "--out", str(tmp_path / "b8.tif")]) == 0
     assert batches == [8] * 12 + [4] + [8] * 25  # the default, 8
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "b7.tif"), tifffile.imread(tmp_path / "b8.tif"))
+
+
+# what each acquisition sets: the pairs, the section thickness and spread, the learned kernel's prior weight
+ACQUISITION_SETTINGS = {
+    "serial-sections": ("section", 1.0, 0.5, 3e-4),
+    "block-face": ("section", 0.5, 0.5, 3e-4),
+    "fib-sem": ("section", 0.0, 0.5, 0.0),
+    "learn": ("kernel", 1.0, 0.5, 3e-4),
+}
+
+
+@pytest.mark.parametrize("command", ["train", "run", "validate"])
+@pytest.mark.parametrize("name", list(ACQUISITION_SETTINGS))
+def test_every_acquisition_sets_its_pairs_on_the_command_line(name, command):
+    from napari_isorecon.cli.commands import _training_config
+    from napari_isorecon.cli.parser import build_parser
+    from napari_isorecon.core.settings.acquisition import ACQUISITION_NAMES
+
+    assert set(ACQUISITION_NAMES) == set(ACQUISITION_SETTINGS)  # every acquisition of the registry is tested
+    out = ["--out-dir", "d"] if command == "run" else ["--out", "m.pt"]
+    args = build_parser().parse_args([command, "sample", "--acquisition", name, "--steps", "3", *out])
+    cfg = _training_config(args, (50.0, 10.0, 10.0), None)
+    assert cfg.acquisition == name
+    assert (cfg.stage2_pairs, cfg.section_thickness, cfg.thickness_spread, cfg.weights.kernel_smooth) == \
+        ACQUISITION_SETTINGS[name]
+    assert "overridden" not in cfg.describe_acquisition()
+
+
+def test_an_override_wins_over_the_acquisition_with_a_note_and_info_shows_both(tmp_path, capsys):
+    """--acquisition fib-sem with --section-thickness 1: the explicit number wins, and the run says so in a
+    note; the model records the acquisition and `isorecon info` says what it assumed."""
+    assert main(["train", "sample", "--steps", "1", "--acquisition", "fib-sem", "--section-thickness", "1",
+                 "--out", str(tmp_path / "m.pt")]) == 0
+    err = capsys.readouterr().err
+    assert "isorecon: note: --section-thickness 1 overrides the fib-sem acquisition's 0." in err
+    assert ("FIB-SEM (single planes); pairs from sections 1 z-step thick +-50% (overridden: section thickness 1 "
+            "instead of 0)") in err
+    config = load_model(tmp_path / "m.pt").config
+    assert (config.acquisition, config.section_thickness, config.weights.kernel_smooth) == ("fib-sem", 1.0, 0.0)
+    assert main(["info", str(tmp_path / "m.pt")]) == 0
+    assert "acquisition assumed: FIB-SEM (single planes); pairs from sections 1 z-step thick" in \
+        capsys.readouterr().out
+    assert main(["train", "sample", "--steps", "1", "--acquisition", "block-face", "--out",
+                 str(tmp_path / "b.pt")]) == 0
+    assert "note:" not in capsys.readouterr().err  # nothing overridden, nothing to say
+    assert main(["info", str(tmp_path / "b.pt")]) == 0
+    assert "acquisition assumed: block-face SEM (SBF-SEM); pairs from sections 0.5 z-steps thick" in \
+        capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "sample", "--acquisition", "ssTEM", "--out", str(tmp_path / "x.pt")])
+    assert "invalid choice: 'ssTEM'" in capsys.readouterr().err
+
+
+def test_every_training_option_with_a_flag_reaches_the_config():
+    """The flags are made from the options' declarations (core/settings/options.py): each one given on the
+    command line ends up in the TrainConfig, the range checks are the config's."""
+    from napari_isorecon.cli.commands import _training_config
+    from napari_isorecon.cli.parser import build_parser
+    from napari_isorecon.core.errors import IsoReconError
+
+    argv = ["train", "sample", "--out", "m.pt", "--channels", "12", "--blocks", "3", "--patch-width", "48",
+            "--train-batch-size", "5", "--stage2-fraction", "0.25", "--seed", "4", "--backbone", "rcan"]
+    cfg = _training_config(build_parser().parse_args(argv), (50.0, 10.0, 10.0), None)
+    assert (cfg.channels, cfg.blocks, cfg.patch_width, cfg.batch_size, cfg.stage2_fraction, cfg.seed,
+            cfg.backbone) == (12, 3, 48, 5, 0.25, 4, "rcan")
+    args = build_parser().parse_args(["run", "sample", "--out-dir", "d", "--batch-size", "3",
+                                      "--train-batch-size", "6"])
+    assert _training_config(args, (50.0, 10.0, 10.0), None).batch_size == 6 and args.batch_size == 3
+    with pytest.raises(IsoReconError, match="stage2_fraction must be in \\[0, 1\\)"):
+        _training_config(build_parser().parse_args(argv + ["--stage2-fraction", "1"]), (50.0, 10.0, 10.0), None)

@@ -142,3 +142,22 @@ def test_autosave_never_replaces_a_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_autosave_folder() == tmp_path / "xdg" / "napari-isorecon" / "autosave"
 
+
+
+def test_an_acquisition_sets_the_pairs_first_and_what_was_set_overrides_it():
+    from napari_isorecon.core.jobs import acquisition_notes
+
+    cfg = training_config(TrainOptions(z_factor=4, acquisition="block-face", other_settings={"thickness_spread": 0.0}))
+    assert (cfg.acquisition, cfg.stage2_pairs, cfg.section_thickness, cfg.thickness_spread) == \
+        ("block-face", "section", 0.5, 0.0)
+    assert acquisition_notes(cfg) == ["--thickness-spread 0 overrides the block-face acquisition's 0.5."]
+    assert acquisition_notes(training_config(TrainOptions(z_factor=4, acquisition="block-face"))) == []
+    # continuing a model: a given acquisition replaces the model's pair settings, none keeps them
+    resume = _model(section_thickness=0.5, thickness_spread=0.1)
+    assert resume.config.acquisition == "custom"
+    kept = training_config(TrainOptions(), resume)
+    assert (kept.acquisition, kept.section_thickness, kept.thickness_spread) == ("custom", 0.5, 0.1)
+    planes = training_config(TrainOptions(acquisition="fib-sem"), resume)
+    assert (planes.acquisition, planes.section_thickness, planes.weights.kernel_smooth) == ("fib-sem", 0.0, 0.0)
+    with pytest.raises(IsoReconError, match="Unknown acquisition 'tem'"):
+        training_config(TrainOptions(z_factor=4, acquisition="tem"))

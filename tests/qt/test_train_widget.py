@@ -61,6 +61,10 @@ def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer,
     assert model.state.step == 6 and model.reconstructor is not None and model.z_factor == 5
     assert train_widget.start_button.text() == "Start training" and train_widget.save_button.isEnabled()
     assert "Model: z-factor 5" in train_widget.model_label.text()
+    assert ("assumes serial sections (ssTEM, ATUM, ssSEM); pairs from the learned degradation (kernel) "
+            "(overridden: stage-2 pairs kernel instead of section)") in train_widget.model_label.text()
+    # stage 1 ran 3 steps: the same warning as the command line's (core.checks.kernel_summary)
+    assert any(m.startswith("Stage 1 ran only 3 steps") for m in levels(notes, "warning"))
     qtbot.waitUntil(lambda: train_widget.job_controller.job is None, timeout=WAIT_MS)  # worker gone, progress closed
     assert train_widget.job_controller.progress is None
     assert not levels(notes, "error")
@@ -330,12 +334,15 @@ def test_by_default_stage_2_trains_alone_on_the_declared_sections(qtbot, train_w
     from napari_isorecon._qt.train_settings import TrainSettings
 
     assert TrainSettings().stage2_pairs == "section" and TrainSettings().section_thickness == 1.0
-    hint = train_widget.settings_box.thickness_hint
-    assert "sections 1 z-step thick" in hint.text() and "serial sections" in hint.text()
+    assert TrainSettings().acquisition == "serial-sections"
+    hint = train_widget.settings_box.acquisition_hint
+    train_widget.settings.stage2_pairs = "section"  # the fixture's tiny settings learn the kernel
+    assert hint.text().startswith("Pairs from sections 1 z-step thick +-50%.") and "overrides" not in hint.text()
     train_widget.settings.section_thickness = 0.0
-    assert "single planes: block-face imaging" in hint.text()
+    assert hint.text().startswith("Pairs from single planes.")
+    assert "Advanced > Section thickness 0 overrides the serial-sections acquisition's 1." in hint.text()
     train_widget.settings.section_thickness, train_widget.settings.thickness_spread = 1.0, 0.25
-    assert "sections 1 z-step thick +-25%: serial sections" in hint.text()
+    assert "sections 1 z-step thick +-25%" in hint.text() and "Thickness spread 0.25 overrides" in hint.text()
     set_tiny_settings(train_widget, pairs="section")
     train_widget.settings.section_thickness = 0.5
     assert "sections 0.5 z-steps thick" in hint.text()

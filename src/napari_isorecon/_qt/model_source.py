@@ -12,7 +12,8 @@ from ..core.errors import IsoReconError
 def describe_model(model) -> str:
     cfg, state = model.config, model.state
     network = f"stage-2 {cfg.backbone}" if model.reconstructor is not None else f"G_lh ({cfg.backbone})"
-    return f"z-factor {cfg.z_factor:g}, {state.step} steps, {network}, {cfg.channels} ch x {cfg.blocks} blocks"
+    return (f"z-factor {cfg.z_factor:g}, {state.step} steps, {network}, {cfg.channels} ch x {cfg.blocks} blocks; "
+            f"assumes {cfg.describe_acquisition()}")
 
 
 class CheckpointCache:

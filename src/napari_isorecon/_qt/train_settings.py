@@ -1,18 +1,22 @@
 """The Train widget's settings: :class:`TrainSettings`, an evented dataclass holding what a run uses (z-factor,
-preset, budget, device, seed and the advanced options) with its rules (a preset fills the fields, the budget
-follows its unit), and :class:`TrainSettingsForm`, its magicgui form under the image layer picker, which
+acquisition, preset, budget, device and a field per training option of core/settings/options.py, basic or
+advanced) with its rules (a preset fills the fields, an acquisition the pair settings, the budget follows
+its unit), and :class:`TrainSettingsForm`, its magicgui form under the image layer picker, which
 takes the z-factor from the picked layer's scale."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import field
 
 from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.jobs import TrainOptions, training_config
-from ..core.settings.config import PRESETS, STAGE2_PAIRS, TrainConfig, describe_sections
+from ..core.errors import IsoReconError
+from ..core.jobs import TrainOptions, acquisition_notes, training_config
+from ..core.settings.acquisition import ACQUISITIONS, CUSTOM, DEFAULT_ACQUISITION, acquisition_named
+from ..core.settings.config import PRESETS, TRAIN_OPTIONS, LossWeights, TrainConfig
 from ..core.settings.device import DEVICE_NAMES
 from ..core.settings.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
@@ -21,78 +25,54 @@ from .settings_form import field_widget, form, set_decimals, ui
 from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
-BACKBONES = ("edsr", "drcnet", "rcan", "vdsr")
 BUDGET_UNITS = ("minutes", "steps")
 STEPS_BUDGET = 2000  # the budget offered when the unit becomes steps
 FAST = TrainConfig(**PRESETS["fast"])  # the defaults below: the first preset's
+# the training options the form shows (core/settings/options.py): a field each, by their TrainConfig name
+OPTIONS = tuple(opt for opt in TRAIN_OPTIONS if opt.in_widget)
+OTHER_SETTINGS = tuple(opt.name for opt in OPTIONS)  # TrainConfig fields
+ACQUISITION_FIELDS = ("stage2_pairs", "section_thickness", "thickness_spread")  # what an acquisition sets
 
 
-@evented
-@dataclass
-class TrainSettings:
-    """What the Train widget's next run uses, as the form shows it (set a field here and the form follows)."""
+def _option_field(opt):
+    """A settings field for the training option ``opt``: the fast preset's value, shown with the option's
+    label, help, choices or range."""
+    how = {}
+    if opt.allowed() is not None:
+        how["choices"] = opt.allowed()
+    elif opt.type in (int, float):
+        high = opt.ui_max if opt.high is None else opt.high - (opt.step or 1) * opt.high_open
+        how.update(min=opt.low, max=high)
+        how.update({key: value for key, value in (("step", opt.step), ("decimals", opt.decimals)) if value})
+    return field(default=getattr(FAST, opt.name), metadata=ui(opt.label, opt.help, **how))
 
-    z_factor: float = field(default=1.0, metadata=ui(
-        "z-factor", "z spacing / xy spacing of the volume (how much coarser z is).", min=1.0, max=100.0,
-        step=0.5, decimals=3))
-    preset: str = field(default="fast, CPU", metadata=ui(
-        "Preset", "fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, meant for a GPU "
-        "(about an hour).", choices=tuple(PRESET_CHOICES)))
-    budget: float = field(default=FAST.minutes, metadata=ui(min=0.1, max=100000.0, decimals=1))
-    budget_unit: str = field(default="minutes", metadata=ui(choices=BUDGET_UNITS))
-    device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
-    precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
-    seed: int = field(default=0, metadata=ui("Seed", min=0, max=2**31 - 1))
-    backbone: str = field(default=FAST.backbone, metadata=ui(
-        "Backbone", "Reconstruction network: edsr (fast), drcnet (the paper's), rcan, vdsr.", choices=BACKBONES))
-    channels: int = field(default=FAST.channels, metadata=ui(
-        "Channels", "Feature channels of the reconstruction network.", min=4, max=256))
-    blocks: int = field(default=FAST.blocks, metadata=ui(
-        "Blocks", "Residual blocks of the reconstruction network.", min=1, max=32))
-    patch_width: int = field(default=FAST.patch_width, metadata=ui(
-        "Patch width", "Width of training patches (pixels, multiple of 16).", min=16, max=512, step=16))
-    batch_size: int = field(default=FAST.batch_size, metadata=ui(
-        "Batch size", "Patches per training step.", min=1, max=256))
-    stage2_pairs: str = field(default=FAST.stage2_pairs, metadata=ui(
-        "Stage-2 pairs", "What degrades the lateral patches that stage 2 learns to restore: 'section' (serial "
-        "sections of the thickness below; no stage 1), or the degradation stage 1 learns (the paper's "
-        "CycleGAN): its axial 'kernel' alone or the 'full' G_hl.", choices=STAGE2_PAIRS))
-    section_thickness: float = field(default=FAST.section_thickness, metadata=ui(
-        "Section thickness", "Thickness of the sections in z-steps (1: as thick as their spacing; 0.5 when "
-        "every other section is lost; 0: single planes, as FIB-SEM images one milled face per z-step).",
-        min=0.0, max=3.0, step=0.05, decimals=2))
-    thickness_spread: float = field(default=FAST.thickness_spread, metadata=ui(
-        "Thickness spread", "How far the real sections' thickness may be from the declared one, as a share of "
-        "it: stage 2 learns on sections drawn from thickness x [1 - spread, 1 + spread] (0: exactly the "
-        "declared thickness).", min=0.0, max=1.0, step=0.05, decimals=2))
-    stage2_fraction: float = field(default=FAST.stage2_fraction, metadata=ui(
-        "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the "
-        "learned degradation) when stage 1 runs.", min=0.0, max=0.95, step=0.05))
-    smooth_kernel: bool = field(default=FAST.weights.kernel_smooth > 0, metadata=ui(
-        "Smooth axial kernel", "A smoothness prior on the learned axial degradation (sections and milled "
-        "slices blur smoothly along z). Untick for data that samples single planes with nothing in between."))
-    preview_every: int = field(default=100, metadata=ui(
-        "Preview every", "Degradation preview every N steps (0: only at the end).", min=0, max=100000))
+
+class _Rules:
+    """The rules of the Train widget's settings (the fields: :class:`TrainSettings`)."""
 
     def __post_init__(self) -> None:
         self.events.preset.connect(self.apply_preset)
         self.events.budget_unit.connect(self._on_budget_unit)
+        self.events.acquisition.connect(self.apply_acquisition)
 
     def apply_preset(self, label: str | None = None) -> None:
-        """Fill the budget and advanced fields with the values of the preset ``label`` (default: the current)."""
+        """Fill the budget and advanced fields with the values of the preset ``label`` (default: the current),
+        the pair settings with the acquisition's."""
         defaults = TrainConfig(**PRESETS[PRESET_CHOICES[label or self.preset]])
-        self.backbone = defaults.backbone
-        self.channels = defaults.channels
-        self.blocks = defaults.blocks
-        self.patch_width = defaults.patch_width
-        self.batch_size = defaults.batch_size
-        self.stage2_fraction = defaults.stage2_fraction
-        self.stage2_pairs = defaults.stage2_pairs
-        self.section_thickness = defaults.section_thickness
-        self.thickness_spread = defaults.thickness_spread
-        self.smooth_kernel = defaults.weights.kernel_smooth > 0
+        for opt in OPTIONS:
+            if opt.level == "advanced" and opt.name not in ACQUISITION_FIELDS:
+                setattr(self, opt.name, getattr(defaults, opt.name))
+        self.apply_acquisition()
         self.budget_unit = "minutes"
         self.budget = defaults.minutes
+
+    def apply_acquisition(self, name: str | None = None) -> None:
+        """Fill the pair settings and the kernel prior with those of the acquisition ``name`` (default: the
+        current)."""
+        entry = acquisition_named(name or self.acquisition)
+        for setting in ACQUISITION_FIELDS:
+            setattr(self, setting, getattr(entry, setting))
+        self.smooth_kernel = entry.kernel_smooth is None or entry.kernel_smooth > 0
 
     def _on_budget_unit(self, unit: str) -> None:
         minutes = TrainConfig(**PRESETS[PRESET_CHOICES[self.preset]]).minutes
@@ -100,16 +80,16 @@ class TrainSettings:
 
     def show_model_settings(self, config: TrainConfig) -> None:
         """Show the settings a model was trained with (``config``), so that continuing it goes on as it ran:
-        its preset (when one matches), backbone, advanced fields, kernel prior, seed and budget; the
+        its preset (when one matches), acquisition, the options, kernel prior, seed and budget; the
         z-factor only when the form has none (it is the picked layer's, and must be the model's)."""
         label = preset_label(config)
         if label is not None:
             self.preset = label  # first: a preset fills the fields below
-        self.backbone = config.backbone
+        if config.acquisition != CUSTOM:
+            self.acquisition = config.acquisition  # before the pair settings: it sets them
         for name in OTHER_SETTINGS:
             setattr(self, name, getattr(config, name))
         self.smooth_kernel = config.weights.kernel_smooth > 0
-        self.seed = config.seed
         self.budget_unit = "steps" if config.steps else "minutes"  # first: the unit sets a budget of its own
         self.budget = config.steps or config.minutes
         if self.z_factor <= 1.0:
@@ -129,9 +109,11 @@ class TrainSettings:
             if self.smooth_kernel and resume.config.weights.kernel_smooth == 0:
                 kernel_smooth = TrainConfig(**PRESETS[preset_name]).weights.kernel_smooth
             preset_name = None
-        return TrainOptions(z_factor=self.z_factor, preset=preset_name, backbone=self.backbone,
+        elif self.smooth_kernel:
+            kernel_smooth = LossWeights().kernel_smooth  # ticked: the prior on, whatever the acquisition's
+        return TrainOptions(z_factor=self.z_factor, preset=preset_name, acquisition=self.acquisition,
                             other_settings={name: getattr(self, name) for name in OTHER_SETTINGS}, steps=steps,
-                            minutes=minutes, seed=self.seed, kernel_smooth=kernel_smooth, device=self.device,
+                            minutes=minutes, kernel_smooth=kernel_smooth, device=self.device,
                             precision=self.precision)
 
     def training_config(self, resume=None) -> TrainConfig:
@@ -140,10 +122,36 @@ class TrainSettings:
         return training_config(self.train_options(resume), resume)
 
 
-OTHER_SETTINGS = ("channels", "blocks", "patch_width", "batch_size", "stage2_fraction", "stage2_pairs",
-                  "section_thickness", "thickness_spread")  # TrainConfig fields
+ACQUISITION_TIP = ("How the volume was acquired: it sets the stage-2 pairs (Advanced: the pairs, the section "
+                   "thickness and spread override it). " + " ".join(f"{entry.label}: {entry.help}."
+                                                                   for entry in ACQUISITIONS))
+_FIELDS = [
+    ("z_factor", float, field(default=1.0, metadata=ui(
+        "z-factor", "z spacing / xy spacing of the volume (how much coarser z is).", min=1.0, max=100.0,
+        step=0.5, decimals=3))),
+    ("acquisition", str, field(default=DEFAULT_ACQUISITION.name, metadata=ui(
+        "Acquisition", ACQUISITION_TIP, choices=[(entry.label, entry.name) for entry in ACQUISITIONS]))),
+    ("preset", str, field(default="fast, CPU", metadata=ui(
+        "Preset", "fast: small networks, minutes on a laptop CPU. paper: the paper's sizes, meant for a GPU "
+        "(about an hour).", choices=tuple(PRESET_CHOICES)))),
+    ("budget", float, field(default=FAST.minutes, metadata=ui(min=0.1, max=100000.0, decimals=1))),
+    ("budget_unit", str, field(default="minutes", metadata=ui(choices=BUDGET_UNITS))),
+    ("device", str, field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))),
+    ("precision", str, field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))),
+    *((opt.name, opt.type, _option_field(opt)) for opt in OPTIONS),
+    ("smooth_kernel", bool, field(default=FAST.weights.kernel_smooth > 0, metadata=ui(
+        "Smooth axial kernel", "A smoothness prior on the learned axial degradation (sections and milled "
+        "slices blur smoothly along z). Untick for data that samples single planes with nothing in between."))),
+    ("preview_every", int, field(default=100, metadata=ui(
+        "Preview every", "Degradation preview every N steps (0: only at the end).", min=0, max=100000))),
+]
+# What the Train widget's next run uses, as the form shows it (set a field here and the form follows): the
+# fixed fields above and one per training option the form shows (``OPTIONS``), with the rules of ``_Rules``.
+TrainSettings = evented(dataclasses.make_dataclass("TrainSettings", _FIELDS, bases=(_Rules,),
+                                                  namespace={"__module__": __name__}))
+TrainSettings.__doc__ = "What the Train widget's next run uses, as the form shows it (set a field and the form follows)."
 # what a preset sets that the form does not show (the generator and discriminator sizes, the patch height)
-PRESET_ONLY_FIELDS = tuple(sorted(set().union(*PRESETS.values()) - {"backbone", "minutes", *OTHER_SETTINGS}))
+PRESET_ONLY_FIELDS = tuple(sorted(set().union(*PRESETS.values()) - {"minutes", *OTHER_SETTINGS}))
 
 
 def preset_label(config: TrainConfig) -> str | None:
@@ -155,9 +163,9 @@ def preset_label(config: TrainConfig) -> str | None:
     return None
 
 
-MAIN_FIELDS = ("z_factor", "section_thickness", "preset", "budget", "budget_unit", "device", "precision", "seed")
-ADVANCED_FIELDS = ("backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_pairs",
-                   "thickness_spread", "stage2_fraction", "smooth_kernel", "preview_every")
+MAIN_FIELDS = ("z_factor", "acquisition", "preset", "budget", "budget_unit", "device", "precision",
+               *(opt.name for opt in OPTIONS if opt.level == "basic"))
+ADVANCED_FIELDS = (*(opt.name for opt in OPTIONS if opt.level == "advanced"), "smooth_kernel", "preview_every")
 
 
 class TrainSettingsForm(QWidget):
@@ -172,7 +180,7 @@ class TrainSettingsForm(QWidget):
         self.fields = {name: field_widget(settings, name, lifetime) for name in MAIN_FIELDS + ADVANCED_FIELDS}
         self.layer_picker = LayerPicker(viewer, lifetime)
         self.z_hint = small_hint()
-        self.thickness_hint = small_hint()
+        self.acquisition_hint = small_hint()
         self._build()
         mark_unavailable_devices(self.fields["device"].native)
         mark_unavailable_precisions(self.fields["precision"].native)
@@ -181,16 +189,17 @@ class TrainSettingsForm(QWidget):
         lifetime.connect(settings.events.budget_unit, self._show_budget_unit, priority=1)
         self.layer_picker.layer_changed.connect(self._on_layer_changed)
         self._on_layer_changed(self.layer_picker.layer())
-        lifetime.connect(settings.events.section_thickness, self._show_acquisition)
-        lifetime.connect(settings.events.thickness_spread, self._show_acquisition)
+        for name in ("acquisition", "smooth_kernel", *ACQUISITION_FIELDS):
+            lifetime.connect(getattr(settings.events, name), self._show_acquisition)
         self._show_acquisition()
 
     def _build(self) -> None:
         fields = self.fields
-        main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["section_thickness"],
-                     self.thickness_hint, fields["preset"],
+        basic = [fields[name] for name in MAIN_FIELDS[MAIN_FIELDS.index("precision") + 1:]]
+        main = form([("Image", self.layer_picker), fields["z_factor"], self.z_hint, fields["acquisition"],
+                     self.acquisition_hint, fields["preset"],
                      ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["precision"],
-                     fields["seed"]])
+                     *basic])
         self.advanced = QCollapsible("Advanced")
         self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])
                                       for name in ADVANCED_FIELDS], inset=True))
@@ -200,11 +209,20 @@ class TrainSettingsForm(QWidget):
         layout.addWidget(self.advanced)
 
     def _show_acquisition(self, *_) -> None:
-        thickness = self.settings.section_thickness
-        kind = "block-face imaging, e.g. FIB-SEM" if thickness == 0 else "serial sections"
-        sections = describe_sections(thickness, self.settings.thickness_spread)
-        self.thickness_hint.setText(f"Pairs from {sections}: {kind}. The volume cannot tell its thickness: "
-                                    "say how it was acquired.")
+        """What the pairs assume, and which Advanced setting overrides the acquisition's (core.jobs rules)."""
+        settings = self.settings
+        try:
+            config = TrainConfig(acquisition=settings.acquisition, **{
+                name: getattr(settings, name) for name in ACQUISITION_FIELDS}).replace_weights(
+                kernel_smooth=LossWeights().kernel_smooth if settings.smooth_kernel else 0.0)
+        except IsoReconError as exc:
+            self.acquisition_hint.setText(str(exc))
+            return
+        pairs = (f"learned degradation ({config.stage2_pairs})" if config.learns_degradation
+                 else config.declared_sections())
+        notes = " ".join(acquisition_notes(config, lambda opt: f"Advanced > {opt.label}"))
+        self.acquisition_hint.setText(f"Pairs from {pairs}. The volume cannot tell how it was acquired: say "
+                                      f"it.{' ' + notes if notes else ''}")
 
     def _show_budget_unit(self, unit: str) -> None:
         set_decimals(self.fields["budget"], 1 if unit == "minutes" else 0, self.settings.budget)

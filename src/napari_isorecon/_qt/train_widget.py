@@ -214,6 +214,14 @@ class TrainWidget(QWidget):
             self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}{ran_in}.")
             show_info(f"Training {how} after {event.steps} steps; the model is ready in the Reconstruct "
                       "widget (and can be saved).")
+            self._warn_about(event.model)
+
+    def _warn_about(self, model) -> None:
+        """What says the result may not be trusted (the rules the command line prints too)."""
+        from ..core.checks.kernel_summary import training_warnings
+
+        for warning in training_warnings(model):
+            show_warning(f"{warning} The result may be worse than interpolation: check it on hidden sections.")
 
     def _show_progress(self, step) -> None:
         """Progress bar and status line; each is touched only when its text or value changes, since

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..core.errors import IsoReconError
-from ..core.settings.config import TrainConfig
 from . import uncertainty as tta
 from .inputs import (
     SAMPLE,
@@ -44,8 +43,9 @@ def cmd_train(args):
     check_autosave(autosave, args.resume)
     resume = load_model(args.resume) if args.resume else None
     cfg = _training_config(args, voxel, resume)
+    _print_acquisition_notes(cfg)
     model, _ = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every,
-                                   announce=f"Training with {_pairs_text(cfg)}")
+                                   announce=f"Training for {_pairs_text(cfg)}")
     save_model(model, args.out, overwrite=args.overwrite)
     finish_autosave(autosave)
     _print_kernel(model, voxel)
@@ -112,7 +112,9 @@ def cmd_run(args):
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training on {name} {volume.shape}, z-factor {cfg.z_factor:g}, budget "
           f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
-          f"{f' (resuming at step {resume.state.step})' if resume else ''}; {_pairs_text(cfg)}", file=sys.stderr)
+          f"{f' (resuming at step {resume.state.step})' if resume else ''}; assumes {_pairs_text(cfg)}",
+          file=sys.stderr)
+    _print_acquisition_notes(cfg)
     model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
     finish_autosave(autosave)
@@ -131,23 +133,34 @@ def cmd_run(args):
 
 
 def _pairs_text(cfg) -> str:
-    """What the stage-2 pairs assume about the acquisition, and how to change it."""
-    if cfg.learns_degradation:
-        return f"pairs from the learned degradation (--pairs {cfg.stage2_pairs})"
-    return (f"pairs from {cfg.declared_sections()} (--section-thickness; 0 for single planes, as FIB-SEM "
-            "images them)")
+    """What the run assumes about the acquisition, and how to change it."""
+    from ..core.settings.acquisition import ACQUISITION_NAMES
+
+    return f"{cfg.describe_acquisition()} (--acquisition {' | '.join(ACQUISITION_NAMES)})"
+
+
+def _print_acquisition_notes(cfg) -> None:
+    """A setting given on the command line overrides the acquisition's: say so (the override wins)."""
+    from ..core.jobs import acquisition_notes
+
+    for note in acquisition_notes(cfg):
+        print(f"isorecon: note: {note}", file=sys.stderr)
 
 
 def _same_training_options(cfg) -> str:
-    """The options that make 'isorecon validate' train as this run did."""
-    default = TrainConfig()
+    """The options that make 'isorecon validate' train as this run did: the acquisition and the pair
+    settings that differ from it (from the default acquisition's for a custom one)."""
+    from ..core.settings.acquisition import CUSTOM, DEFAULT_ACQUISITION, acquisition_named, pair_differences
+    from ..core.settings.config import TRAIN_OPTIONS
+    from ..core.settings.options import option_named
+
     options = ""
-    if cfg.stage2_pairs != default.stage2_pairs:
-        options += f" --pairs {cfg.stage2_pairs}"
-    if not cfg.learns_degradation and cfg.section_thickness != default.section_thickness:
-        options += f" --section-thickness {cfg.section_thickness:g}"
-    if not cfg.learns_degradation and cfg.thickness_spread != default.thickness_spread:
-        options += f" --thickness-spread {cfg.thickness_spread:g}"
+    if cfg.acquisition not in (CUSTOM, DEFAULT_ACQUISITION.name):
+        options += f" --acquisition {cfg.acquisition}"
+    entry = DEFAULT_ACQUISITION if cfg.acquisition == CUSTOM else acquisition_named(cfg.acquisition)
+    for name, _, used in pair_differences(cfg, entry):
+        flag = "--kernel-smooth" if name == "kernel_smooth" else option_named(TRAIN_OPTIONS, name).flag
+        options += f" {flag} {used:g}" if isinstance(used, (int, float)) else f" {flag} {used}"
     return options
 
 
@@ -165,21 +178,14 @@ def _print_checks(args, model, finals: dict) -> None:
           file=sys.stderr)
 
 
-MIN_STAGE1_STEPS = 500  # the learned kernel settles after ~1,500 steps (docs/method.md)
-
-
 def _print_kernel(model, voxel) -> None:
-    """One line on the learned axial degradation (core.checks.kernel_summary), in nm when the voxel size is known."""
-    from ..core.checks.kernel_summary import describe_kernel, kernel_warnings, model_kernel_summary
+    """One line on the axial kernel of the pairs (core.checks.kernel_summary), in nm when the voxel size is known,
+    and what says the result may not be trusted (core.checks.kernel_summary.training_warnings)."""
+    from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary, training_warnings
 
     xy_nm = (voxel[1] + voxel[2]) / 2 if voxel is not None else None
-    summary = model_kernel_summary(model, xy_nm)
-    print(describe_kernel(summary), file=sys.stderr)
-    warnings = kernel_warnings(summary)
-    if model.config.learns_degradation and model.state.stage_steps[0] < MIN_STAGE1_STEPS:
-        warnings.append(f"Stage 1 ran only {model.state.stage_steps[0]} steps: the learned degradation is not "
-                        "reliable yet (train longer).")
-    for warning in warnings:
+    print(describe_kernel(model_kernel_summary(model, xy_nm)), file=sys.stderr)
+    for warning in training_warnings(model, xy_nm):
         print(f"isorecon: warning: {warning} The result may be worse than interpolation: check it with "
               "isorecon validate.", file=sys.stderr)
 
@@ -214,8 +220,9 @@ def cmd_bench(args):
 
 def _declared(args) -> dict:
     """What the user declares about the acquisition (the bench's ours gets it as a user's run would)."""
-    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread,
-             "precision": args.precision}
+    from .parser import option_values
+
+    given = {"section_thickness": args.section_thickness, **option_values(args), "precision": args.precision}
     return {name: value for name, value in given.items() if value is not None}
 
 

@@ -22,6 +22,7 @@ def cmd_info(args):
     thickness = "" if cfg.learns_degradation else f" ({cfg.declared_sections()})"
     lines = [
         f"Model {args.model}",
+        f"  acquisition assumed: {cfg.describe_acquisition()}",
         (f"  z-factor {cfg.z_factor:g}; backbone {cfg.backbone} ({cfg.channels} channels, {cfg.blocks} blocks); "
          f"G_hl {cfg.ghl_channels} channels, {cfg.ghl_blocks} blocks"),
         (f"  budget {budget}, stage-2 share {cfg.stage2_fraction:g}, stage-1 cap {cfg.stage1_max_steps}, "

@@ -36,14 +36,16 @@ def z_factor_of(args, voxel) -> float:
 
 def train_options(args, z_factor):
     """The training settings given on the command line (``None``: not given; see core.jobs.training_config
-    for what a resumed model keeps)."""
+    for what a resumed model keeps): every training option's flag (cli/parser.py ``add_option_flags``) by
+    its TrainConfig name, the acquisition apart (its pair settings come first, the flags override them)."""
     from ..core.jobs import TrainOptions
+    from .parser import option_values
 
-    given = {"section_thickness": args.section_thickness, "thickness_spread": args.thickness_spread,
-             "stage2_pairs": args.pairs}
-    return TrainOptions(z_factor=z_factor, preset=args.preset, backbone=args.backbone, steps=args.steps,
-                        minutes=args.minutes, seed=args.seed, kernel_smooth=args.kernel_smooth, device=args.device,
-                        precision=args.precision, other_settings={k: v for k, v in given.items() if v is not None})
+    given = option_values(args)
+    return TrainOptions(z_factor=z_factor, preset=args.preset, acquisition=given.pop("acquisition", None),
+                        steps=args.steps,
+                        minutes=args.minutes, kernel_smooth=args.kernel_smooth, device=args.device,
+                        precision=args.precision, other_settings=given)
 
 
 def recon_config(args):

@@ -30,30 +30,19 @@ def _add_precision(p):
 
 
 def _add_training(p, checkpoints: bool = True):
-    from ..core.settings.config import STAGE2_PAIRS, LossWeights
+    from ..core.settings.config import PRESETS, LossWeights
 
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
                         help="training budget in wall-clock minutes (default: the preset's, 10 for 'fast')")
     budget.add_argument("--steps", type=int, default=None, help="training budget in steps, instead of minutes")
-    p.add_argument("--preset", default=None, choices=["fast", "paper"],
+    p.add_argument("--preset", default=None, choices=tuple(PRESETS),
                    help="'fast' (default): small networks for a CPU; 'paper': the paper's sizes, for a GPU")
-    p.add_argument("--backbone", default=None, choices=["drcnet", "edsr", "rcan", "vdsr"],
-                   help="reconstruction network (default: the preset's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0); the same seed repeats a CPU run")
+    add_option_flags(p)
     p.add_argument("--kernel-smooth", type=_non_negative, default=None, metavar="WEIGHT",
                    help="weight of the smoothness prior on the learned axial kernel (default "
-                        f"{LossWeights().kernel_smooth:g}; 0: off, for "
+                        f"{LossWeights().kernel_smooth:g}, 0 for --acquisition fib-sem; 0: off, for "
                         "acquisitions that sample single planes with nothing in between)")
-    p.add_argument("--section-thickness", type=float, default=None, metavar="Z_STEPS",
-                   help="thickness of the sections in z-steps (default 1: as thick as their spacing; e.g. 0.5 "
-                        "when every other section is lost; 0 for single planes, as FIB-SEM images one milled face per "
-                        "z-step): stage 2 learns to undo sections this thick")
-    _add_thickness_spread(p)
-    p.add_argument("--pairs", default=None, choices=STAGE2_PAIRS,
-                   help="what degrades the lateral patches for stage 2: 'section' (default: the sections, "
-                        "stage 1 skipped), or the degradation stage 1 learns (the paper's CycleGAN): its "
-                        "axial 'kernel' alone or the 'full' G_hl")
     if not checkpoints:
         return
     p.add_argument("--checkpoint-every", type=_non_negative, default=5.0, metavar="MINUTES",
@@ -61,14 +50,62 @@ def _add_training(p, checkpoints: bool = True):
                         "MODEL.autosave, so that a killed run can resume (--resume); removed when training ends")
 
 
-def _add_thickness_spread(p):
-    from ..core.settings.config import TrainConfig
+def add_option_flags(p, names: tuple[str, ...] | None = None) -> None:
+    """A flag per training option that declares one (core/settings/options.py), or only for ``names``; their
+    values, by TrainConfig name: :func:`option_values` (a flag's own dest is prefixed: ``--train-batch-size``
+    and the reconstruction's ``--batch-size`` are both there in ``run``)."""
+    from ..core.settings.config import TRAIN_OPTIONS
 
-    p.add_argument("--thickness-spread", type=_non_negative, default=None, metavar="SHARE",
-                   help="how far the real sections' thickness may be from the declared one, as a share of it "
-                        f"(default {TrainConfig().thickness_spread:g}): stage 2 learns on sections whose "
-                        "thickness is drawn from THICKNESS x [1 - SHARE, 1 + SHARE]; 0: exactly the declared "
-                        "thickness")
+    for opt in TRAIN_OPTIONS:
+        if opt.flag is None or (names is not None and opt.name not in names):
+            continue
+        how = {"dest": _DEST + opt.name, "default": None, "help": _option_help(opt).replace("%", "%%")}
+        if opt.allowed() is not None:
+            how["choices"] = opt.allowed()
+        elif opt.type is bool:
+            how["action"] = argparse.BooleanOptionalAction
+        else:
+            how.update(type=_finite if opt.type is float else opt.type, metavar=opt.metavar or opt.name.upper())
+        p.add_argument(opt.flag, **how)
+
+
+_DEST = "option_"
+
+
+def option_values(args) -> dict:
+    """The training options given on the command line (:func:`add_option_flags`), by TrainConfig name."""
+    from ..core.settings.config import TRAIN_OPTIONS
+
+    values = {opt.name: getattr(args, _DEST + opt.name, None) for opt in TRAIN_OPTIONS}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _option_help(opt) -> str:
+    from ..core.settings.acquisition import DEFAULT_ACQUISITION, show_value
+    from ..core.settings.config import PRESETS
+
+    text = opt.help[0].lower() + opt.help[1:]
+    if opt.level == "experimental":
+        text = "experimental: " + text
+    if opt.name == "acquisition":
+        default = DEFAULT_ACQUISITION.name
+    elif opt.name in DEFAULT_ACQUISITION.settings():
+        default = "the --acquisition's; a value given here overrides it"
+    elif any(opt.name in values for values in PRESETS.values()):
+        default = f"the preset's, {show_value(opt.default)} for 'fast'"
+    else:
+        default = show_value(opt.default)
+    return f"{text.rstrip('.')} (default: {default})"
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def _non_negative(text: str) -> float:
@@ -192,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section-thickness", type=_non_negative, default=None, metavar="Z_STEPS",
                    help="the section thickness ours is told (its stage-2 pairs; default 1 z-step, 0: single "
                         "planes), as a user would declare it; the simulated acquisition is --degradation's")
-    _add_thickness_spread(p)
+    add_option_flags(p, ("thickness_spread",))
     _add_precision(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the report and figure")

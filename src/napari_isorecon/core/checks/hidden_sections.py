@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import IsoReconError
 from ..events import CheckProgress, HiddenSectionsChecked, TrainFinished, stop_requested
 from ..geometry import check_volume, linear_read_weights
+from ..settings.acquisition import MAX_SECTION_THICKNESS
 from ..settings.config import ReconConfig, TrainConfig
 from .artefacts import SectionArtefacts, find_section_artefacts
 from .hidden_report import HiddenSectionReport
@@ -74,9 +75,9 @@ def hidden_section_weights(n_kept: int, depth: int, thickness: float = 1.0) -> n
 
 
 def _check_thickness(thickness: float) -> None:
-    if not 0 <= thickness <= 2:
-        raise IsoReconError(f"The section thickness must be in [0, 2] z-steps (0: single planes), got "
-                            f"{thickness!r}.")
+    if not 0 <= thickness <= MAX_SECTION_THICKNESS:
+        raise IsoReconError(f"The section thickness must be in [0, {MAX_SECTION_THICKNESS:g}] z-steps (0: single "
+                            f"planes), got {thickness!r}.")
 
 
 def predict_hidden(dense, n_kept: int, thickness: float = 1.0) -> np.ndarray:

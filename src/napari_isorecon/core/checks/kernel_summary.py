@@ -69,6 +69,7 @@ def model_kernel_summary(model, xy_nm: float | None = None) -> dict:
     return {**kernel_summary(taps, model.z_factor, xy_nm), "learned": model.config.learns_degradation}
 
 
+MIN_STAGE1_STEPS = 500  # the learned kernel settles after ~1,500 steps (docs/method.md)
 THICK_SECTION_Z_STEPS = 2.5  # a learned section thicker than this is not a serial section any more
 OFF_CENTRE_Z_STEPS = 0.25  # a centroid further than this from the section shifts the output visibly
 
@@ -88,4 +89,15 @@ def kernel_warnings(summary: dict) -> list[str]:
     if abs(offset) > OFF_CENTRE_Z_STEPS:
         warnings.append(f"The learned kernel is off-centre by {offset:+.2f} z-steps: the result is shifted along z "
                         "against the sections.")
+    return warnings
+
+
+def training_warnings(model, xy_nm: float | None = None) -> list[str]:
+    """What says a trained model's degradation may not be right, as sentences for the user (the CLI prints
+    them, the Train widget shows them): the learned kernel's warnings (:func:`kernel_warnings`) and a stage 1
+    that ran too few steps to learn it."""
+    warnings = kernel_warnings(model_kernel_summary(model, xy_nm))
+    if model.config.learns_degradation and model.state.stage_steps[0] < MIN_STAGE1_STEPS:
+        warnings.append(f"Stage 1 ran only {model.state.stage_steps[0]} steps: the learned degradation is not "
+                        "reliable yet (train longer).")
     return warnings

@@ -22,11 +22,11 @@ from .autosave import (
     train_with_autosave,
 )
 from .outputs import Outputs, check_output, is_zarr_output
-from .settings import TrainOptions, check_budget_left, training_config
+from .settings import TrainOptions, acquisition_notes, check_budget_left, training_config
 from .twin import interpolation, lazy_reconstruct_with_twin, reconstruct_with_twin, reconstruction
 
 __all__ = [
-    "AUTOSAVE_ENV", "Outputs", "TrainOptions", "check_autosave", "check_budget_left",
+    "AUTOSAVE_ENV", "Outputs", "TrainOptions", "acquisition_notes", "check_autosave", "check_budget_left",
     "check_output", "default_autosave_folder", "finish_autosave", "interpolation", "is_zarr_output",
     "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin", "reconstruction",
     "train_with_autosave", "training_config",

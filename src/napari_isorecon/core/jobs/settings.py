@@ -17,12 +17,14 @@ class TrainOptions:
     """What the user set; ``None`` means "not given" (a new model then takes the preset's value, a
     continued one its own).
 
-    ``other_settings`` holds further ``TrainConfig`` fields by name (the Train widget's Advanced box:
-    channels, blocks, patch_width, batch_size, stage2_fraction).
+    ``other_settings`` holds further ``TrainConfig`` fields by name (the training options of
+    core/settings/options.py that the user set: the Train widget's fields, the CLI's flags).
+    ``acquisition``: its pair settings are applied first; ``other_settings`` override them.
     """
 
     z_factor: float | None = None
     preset: str | None = None
+    acquisition: str | None = None
     backbone: str | None = None
     other_settings: Mapping[str, Any] = field(default_factory=dict)
     steps: int | None = None  # the budget counts both stages, from the model's start when continuing
@@ -38,8 +40,8 @@ def training_config(options: TrainOptions, resume=None) -> TrainConfig:
 
     Continuing a model (one rule for every front-end):
 
-    - what the user set is applied: budget, device, precision, seed, kernel prior weight, and any preset, backbone or
-      other setting;
+    - what the user set is applied: budget, device, precision, seed, kernel prior weight, and any preset,
+      acquisition, backbone or other setting (an acquisition first: a setting given with it overrides its value);
     - what the user did not set is the model's own (with a preset given, the preset's values count as set);
     - the z-factor is the model's: a given one must be the same (:func:`settings.zfactor.same_z_factor`), and the
       settings that shape the networks must be the model's, else a one-line ``IsoReconError`` says which;
@@ -56,9 +58,12 @@ def training_config(options: TrainOptions, resume=None) -> TrainConfig:
         given.update(minutes=options.minutes, steps=None)
     z_factor = _z_factor(options.z_factor, resume)
     if resume is not None and options.preset is None:
-        cfg = resume.config.replace(**given)
+        cfg = resume.config
+        if options.acquisition is not None:
+            cfg = cfg.with_acquisition(options.acquisition)
+        cfg = cfg.replace(**given)
     else:
-        cfg = preset(options.preset or "fast", **given, z_factor=z_factor)
+        cfg = preset(options.preset or "fast", acquisition=options.acquisition, **given, z_factor=z_factor)
     if options.kernel_smooth is not None:
         cfg = cfg.replace_weights(kernel_smooth=options.kernel_smooth)
     if resume is not None:
@@ -88,3 +93,18 @@ def check_budget_left(model, cfg: TrainConfig) -> None:
         unit = "steps" if cfg.steps else "minutes"
         raise IsoReconError(f"The model has already used {used:.4g} of a budget of {total:g} {unit}: raise the "
                             "budget to continue training it.")
+
+
+def acquisition_notes(cfg: TrainConfig, word=lambda option: option.flag) -> list[str]:
+    """One sentence per pair setting that overrides the acquisition's (the override wins), naming each
+    setting by ``word(option)`` (the CLI flag; the widget passes the label)."""
+    from ..settings.acquisition import acquisition_overrides, show_value
+    from ..settings.config import TRAIN_OPTIONS
+    from ..settings.options import option_named
+
+    notes = []
+    for name, theirs, used in acquisition_overrides(cfg):
+        setting = "the kernel prior weight" if name == "kernel_smooth" else word(option_named(TRAIN_OPTIONS, name))
+        notes.append(f"{setting} {show_value(used)} overrides the {cfg.acquisition} acquisition's "
+                     f"{show_value(theirs)}.")
+    return notes

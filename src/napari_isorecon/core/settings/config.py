@@ -7,6 +7,17 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import IsoReconError
+from .acquisition import (
+    ACQUISITION_NAMES,
+    ACQUISITIONS,
+    CUSTOM,
+    DEFAULT_ACQUISITION,
+    MAX_SECTION_THICKNESS,
+    acquisition_named,
+    describe_acquisition,
+    unsaid_acquisition,
+)
+from .options import check_options, option, options_of
 from .zfactor import check_z_factor, same_z_factor
 
 # Stage-2 training pairs, (degraded xy, xy): the xy patch integrated over a serial section of the declared
@@ -46,48 +57,92 @@ class LossWeights:
     kernel_smooth: float = 3e-4
 
 
+def _backbone_names() -> tuple[str, ...]:
+    from ..networks.backbones import NAMES  # the backbone registry (a light module: no torch at import)
+
+    return NAMES
+
+
+_SERIAL = DEFAULT_ACQUISITION  # the default pair settings are the default acquisition's
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run; stored whole in every checkpoint."""
+    """Everything that defines a training run; stored whole in every checkpoint.
+
+    The fields declared with ``option(...)`` are the user-facing training options: their checks, CLI flags
+    and Train widget fields follow from that one declaration (core/settings/options.py). For an acquisition's
+    pair settings use ``preset("fast", acquisition="fib-sem", ...)``: ``acquisition`` here only records which
+    one the settings came from (None: ``serial-sections`` when the pairs are its own, else ``custom``).
+    """
 
     z_factor: float = 10.0
-    backbone: str = "edsr"  # reconstruction network (G_lh and stage 2), see core.networks.backbones
-    channels: int = 32
-    blocks: int = 4
+    acquisition: str | None = option(
+        None, "Acquisition", "How the volume was acquired; sets the stage-2 pairs. " + " | ".join(
+            f"{entry.name}: {entry.help}" for entry in ACQUISITIONS) + ".",
+        flag="--acquisition", level="basic", choices=lambda: ACQUISITION_NAMES, widget=False)
+    backbone: str = option("edsr", "Backbone", "Reconstruction network (G_lh and stage 2): edsr (fast), drcnet "
+                           "(the paper's), rcan, vdsr.", flag="--backbone", choices=_backbone_names)
+    channels: int = option(32, "Channels", "Feature channels of the reconstruction network.", flag="--channels",
+                           low=1, ui_max=256)
+    blocks: int = option(4, "Blocks", "Residual blocks of the reconstruction network.", flag="--blocks", low=1,
+                         ui_max=64)
     ghl_channels: int = 16
     ghl_blocks: int = 2
     disc_channels: int = 32
     lr_rows: int = 8  # height of LR patches (z rows); HR patches are round(lr_rows * z_factor) tall
-    patch_width: int = 64
-    batch_size: int = 8
+    patch_width: int = option(64, "Patch width", "Width of the training patches in pixels.", flag="--patch-width",
+                              low=16, step=16, ui_max=1024, metavar="PIXELS")
+    batch_size: int = option(8, "Batch size", "Training patches per step.", flag="--train-batch-size", low=1,
+                             ui_max=512, metavar="PATCHES")
     steps: int | None = None  # budget in steps (both stages together) ...
     minutes: float | None = 10.0  # ... or in wall-clock minutes; steps wins when both are set
-    stage2_fraction: float = 0.5  # share of the budget for supervised training on G_hl pairs
+    stage2_fraction: float = option(
+        0.5, "Stage-2 share", "Share of the budget for stage 2 (supervised training on pairs made with the learned "
+        "degradation) when stage 1 runs.", flag="--stage2-fraction", low=0.0, high=1.0, high_open=True, step=0.05,
+        decimals=2, metavar="SHARE")
     # stage-2 inputs: a "section" of section_thickness (stage 1 is skipped), or what stage 1 learned: G_hl's
     # axial kernel alone ("kernel") or the "full" G_hl. On real serial sections the learned kernel is too wide
     # (tissue that changes slowly along z looks like a thick section) and loses to interpolation; the
     # section wins (docs/method.md, "Real stacks")
-    stage2_pairs: str = "section"
-    kernel_model: str = "free"  # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
+    stage2_pairs: str = option(
+        _SERIAL.stage2_pairs, "Stage-2 pairs", "What degrades the lateral patches that stage 2 learns to restore: "
+        "'section' (serial sections of the section thickness; no stage 1), or the degradation stage 1 learns "
+        "(the paper's CycleGAN): its axial 'kernel' alone or the 'full' G_hl.", flag="--pairs",
+        choices=STAGE2_PAIRS)
+    # G_hl's axial kernel: "free" taps or a "section" (thickness + blur)
+    kernel_model: str = option("free", "Kernel model", "G_hl's axial kernel: free taps or a section.",
+                               level="experimental", choices=KERNEL_MODELS)
     # degraded patches get back the pixel noise that the axial kernel averaged away (measured on the xy
     # sections, core.training.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
-    match_noise: bool = True
+    match_noise: bool = option(True, "Matched noise", "Put back the pixel noise the axial kernel averaged away.",
+                               level="experimental")
     # the sections' thickness in z-steps (1: as thick as their spacing): the stage-2 pairs' section, where the
     # section kernel model starts, and what the hidden-section check scores with (halved at 2F). Not
     # identifiable from the volume (docs/method.md), so it is the acquisition's to say. The free taps always
     # start at one z-step.
-    section_thickness: float = 1.0
+    section_thickness: float = option(
+        _SERIAL.section_thickness, "Section thickness", "Thickness of the sections in z-steps (1: as thick as "
+        "their spacing; 0.5 when every other section is lost; 0: single planes, as FIB-SEM images one milled "
+        "face per z-step); stage 2 learns to undo sections this thick.", flag="--section-thickness", low=0.0,
+        high=MAX_SECTION_THICKNESS, unit="z-steps (0: single planes)", step=0.05, decimals=2, metavar="Z_STEPS")
     # stage-2 section pairs draw each patch's thickness uniformly from section_thickness * [1 - spread,
     # 1 + spread]: real sections vary in thickness and the declared one is a guess. 0.5 keeps 90 % of the
     # oracle's gain when the declaration is right and stays above cubic when it is twice too thick
     # (docs/method.md, "A thickness spread")
-    thickness_spread: float = 0.5
+    thickness_spread: float = option(
+        _SERIAL.thickness_spread, "Thickness spread", "How far the real sections' thickness may be from the "
+        "declared one, as a share of it: stage 2 learns on sections whose thickness is drawn from thickness x "
+        "[1 - spread, 1 + spread] (0: exactly the declared thickness).", flag="--thickness-spread", low=0.0,
+        high=1.0, unit="(a share of the section thickness)", step=0.05, decimals=2, metavar="SHARE")
     # stage 2's loss between the reconstruction and the lateral target: "l1" (the median of what the input
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
-    stage2_loss: str = "l2"
+    stage2_loss: str = option("l2", "Stage-2 loss", "Stage 2's loss: l1 or l2.", level="experimental",
+                              choices=STAGE2_LOSSES)
     # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
-    stage1_max_steps: int | None = 3000
+    stage1_max_steps: int | None = option(3000, "Stage-1 cap", "Stage 1 ends after this many steps.",
+                                          level="experimental", low=1)
     lr_generators: float = 2e-4
     lr_discriminators: float = 1e-4
     lr_decay: float = 0.98  # generator learning rate factor per epoch
@@ -96,7 +151,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     weights: LossWeights = field(default_factory=LossWeights)
     percentiles: tuple[float, float] = (0.5, 99.5)
-    seed: int = 0
+    seed: int = option(0, "Seed", "Random seed; the same seed repeats a CPU run.", flag="--seed", level="basic",
+                       low=0, ui_max=2**31 - 1)
     device: str = "auto"
     # the networks' arithmetic (core.settings.precision): "auto" takes bfloat16 / float16 where the hardware has it
     precision: str = "auto"
@@ -106,13 +162,29 @@ class TrainConfig:
     seamless_subpixel: bool = True
 
     def declared_sections(self) -> str:
-        """The acquisition the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
+        """The sections the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
         return describe_sections(self.section_thickness, self.thickness_spread)
+
+    def describe_acquisition(self) -> str:
+        """The acquisition this config assumes and its pairs, in words, with any override
+        (:func:`.acquisition.describe_acquisition`)."""
+        return describe_acquisition(self)
+
+    def with_acquisition(self, name: str) -> TrainConfig:
+        """This config with the pair settings (and kernel prior weight) of the acquisition ``name``."""
+        entry = acquisition_named(name)
+        settings = entry.settings()
+        smooth = settings.pop("kernel_smooth")
+        return self.replace(acquisition=name, **settings).replace_weights(
+            kernel_smooth=LossWeights().kernel_smooth if smooth is None else smooth)
 
     def __post_init__(self):
         object.__setattr__(self, "z_factor", check_z_factor(self.z_factor))
-        for name in ("channels", "blocks", "ghl_channels", "disc_channels", "lr_rows", "patch_width",
-                     "batch_size", "steps_per_epoch", "log_every"):
+        from ..networks.backbones import check_backbone  # the registry's own message first
+
+        check_backbone(self.backbone)
+        check_options(self, tuple(opt for opt in TRAIN_OPTIONS if opt.name != "acquisition"))
+        for name in ("ghl_channels", "disc_channels", "lr_rows", "steps_per_epoch", "log_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise IsoReconError(f"{name} must be a positive integer, got {value!r}.")
@@ -126,33 +198,15 @@ class TrainConfig:
             isinstance(self.minutes, (int, float)) and math.isfinite(self.minutes) and self.minutes > 0
         ):
             raise IsoReconError(f"minutes must be a positive number, got {self.minutes!r}.")
-        if self.stage1_max_steps is not None and (not isinstance(self.stage1_max_steps, int)
-                                                   or self.stage1_max_steps < 1):
-            raise IsoReconError(f"stage1_max_steps must be a positive integer or None, got {self.stage1_max_steps!r}.")
-        if self.kernel_model not in KERNEL_MODELS:
-            raise IsoReconError(f"kernel_model must be one of {', '.join(KERNEL_MODELS)}, got {self.kernel_model!r}.")
-        if not (isinstance(self.section_thickness, (int, float)) and 0 <= self.section_thickness <= 3):
-            raise IsoReconError(f"section_thickness must be in [0, 3] z-steps (0: single planes), got "
-                                f"{self.section_thickness!r}.")
-        if not (isinstance(self.thickness_spread, (int, float)) and 0 <= self.thickness_spread <= 1):
-            raise IsoReconError(f"thickness_spread must be in [0, 1] (a share of the section thickness), got "
-                                f"{self.thickness_spread!r}.")
-        if self.stage2_loss not in STAGE2_LOSSES:
-            raise IsoReconError(f"stage2_loss must be one of {', '.join(STAGE2_LOSSES)}, got {self.stage2_loss!r}.")
-        if self.stage2_pairs not in STAGE2_PAIRS:
-            raise IsoReconError(f"stage2_pairs must be one of {', '.join(STAGE2_PAIRS)}, got {self.stage2_pairs!r}.")
-        if not 0.0 <= self.stage2_fraction < 1.0:
-            raise IsoReconError(f"stage2_fraction must be in [0, 1), got {self.stage2_fraction!r}.")
         lo, hi = self.percentiles
         if not 0 <= lo < hi <= 100:
             raise IsoReconError(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}.")
-        if self.patch_width < 16:
-            raise IsoReconError(f"patch_width must be at least 16, got {self.patch_width}.")
         if self.lr_rows < 2:
             raise IsoReconError(f"lr_rows must be at least 2, got {self.lr_rows}.")
-        from ..networks.backbones import check_backbone  # local: keeps config importable without torch
-
-        check_backbone(self.backbone)
+        if self.acquisition is None:
+            object.__setattr__(self, "acquisition", unsaid_acquisition(self))
+        elif self.acquisition != CUSTOM:
+            acquisition_named(self.acquisition)
         from .device import check_device_name
         from .precision import check_precision_name
 
@@ -213,6 +267,8 @@ class TrainConfig:
         return cls(**data)
 
 
+TRAIN_OPTIONS = options_of(TrainConfig)  # the user-facing training options, in declaration order
+
 # The settings that shape the networks' weights: a model resumes or loads only with the same ones.
 NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
                   "kernel_model", "seamless_subpixel")
@@ -226,11 +282,19 @@ PRESETS = {
 }
 
 
-def preset(name: str, **overrides) -> TrainConfig:
-    """A TrainConfig from a named preset ("fast" or "paper") with overrides."""
+def preset(name: str, acquisition: str | None = None, **overrides) -> TrainConfig:
+    """A TrainConfig from a named preset ("fast" or "paper") for an ``acquisition`` (its pair settings, see
+    core.settings.acquisition; None: the default's) with overrides (an override wins over the acquisition).
+
+    >>> preset("fast", acquisition="fib-sem", z_factor=8).section_thickness
+    0.0
+    """
     if name not in PRESETS:
         raise IsoReconError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
-    return TrainConfig(**{**PRESETS[name], **overrides})
+    if acquisition is None:
+        return TrainConfig(**{**PRESETS[name], **overrides})
+    base = TrainConfig(**{**PRESETS[name], "z_factor": overrides.get("z_factor", 10.0)})
+    return base.with_acquisition(acquisition).replace(**overrides)
 
 
 @dataclass(frozen=True)
