@@ -296,3 +296,39 @@ def test_every_training_option_with_a_flag_reaches_the_config():
     assert _training_config(args, (50.0, 10.0, 10.0), None).batch_size == 6 and args.batch_size == 3
     with pytest.raises(IsoReconError, match="stage2_fraction must be in \\[0, 1\\)"):
         _training_config(build_parser().parse_args(argv + ["--stage2-fraction", "1"]), (50.0, 10.0, 10.0), None)
+
+
+def test_artefacts_are_named_by_train_and_reconstruct_and_filling_can_be_switched_off(tmp_path, capsys):
+    from planted import tissue
+
+    volume = tissue(z=12, size=64)
+    volume[6] = 0  # a blank section
+    path = tmp_path / "damaged.tif"
+    tifffile.imwrite(path, volume)
+    model = tmp_path / "m.pt"
+    assert main(["train", str(path), "--z-factor", "4", "--steps", "2", "--out", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "Sections: 1 of 12 sections look like artefacts: section 6 (blank). Training leaves out section 6." in err
+    assert main(["reconstruct", str(path), "--model", str(model), "--out", str(tmp_path / "iso.tif")]) == 0
+    assert "Filled section 6 (blank) from the neighbouring sections" in capsys.readouterr().err
+    iso, _ = read_volume(tmp_path / "iso.tif")
+    assert main(["reconstruct", str(path), "--model", str(model), "--keep-artefacts",
+                 "--out", str(tmp_path / "kept.tif")]) == 0
+    assert "Filled" not in capsys.readouterr().err
+    kept, _ = read_volume(tmp_path / "kept.tif")
+    rows = slice(24, 28)  # section 6's output rows at z-factor 4
+    assert iso[rows].mean() > kept[rows].mean() + 20  # filled: no dark band where the blank section was
+
+
+def test_too_few_real_sections_get_one_line_and_nothing_is_written(tmp_path, capsys):
+    from planted import tissue
+
+    volume = tissue(z=6, size=64)
+    volume[[1, 3, 5]] = 0
+    path = tmp_path / "few.tif"
+    tifffile.imwrite(path, volume)
+    err = _error(capsys, ["train", str(path), "--z-factor", "4", "--steps", "2", "--out", str(tmp_path / "m.pt")])
+    assert "Only 3 of 6 sections are real images" in err
+    err = _error(capsys, ["run", str(path), "--z-factor", "4", "--steps", "2", "--out-dir", str(tmp_path / "out")])
+    assert "at least 4 are needed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["few.tif"]  # no model, no folder

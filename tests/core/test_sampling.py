@@ -47,3 +47,30 @@ def test_seeded_sampling_repeats():
     assert np.array_equal(a.hr_batch(4), b.hr_batch(4))
     assert np.array_equal(a.lr_batch(4), b.lr_batch(4))
     assert not np.array_equal(_sampler(volume, seed=4).hr_batch(4), _sampler(volume, seed=3).hr_batch(4))
+
+
+def test_axial_windows_avoid_sections_that_are_not_real():
+    from napari_isorecon.core.training.sampling import axial_windows
+
+    starts, clean = axial_windows(12, 4, not_real=(5,))
+    assert clean and starts.tolist() == [0, 1, 6, 7, 8]  # no window [z0, z0 + 4) holds section 5
+    starts, clean = axial_windows(12, 4, not_real=(2, 5, 8, 11))  # every window holds one or two
+    assert not clean and starts.tolist() == [0, 1, 3, 4, 6, 7]  # those with one
+
+
+def test_patches_never_come_from_the_sections_set_aside():
+    from napari_isorecon.core.training.sampling import axial_windows
+
+    volume = np.random.default_rng(0).uniform(0.1, 0.9, (12, 90, 100)).astype(np.float32)
+    volume[4] = 0.95  # a planted value no other section holds
+    volume[9] = 0.05
+    starts, clean = axial_windows(12, 4, not_real=(4, 9))
+    assert clean and starts.tolist() == [0, 5]
+    sampler = PatchSampler(volume, Normalizer(0.0, 1.0, "<f4"), lr_rows=4, hr_rows=60, width=32,
+                           rng=np.random.default_rng(1), sections=[k for k in range(12) if k not in (4, 9)],
+                           lr_starts=starts)
+    hr, lr = sampler.hr_batch(200), sampler.lr_batch(200)
+    for planted in (np.float32(0.95), np.float32(0.05)):
+        assert not np.isin(hr, planted).any() and not np.isin(lr, planted).any()
+    everywhere = _sampler(volume)  # the same sampler without the exclusions does draw them
+    assert np.isin(everywhere.hr_batch(200), np.float32(0.95)).any()

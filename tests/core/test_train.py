@@ -224,3 +224,57 @@ def test_experiments_plug_in_their_own_step_functions(em_volume, tiny_config):
     assert calls == [1, 1, 1, 2, 2, 2]
     assert all("custom" in e.losses for e in _steps(events) if e.stage == 2)
     assert train_module.TrainingSteps().cycle is train_module._cycle_step  # the default is the engine's own
+
+
+def _recording_steps(seen):
+    """Step functions that only record the patches they are given (in input grey levels), no network."""
+    from napari_isorecon.core.training import train as train_module
+
+    def grey(model, patches):
+        return model.normalizer.from_unit(patches.cpu().numpy())
+
+    def cycle(model, opts, hr, lr, *rest):
+        seen["hr"].append(grey(model, hr))
+        seen["lr"].append(grey(model, lr))
+        return {"none": 0.0}
+
+    def supervised(model, opts, hr, *rest):
+        seen["hr"].append(grey(model, hr))
+        return {"none": 0.0}
+
+    return train_module.TrainingSteps(cycle=cycle, supervised=supervised)
+
+
+def test_planted_artefacts_are_reported_and_never_sampled(tiny_config):
+    from planted import tissue
+
+    from napari_isorecon.core.events import ArtefactsFound
+
+    volume = tissue(z=24, size=96, even=True)  # every value even
+    volume[5] = volume[4] + 1  # a duplicate (a copy, brighter by one grey level): all its values odd
+    volume[12] = 3  # a blank section, one odd value
+    seen = {"hr": [], "lr": []}
+    cfg = tiny_config.replace(steps=120, stage1_max_steps=60)  # stage 1 (real axial patches) and stage 2
+    events = list(train(volume, cfg, steps=_recording_steps(seen)))
+    found = events[0]
+    assert isinstance(found, ArtefactsFound) and found.artefacts.not_real == (5, 12)
+    assert {f.index: f.kind for f in found.artefacts.findings} == {5: "duplicate", 12: "blank"}
+    assert "leaves out sections 5, 12" in found.describe() and not found.note
+    assert isinstance(events[1], StageStarted)
+    hr, lr = np.concatenate(seen["hr"]), np.concatenate(seen["lr"])
+    assert len(hr) == 2 * 120 and len(lr) == 2 * 60
+    # no patch holds a pixel of section 5 or 12 (drawn from all 24, 240 HR patches would miss both with
+    # probability (22/24)^240 < 1e-9; an LR window of 4 misses them in only 13 of 21 places)
+    assert not (hr % 2).any() and not (lr % 2).any()
+
+
+def test_a_stack_without_real_sections_is_refused_at_the_call(tiny_config):
+    from planted import tissue
+
+    few = tissue(z=6, size=64)
+    few[[1, 3, 5]] = 0  # three blank sections: three real ones are left
+    with pytest.raises(IsoReconError, match=r"^Only 3 of 6 sections are real images .*at least 4 are needed\.$"):
+        train(few, tiny_config)
+    copies = np.repeat(tissue(z=1, size=64), 8, axis=0)  # one section, copied: nothing changes along z
+    with pytest.raises(IsoReconError, match="copy of section 0"):
+        train(copies, tiny_config)

@@ -235,3 +235,30 @@ def test_closing_the_dock_mid_run_stops_the_job_and_adds_nothing(qtbot, viewer, 
     qtbot.wait(300)  # any late callback would land now
     assert [layer.name for layer in viewer.layers] == [sample_layer.name]
     assert not levels(notes, "error")
+
+
+def test_filled_sections_are_named_and_filling_can_be_switched_off(qtbot, viewer, recon_widget, tiny_model_file,
+                                                                    notes):
+    from planted import tissue
+
+    volume = tissue(z=12, size=64)
+    volume[6] = 0  # blank
+    layer = viewer.add_image(volume, name="damaged", scale=(50, 10, 10))
+    recon_widget.layer_picker.set_layer(layer)
+    use_file(recon_widget, tiny_model_file)
+    assert recon_widget.settings_box.fields["fill_artefacts"].value is True
+    assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")
+    status = recon_widget.status.text()
+    assert "Filled section 6 (blank) from the neighbouring sections" in status and "Done:" in status
+    filled = np.asarray(recon_widget.result_layers["isotropic"].data)
+
+    recon_widget.settings.fill_artefacts = False  # the form follows the settings and the run uses them
+    assert recon_widget.settings_box.fields["fill_artefacts"].value is False
+    assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")
+    assert "Filled" not in recon_widget.status.text()
+    kept = np.asarray(recon_widget.result_layers["isotropic"].data)
+    rows = slice(30, 35)  # section 6's output rows at z-factor 5
+    assert filled[rows].mean() > kept[rows].mean() + 20
+    assert not levels(notes, "error")

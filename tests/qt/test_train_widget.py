@@ -356,3 +356,36 @@ def test_by_default_stage_2_trains_alone_on_the_declared_sections(qtbot, train_w
     assert caption.startswith("Section kernel (declared)") and "Warning" not in caption
     labels = [line.get_label() for line in train_widget.kernel_plot.canvas.axes.get_lines()]
     assert "section (declared)" in labels and "learned" not in labels
+
+
+def _damaged_layer(viewer, blank=(6,), z=12):
+    """A synthetic stack (z-factor 5 from its scale) with blank sections planted."""
+    from planted import tissue
+
+    volume = tissue(z=z, size=64)
+    volume[list(blank)] = 0
+    return viewer.add_image(volume, name="damaged", scale=(50, 10, 10))
+
+
+def test_the_sections_set_aside_are_shown_with_the_training(qtbot, viewer, train_widget, notes):
+    train_widget.layer_picker.set_layer(_damaged_layer(viewer))
+    assert train_widget.artefacts_label.isHidden()
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "done")
+    text = train_widget.artefacts_label.text()
+    assert text.startswith("1 of 12 sections look like artefacts: section 6 (blank). Training leaves out section 6.")
+    # 12 sections, windows of 8: each holds section 6, and the line says what is done instead
+    assert text.endswith("No 8-section z window is free of them: the real axial patches come from the 5 windows "
+                         "that hold the fewest.")
+    assert not train_widget.artefacts_label.isHidden() and "Section 6: blank" in train_widget.artefacts_label.toolTip()
+    assert any("section 6 (blank)" in m for m in levels(notes, "warning"))
+    assert "Training done" in train_widget.status.text() and train_widget.model is not None
+
+
+def test_a_stack_with_too_few_real_sections_fails_in_one_line(qtbot, viewer, train_widget, notes):
+    train_widget.layer_picker.set_layer(_damaged_layer(viewer, blank=(1, 3, 5), z=6))
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "failed")
+    status = train_widget.status.text()
+    assert status.startswith("Training failed: Only 3 of 6 sections are real images") and "\n" not in status
+    assert "Traceback" not in status and train_widget.model is None

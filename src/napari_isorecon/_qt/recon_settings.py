@@ -19,6 +19,10 @@ from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavai
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
+FILL_TIP = ("Sections found to be duplicated (a copy of a neighbour), blank or saturated are no image of the "
+            "tissue at their place: filled from the nearest real sections before the network runs, instead of "
+            "printing a dark band or a copy through the result. The status line names them. Untick to "
+            "reconstruct the layer exactly as it is.")
 
 
 @evented
@@ -31,6 +35,7 @@ class ReconSettings:
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
     precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
     uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
+    fill_artefacts: bool = field(default=True, metadata=ui("Fill damaged sections from their neighbours", FILL_TIP))
     consistency: bool = field(default=False, metadata=ui("Circular consistency score (diagnostic only)",
                                                          CONSISTENCY_TIP))
 
@@ -42,7 +47,7 @@ class ReconSettingsForm(QWidget):
 
     def __init__(self, settings: ReconSettings, viewer, lifetime, parent=None):
         super().__init__(parent)
-        names = ("model_source", "model_path", "device", "precision", "uncertainty", "consistency")
+        names = ("model_source", "model_path", "device", "precision", "uncertainty", "fill_artefacts", "consistency")
         self.fields = fields = {name: field_widget(settings, name, lifetime) for name in names}
         self.layer_picker = LayerPicker(viewer, lifetime)
         self.model_info = small_hint()
@@ -58,7 +63,8 @@ class ReconSettingsForm(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(form([("Image", self.layer_picker), fields["model_source"], self.file_row, self.model_info,
-                               fields["device"], fields["precision"], fields["uncertainty"], fields["consistency"]]))
+                               fields["device"], fields["precision"], fields["uncertainty"], fields["fill_artefacts"],
+                               fields["consistency"]]))
         lifetime.connect(settings.events.model_source, self._show_source)
         self._show_source(settings.model_source)
 

@@ -10,7 +10,14 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from ..core.errors import IsoReconError
-from ..core.events import InputConsistency, PartEvent, ReconFinished, ReconProgress, ReconWithUncertainty
+from ..core.events import (
+    InputConsistency,
+    PartEvent,
+    ReconFinished,
+    ReconProgress,
+    ReconWithUncertainty,
+    SectionsFilled,
+)
 from ..core.geometry import check_volume, isotropic_placement
 from ..core.jobs import lazy_reconstruct_with_twin, reconstruct_with_twin
 from ..core.settings.config import ReconConfig
@@ -135,7 +142,8 @@ class ReconstructWidget(QWidget):
             return False
         try:
             model = self.resolve_model()
-            config = ReconConfig(device=self.settings.device, precision=self.settings.precision)
+            config = ReconConfig(device=self.settings.device, precision=self.settings.precision,
+                                 fill_artefacts=self.settings.fill_artefacts)
             check_runtime(config)
             source = snapshot(layer)
             check_volume(source.data, what=f"layer '{layer.name}'")
@@ -175,7 +183,10 @@ class ReconstructWidget(QWidget):
         if not isinstance(event, PartEvent):
             return
         part, inner = event.part, event.event
-        if isinstance(inner, ReconProgress):
+        if isinstance(inner, SectionsFilled):
+            self._run["filled"] = inner.describe()
+            self.status.setText(inner.describe())
+        elif isinstance(inner, ReconProgress):
             self._show_progress(part, inner)
         elif isinstance(inner, ReconFinished):
             if inner.stopped:
@@ -236,7 +247,8 @@ class ReconstructWidget(QWidget):
             else:
                 added = " and ".join(f"'{part}'" for part in self.result_layers)
                 ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
-                self.status.setText((f"Done: {added} layers added." if added else "Done.") + ran_in
+                filled = f" {run['filled']}" if run.get("filled") else ""
+                self.status.setText((f"Done: {added} layers added." if added else "Done.") + filled + ran_in
                                     + run.get("note", "")
                                     + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
             self.job_controller.finish()

@@ -14,7 +14,14 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from ..core.errors import IsoReconError
-from ..core.events import STAGE_NAMES, CheckpointSaved, DegradationPreview, StageStarted, TrainFinished
+from ..core.events import (
+    STAGE_NAMES,
+    ArtefactsFound,
+    CheckpointSaved,
+    DegradationPreview,
+    StageStarted,
+    TrainFinished,
+)
 from ..core.geometry import check_volume, patch_geometry
 from ..core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
 from ..core.settings.config import TrainConfig
@@ -90,6 +97,9 @@ class TrainWidget(QWidget):
         root.addWidget(self.start_button)
         self.status = small_hint()
         root.addWidget(self.status)
+        self.artefacts_label = small_hint()  # what the scan of the stack found and what training leaves out
+        self.artefacts_label.setVisible(False)
+        root.addWidget(self.artefacts_label)
 
         self.loss_plot = LossPlot(self)
         root.addWidget(self.loss_plot)
@@ -153,6 +163,7 @@ class TrainWidget(QWidget):
         self._kernel_axis = lateral_axis(layer)
         self._last_step, self._stage, self.progress_fraction, self._ran_in = 0, 1, 0.0, ""
         self.loss_plot.reset()
+        self._show_artefacts(None)
         self.kernel_plot.clear()
         self.preview.clear()
         preview_every = self.settings.preview_every
@@ -187,8 +198,21 @@ class TrainWidget(QWidget):
         """End training after the current step; the model trained so far is kept."""
         self.job_controller.stop()
 
+    def _show_artefacts(self, event: ArtefactsFound | None) -> None:
+        """The scan's line under the status (shown while and after training; hidden for a clean stack)."""
+        found = event is not None and bool(event.artefacts)
+        self.artefacts_label.setText(event.describe() if found else "")
+        self.artefacts_label.setToolTip("\n".join(f"Section {f.index}: {f.kind}, {f.detail}"
+                                                  for f in event.artefacts.findings) if found else "")
+        self.artefacts_label.setVisible(found)
+
     def _on_event(self, event) -> None:
-        if isinstance(event, TrainStepBatch):
+        if isinstance(event, ArtefactsFound):
+            self._show_artefacts(event)
+            self.status.setText(event.describe())
+            if event.artefacts:
+                show_warning(f"IsoRecon: {event.describe()}")
+        elif isinstance(event, TrainStepBatch):
             self._last_step = event.last.step
             self.loss_plot.add_steps(event.steps)
             self._show_progress(event.last)

@@ -109,13 +109,13 @@ def cmd_run(args):
     if out_dir.exists():  # a new folder holds nothing to refuse; it is made only once all else is checked
         for path in paths.values():
             check_writable(path, args.overwrite)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Training on {name} {volume.shape}, z-factor {cfg.z_factor:g}, budget "
-          f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
-          f"{f' (resuming at step {resume.state.step})' if resume else ''}; assumes {_pairs_text(cfg)}",
-          file=sys.stderr)
+    announce = (f"Training on {name} {volume.shape}, z-factor {cfg.z_factor:g}, budget "
+                f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
+                f"{f' (resuming at step {resume.state.step})' if resume else ''}; assumes {_pairs_text(cfg)}")
     _print_acquisition_notes(cfg)
-    model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every)
+    # the folder is made once training has checked the volume (its sections included): refused, nothing is made
+    model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every, announce=announce,
+                                         checked=lambda: out_dir.mkdir(parents=True, exist_ok=True))
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
     finish_autosave(autosave)
     _print_kernel(model, voxel)

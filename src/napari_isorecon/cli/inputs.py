@@ -51,7 +51,8 @@ def train_options(args, z_factor):
 def recon_config(args):
     from ..core.settings.config import ReconConfig
 
-    return ReconConfig(device=args.device, precision=args.precision, batch_size=args.batch_size)
+    return ReconConfig(device=args.device, precision=args.precision, batch_size=args.batch_size,
+                       fill_artefacts=not getattr(args, "keep_artefacts", False))
 
 
 def outputs_of(args, voxel, paths: dict):

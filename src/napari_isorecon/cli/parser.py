@@ -122,6 +122,12 @@ def _add_recon(p):
     p.add_argument("--batch-size", type=int, default=8, help="slices per forward pass (default 8)")
 
 
+def _add_fill(p):
+    p.add_argument("--keep-artefacts", action="store_true",
+                   help="reconstruct the input exactly as it is: by default, sections found to be duplicated, "
+                        "blank or saturated are filled from their neighbours first (and named)")
+
+
 def _add_consistency(p):
     p.add_argument("--consistency", action="store_true",
                    help="diagnostic: also print the input-consistency score (the result degraded again by the "
@@ -152,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_training(p)
     _add_recon(p)
+    _add_fill(p)
     _add_consistency(p)
     p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
     p.add_argument("--resume", action="store_true",
@@ -171,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Apply the model to every xz and yz slice and fuse them.")
     _add_common(p)
     _add_recon(p)
+    _add_fill(p)
     _add_consistency(p)
     _add_scale(p)
     p.add_argument("--model", required=True, help="model file from 'isorecon train'")

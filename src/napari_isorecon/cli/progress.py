@@ -50,21 +50,28 @@ def advance(bar, fraction: float, **postfix) -> None:
 
 
 def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0,
-                        announce: str | None = None):
+                        announce: str | None = None, checked=None):
     """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
-    (replaced each time), so that a killed process can resume from it. ``announce`` is printed once the
-    input has passed its checks."""
-    from ..core.events import StageStarted, TrainFinished, TrainStep
+    (replaced each time), so that a killed process can resume from it. ``announce`` is printed and
+    ``checked()`` called (e.g. to make the output folder) once the input has passed its checks."""
+    from ..core.events import ArtefactsFound, StageStarted, TrainFinished, TrainStep
     from ..core.jobs import train_with_autosave
 
     final = None
     with stop_on_interrupt() as stop:
         events = train_with_autosave(volume, cfg, stop, resume, autosave, checkpoint_minutes * 60.0)  # checks first
+        if checked is not None:
+            checked()
         if announce:
             print(announce, file=sys.stderr)
-        bar = progress_bar(1000, "train")
+        bar = None
         first_stage = None
         for event in events:
+            if isinstance(event, ArtefactsFound):  # before the bar: the first event
+                print(f"Sections: {event.describe()}", file=sys.stderr)
+                continue
+            if bar is None:
+                bar = progress_bar(1000, "train")
             if isinstance(event, StageStarted):
                 if first_stage is None:
                     first_stage = event.stage
@@ -75,7 +82,8 @@ def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, 
                 advance(bar, event.progress, step=event.step, **shown)
             elif isinstance(event, TrainFinished):
                 final = event
-        bar.close()
+        if bar is not None:
+            bar.close()
     if final.stopped:
         print(f"Stopped after {final.steps} steps; the model trained so far is kept.", file=sys.stderr)
     return final.model, final.stopped
@@ -86,7 +94,7 @@ def run_parts(events, verbs: dict, labels: dict) -> dict:
     bar per part, ``verbs[part]`` naming it ("reconstruct"); print each written volume as
     ``labels[output]`` and any notice. A stopped part is an error saying what was not written. Returns
     {part: final event}, with "checks" holding the InputConsistency when there is one."""
-    from ..core.events import Notice, OutputWritten, ReconFinished, ReconProgress
+    from ..core.events import Notice, OutputWritten, ReconFinished, ReconProgress, SectionsFilled
 
     finals, bar, current = {}, None, None
     with stop_on_interrupt() as stop:
@@ -94,6 +102,10 @@ def run_parts(events, verbs: dict, labels: dict) -> dict:
         try:
             for part_event in job:
                 part, event = part_event.part, part_event.event
+                if isinstance(event, SectionsFilled):  # the "input" part, before any bar
+                    print(event.describe(), file=sys.stderr)
+                    finals[part] = event
+                    continue
                 if part != current and part in verbs:
                     if bar is not None:
                         bar.close()

@@ -160,3 +160,38 @@ class Notice:
     """Something the user should know about a running job (not an error), in one sentence."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class ArtefactsFound:
+    """What the scan before training found (``core.checks.artefacts.SectionArtefacts``) and what training does
+    about it: patches are drawn only from ``artefacts.usable`` sections (lateral) and from z windows without a
+    section that is not real (axial); ``note`` says when no such window exists and what is done instead."""
+
+    artefacts: Any  # core.checks.artefacts.SectionArtefacts
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line: the findings, and what training leaves out."""
+        text = self.artefacts.describe()
+        excluded = self.artefacts.not_real
+        if excluded:
+            text += (f" Training leaves out section{'s' if len(excluded) > 1 else ''} "
+                     f"{', '.join(map(str, excluded))}.")
+        return f"{text} {self.note}".strip()
+
+
+@dataclass(frozen=True)
+class SectionsFilled:
+    """Sections that are not real images (duplicate, blank, saturated) were treated as missing: each of
+    ``filled`` was replaced, before the network ran, by linear interpolation in z between the nearest usable
+    sections on each side (the nearest one at the stack's ends)."""
+
+    artefacts: Any  # core.checks.artefacts.SectionArtefacts
+    filled: tuple[int, ...]
+
+    def describe(self) -> str:
+        kinds = {f.index: f.kind for f in self.artefacts.findings if f.index in self.filled}
+        parts = ", ".join(f"{i} ({kinds.get(i, 'artefact')})" for i in self.filled)
+        return (f"Filled section{'s' if len(self.filled) > 1 else ''} {parts} from the neighbouring sections "
+                f"before reconstruction (they are not real images).")

@@ -7,10 +7,15 @@
 Slices are batched and, when wider than ``tile_width``, cut into tiles that overlap by ``tile_overlap``
 pixels; each tile keeps only its interior, so tiling changes nothing as long as the overlap covers
 the network's receptive field.
+
+Before the network runs, sections that are no real image (duplicated, blank, saturated:
+``core.checks.artefacts``) are filled from their neighbours (:mod:`.filling`; ``ReconConfig.fill_artefacts``):
+the first event is then a SectionsFilled naming them, and ``ReconFinished.info["filled_sections"]`` lists them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -117,9 +122,28 @@ def _passes(volume, net, z_factor, depth, normalizer, cfg, device, stop, fusion,
 
 
 def reconstruct(volume, model, cfg: ReconConfig | None = None, stop=None) -> Iterator:
-    """Reconstruct ``volume`` with a trained :class:`~napari_isorecon.core.model.iso_model.IsoModel`."""
-    return slice_passes(volume, model.reconstruction_network(), model.z_factor, model.normalizer,
-                        cfg or ReconConfig(), stop)
+    """Reconstruct ``volume`` with a trained :class:`~napari_isorecon.core.model.iso_model.IsoModel`; its
+    sections that are no real image are filled from their neighbours first (unless
+    ``cfg.fill_artefacts`` is False; the scan runs at the call, after the input's checks)."""
+    cfg = cfg or ReconConfig()
+    check_volume(volume)
+    filled = None
+    if cfg.fill_artefacts:
+        from .filling import fill_not_real
+
+        volume, filled = fill_not_real(volume)
+    passes = slice_passes(volume, model.reconstruction_network(), model.z_factor, model.normalizer, cfg, stop)
+    return passes if filled is None else announce_filled(filled, passes)
+
+
+def announce_filled(filled, events: Iterator) -> Iterator:
+    """``filled`` (a SectionsFilled) first, then ``events``, the final ReconFinished's info naming the filled
+    sections (``info["filled_sections"]``)."""
+    yield filled
+    for event in events:
+        if isinstance(event, ReconFinished) and not event.stopped:
+            event = dataclasses.replace(event, info={**event.info, "filled_sections": list(filled.filled)})
+        yield event
 
 
 def interpolate(volume, z_factor: float, order: str = "cubic", cfg: ReconConfig | None = None,

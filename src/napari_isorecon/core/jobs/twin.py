@@ -1,6 +1,8 @@
 """The reconstruction job both front-ends run: the cubic-interpolated twin (quick, shown first), the result
 (plain, or by test-time augmentation with its uncertainty) and the optional circular consistency check, as
-one stream of typed events; written to files when ``outputs`` says where (:mod:`.outputs`)."""
+one stream of typed events; written to files when ``outputs`` says where (:mod:`.outputs`). Sections that are no
+real image are filled from their neighbours first (``core.inference.filling``), once for the twin and the result
+alike."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..geometry import check_volume
 from ..settings.config import ReconConfig
 from .outputs import Outputs, whole_depth_note, written
 
-PARTS = ("interpolated", "isotropic", "checks")  # in the order they run
+PARTS = ("input", "interpolated", "isotropic", "checks")  # in the order they run
 
 
 def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, twin: bool = True,
@@ -23,7 +25,9 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     ``PartEvent(part, event)`` with part "interpolated", "isotropic" or "checks".
 
     Each of the first two yields ReconProgress, then ReconFinished (a ReconWithUncertainty with
-    ``uncertainty``) and, for each volume that ``outputs`` names, an OutputWritten; a .zarr output is
+    ``uncertainty``) and, for each volume that ``outputs`` names, an OutputWritten; before them, with
+    ``config.fill_artefacts`` (the default), the input is scanned and, when it has sections that are no real
+    image, an "input" part yields the SectionsFilled that names those filled for both; a .zarr output is
     computed block by block straight into the file (its ReconFinished holds the written array, opened
     lazily). A stopped part (ReconFinished.stopped) ends the job. With ``consistency`` a last "checks" part
     yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
@@ -36,11 +40,42 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     check_runtime(config)  # an unusable device or precision is refused before the twin is made
     if outputs is not None:
         outputs.check()
-    parts = []
+    source = _Source(volume, config.fill_artefacts)
+    inner = config.replace(fill_artefacts=False)  # filled once here, for both parts
+    parts = [("input", source.prepare)]
     if twin:
-        parts.append(("interpolated", lambda: interpolation(volume, model.z_factor, "cubic", config, outputs, stop)))
-    parts.append(("isotropic", lambda: reconstruction(volume, model, config, uncertainty, outputs, stop)))
-    return _in_sequence(parts, (model, volume) if consistency else None)
+        parts.append(("interpolated", lambda: interpolation(source.volume, model.z_factor, "cubic", inner,
+                                                            source.outputs(outputs), stop)))
+    parts.append(("isotropic", lambda: reconstruction(source.volume, model, inner, uncertainty,
+                                                      source.outputs(outputs), stop)))
+    return _in_sequence(parts, (model, source) if consistency else None)
+
+
+class _Source:
+    """The job's input: the volume as given, or with its sections that are no real image filled from their
+    neighbours (scanned when the job starts, not at the call)."""
+
+    def __init__(self, volume, fill: bool):
+        self.volume, self.fill, self.filled = volume, fill, ()
+
+    def prepare(self) -> Iterator:
+        if not self.fill:
+            return
+        from ..inference.filling import fill_not_real
+
+        self.volume, event = fill_not_real(self.volume)
+        if event is not None:
+            self.filled = event.filled
+            yield event
+
+    def outputs(self, outputs: Outputs | None) -> Outputs | None:
+        """``outputs`` whose blockwise resume manifests name the filled sections: a rerun that fills others
+        (or none) does not resume blocks made from another input."""
+        if outputs is None or not self.filled:
+            return outputs
+        from dataclasses import replace
+
+        return replace(outputs, source=f"{outputs.source}|filled {','.join(map(str, self.filled))}")
 
 
 def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
@@ -51,6 +86,8 @@ def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
             if isinstance(event, ReconFinished):
                 finished = event
             yield PartEvent(part, event)
+        if part == "input":
+            continue
         if finished is None or finished.stopped:
             return
         if consistency_of is not None:
@@ -58,8 +95,8 @@ def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
     if consistency_of is not None:
         from ..checks.metrics import input_consistency  # imports torch
 
-        model, volume = consistency_of
-        yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, volume)
+        model, source = consistency_of
+        yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, source.volume)
                                                     for part, result in results.items()
                                                     if isinstance(result, np.ndarray)}))
 

@@ -307,6 +307,9 @@ class ReconConfig:
     tile_overlap: int = 32
     device: str = "auto"
     precision: str = "auto"  # the network's arithmetic (core.settings.precision); interpolation is always float32
+    # duplicated, blank or saturated sections filled from their neighbours before the network runs
+    # (core.inference.filling); False reconstructs the input exactly as it is
+    fill_artefacts: bool = True
 
     def __post_init__(self):
         axes = tuple(self.axes)

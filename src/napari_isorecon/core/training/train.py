@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checks.artefacts import check_usable, find_section_artefacts
 from ..errors import IsoReconError
 from ..events import (
     STAGE_NAMES,
+    ArtefactsFound,
     DegradationPreview,
     StageStarted,
     TrainFinished,
@@ -37,7 +39,7 @@ from ..settings.config import TrainConfig
 from ..settings.device import resolve_device
 from ..settings.precision import FLOAT32, Precision, resolve_precision
 from .noise import PixelNoise, volume_noise_sigma
-from .sampling import PatchSampler
+from .sampling import PatchSampler, axial_windows
 
 
 class _Budget:
@@ -209,9 +211,11 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
     if rows > y:
         rows = y
     y0, x0 = (y - rows) // 2, (x - width) // 2
-    lateral = np.asarray(vol[z // 2, y0:y0 + rows, x0:x0 + width])
+    section = int(sampler.sections[np.argmin(np.abs(sampler.sections - z // 2))])  # a real one near the centre
+    lateral = np.asarray(vol[section, y0:y0 + rows, x0:x0 + width])
     lr_rows = min(sampler.lr_rows, z)
-    axial = np.asarray(vol[(z - lr_rows) // 2:(z - lr_rows) // 2 + lr_rows, y // 2, x0:x0 + width])
+    z0 = int(sampler.lr_starts[np.argmin(np.abs(sampler.lr_starts - (z - lr_rows) // 2))])
+    axial = np.asarray(vol[z0:z0 + lr_rows, y // 2, x0:x0 + width])
     with torch.no_grad():
         kernel = model.pair_kernel().detach().cpu().numpy().copy()
     return DegradationPreview(step=step, lateral=lateral, axial=axial, kernel=kernel,
@@ -221,7 +225,7 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
           preview_every: int = 0, degradation: str | None = None, snapshot_every: float = 0.0,
           steps: TrainingSteps | None = None) -> Iterator:
-    """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields StageStarted, TrainStep,
+    """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields ArtefactsFound, StageStarted, TrainStep,
     DegradationPreview (every ``preview_every`` steps, if > 0), TrainSnapshot (every ``snapshot_every``
     seconds of training, if > 0: save its model to survive a killed process) and finally TrainFinished.
 
@@ -232,6 +236,10 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     network on it alone: the supervised baselines of the paper's Table 1 (stage 1 is skipped). It may also
     be a callable ``(hr, rows) -> lr`` on unit-scale (N, 1, H, W) tensors (the bench's oracle with noise).
     ``steps``: the step functions (:class:`TrainingSteps`; default the engine's).
+
+    The stack is scanned first (``core.checks.artefacts``): the first event is an ArtefactsFound, and
+    duplicated, blank or saturated sections are left out of the patches; a stack with fewer than 4 real
+    sections, or made only of copies, is refused here, at the call.
     """
     check_volume(volume)
     geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
@@ -264,20 +272,39 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     if snapshot_every < 0 or not np.isfinite(snapshot_every):
         raise IsoReconError(f"The checkpoint interval must be a finite number of seconds >= 0, "
                             f"got {snapshot_every}.")
+    artefacts = check_usable(find_section_artefacts(volume))  # sections that are no real image are set aside
     return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade,
-                         snapshot_every, steps or TrainingSteps(), Updates(precision))
+                         snapshot_every, steps or TrainingSteps(), Updates(precision), artefacts)
+
+
+def _artefact_sampler(volume, model, geometry, rng, artefacts) -> tuple[PatchSampler, ArtefactsFound]:
+    """The patch sampler that sets aside the sections that are no real image (``artefacts.not_real``), and the
+    event that says so: HR patches from the usable sections, LR patches from z windows free of the others."""
+    lr_rows, hr_rows, width = geometry
+    not_real = artefacts.not_real
+    starts, clean = axial_windows(volume.shape[0], lr_rows, not_real)
+    note = ""
+    if not clean and model.state.stage == 1:  # only stage 1 (the CycleGAN) learns from real axial patches
+        note = (f"No {lr_rows}-section z window is free of them: the real axial patches come from the "
+                f"{len(starts)} windows that hold the fewest.")
+    sampler = PatchSampler(volume, model.normalizer, lr_rows, hr_rows, width, rng, sections=artefacts.usable,
+                           lr_starts=starts)
+    return sampler, ArtefactsFound(artefacts, note)
 
 
 def _train_events(volume, cfg, model, geometry, device, stop, preview_every, degrade=None,
                   snapshot_every: float = 0.0, steps: TrainingSteps = TrainingSteps(),
-                  updates: Updates | None = None) -> Iterator:
+                  updates: Updates | None = None, artefacts=None) -> Iterator:
     lr_rows, hr_rows, width = geometry
     updates = updates or Updates()
     state = model.state
     rng = np.random.default_rng(cfg.seed)
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
-    sampler = PatchSampler(volume, model.normalizer, lr_rows, hr_rows, width, rng)
+    if artefacts is None:
+        artefacts = find_section_artefacts(volume)
+    sampler, found = _artefact_sampler(volume, model, geometry, rng, artefacts)
+    yield found
     budget = _Budget(cfg)
     batch = cfg.batch_size
     stopped = False
