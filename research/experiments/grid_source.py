@@ -17,6 +17,7 @@ import json
 import numpy as np
 import tifffile
 
+from napari_isorecon.core.checks.spectra import section_period_peak
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train
@@ -64,6 +65,9 @@ def main():
         "ours_minus_cubic_by_phase": [round(float(diff[bins == b].mean()), 2) for b in range(10)],
         "ours_std_by_phase": [round(s, 1) for s in std_ours],
         "peak": {m: [round(peak(v, args.z_factor, h), 2) for h in (1, 2)] for m, v in (("ours", ours), ("cubic", cubic))},
+        # the product's measure (core.checks.spectra: Hann window, exact frequencies, paired neighbours)
+        "section_period_peak": {m: {k: round(section_period_peak(v, args.z_factor)[k], 2) for k in ("1/F", "2/F")}
+                                for m, v in (("ours", ours), ("cubic", cubic))},
     }))
 
 

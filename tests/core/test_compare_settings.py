@@ -140,3 +140,13 @@ def test_cli_compare_writes_the_comparison_and_each_report(tmp_path, capsys):
     assert main([*args[:6], "--out", str(bad), "--compare", "pairs=section", "thickness=9"]) == 2
     err = capsys.readouterr().err.strip()
     assert "thickness=9" in err and "\n" not in err and not bad.exists()
+
+
+def test_an_acquisition_sets_its_pairs_and_the_settings_own_numbers_win():
+    from napari_isorecon.core.checks.compare_settings import setting_configs
+
+    fib, learn, thin = setting_configs(_tiny_cfg(), parse_settings(
+        ["acquisition=fib-sem", "acquisition=learn", "acquisition=fib-sem,thickness=0.5"]))
+    assert (fib.acquisition, fib.section_thickness, fib.weights.kernel_smooth) == ("fib-sem", 0.0, 0.0)
+    assert (learn.acquisition, learn.stage2_pairs) == ("learn", "kernel")
+    assert (thin.acquisition, thin.section_thickness) == ("fib-sem", 0.5)

@@ -102,7 +102,10 @@ def setting_configs(base: TrainConfig, settings: list[Setting]) -> list[TrainCon
     configs = []
     for s in settings:
         try:
-            cfg = base.replace(**s.changes)
+            changes = dict(s.changes)
+            # an acquisition sets its pair settings first; the setting's own numbers then override them
+            cfg = base.with_acquisition(changes.pop("acquisition")) if "acquisition" in changes else base
+            cfg = cfg.replace(**changes)
             check_config(cfg)
         except IsoReconError as exc:
             raise IsoReconError(f"--compare {s.name!r}: {exc}") from None
