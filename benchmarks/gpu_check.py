@@ -28,10 +28,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def train_rate(volume, z_factor, device, precision, minutes):
     from napari_isorecon.core.settings.config import TrainConfig
-    from napari_isorecon.core.training.train import train_model
+    from napari_isorecon.core.training.train import train_to_end
 
     t0 = time.perf_counter()
-    model = train_model(volume, TrainConfig(z_factor=z_factor, minutes=minutes, device=device, precision=precision))
+    model = train_to_end(volume, TrainConfig(z_factor=z_factor, minutes=minutes, device=device, precision=precision))
     return model, {"device": device, "precision": precision, "steps": model.state.step,
                    "steps_per_s": round(model.state.step / model.state.elapsed, 2),
                    "wall_s": round(time.perf_counter() - t0, 1)}

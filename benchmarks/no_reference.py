@@ -27,7 +27,7 @@ def main(argv=None):
     from napari_isorecon.core.checks.metrics import input_consistency, isotropy_score
     from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
     from napari_isorecon.core.io import read_volume
-    from napari_isorecon.core.training.train import train_model
+    from napari_isorecon.core.training.train import train_to_end
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--volume", required=True)
@@ -38,7 +38,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     volume, _ = read_volume(args.volume)
     t0 = time.perf_counter()
-    model = train_model(volume, TrainConfig(z_factor=args.z_factor, minutes=args.minutes, seed=args.seed))
+    model = train_to_end(volume, TrainConfig(z_factor=args.z_factor, minutes=args.minutes, seed=args.seed))
     train_s = time.perf_counter() - t0
     ours = run_to_end(reconstruct(volume, model)).volume
     cubic = run_to_end(interpolate(volume, args.z_factor, "cubic")).volume

@@ -162,7 +162,7 @@ def part_agreement(args) -> dict:
     from napari_isorecon.core.inference.blockwise import reconstruct_model_blockwise
     from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
     from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
-    from napari_isorecon.core.training.train import train_model
+    from napari_isorecon.core.training.train import train_to_end
     from napari_isorecon.sample import anisotropic_sample
 
     names = ("float32", reduced_name())
@@ -171,7 +171,7 @@ def part_agreement(args) -> dict:
     report = {**machine(), "train_minutes": args.minutes, "cases": []}
     for label, volume, z_factor, reference in (("FIB-SEM x10 box", lr, 10.0, truth),
                                                 ("shipped sample x5", sample, 5.0, None)):
-        model = train_model(volume, TrainConfig(z_factor=z_factor, minutes=args.minutes, precision="float32"))
+        model = train_to_end(volume, TrainConfig(z_factor=z_factor, minutes=args.minutes, precision="float32"))
         outputs = {name: run_to_end(reconstruct(volume, model, ReconConfig(precision=name))).volume for name in names}
         outputs[names[1] + " blockwise"] = np.asarray(reconstruct_model_blockwise(
             volume, model, ReconConfig(precision=names[1])).compute())

@@ -31,12 +31,12 @@ def tiny_model_file(tmp_path_factory):
     """A model trained for z-factor 5 on the sample (core API, a few steps), saved to a file."""
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.model.checkpoint import save_model
-    from napari_isorecon.core.training.train import train_model
+    from napari_isorecon.core.training.train import train_to_end
     from napari_isorecon.sample import anisotropic_sample
 
     volume, _ = anisotropic_sample()
     cfg = TrainConfig(z_factor=5, steps=4, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
     path = tmp_path_factory.mktemp("models") / "tiny_z5.pt"
-    save_model(train_model(volume, cfg), path)
+    save_model(train_to_end(volume, cfg), path)
     return path

@@ -24,7 +24,7 @@ from napari_isorecon.core.checks.kernel_summary import model_kernel_summary
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import open_volume
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 BANDS = ((0, 0.02), (0.02, 0.08), (0.08, 0.2), (0.2, 1.0))  # cycles per pixel
 
@@ -60,7 +60,7 @@ def train_on_kept(volume_path, z_factor: float, spread: float = 0.0, **budget):
     volume, _ = open_volume(volume_path)
     kept, hidden = split_sections(volume)
     f2 = 2 * z_factor
-    model = train_model(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5,
+    model = train_to_end(kept, TrainConfig(z_factor=f2, seed=0, section_thickness=0.5,
                                           thickness_spread=spread, **budget))
     ours = run_to_end(reconstruct(kept, model, ReconConfig())).volume.astype(np.float64)
     cubic = run_to_end(interpolate(kept, f2, "cubic", ReconConfig())).volume.astype(np.float64)

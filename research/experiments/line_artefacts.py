@@ -18,7 +18,7 @@ from scipy.ndimage import uniform_filter1d
 from napari_isorecon.core import TrainConfig
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import read_volume
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 
 def line_score(image: np.ndarray, along: int) -> float:
@@ -43,7 +43,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     volume, _ = read_volume(args.volume)
     f = args.z_factor
-    model = train_model(volume, TrainConfig(z_factor=f, minutes=args.minutes, seed=args.seed))
+    model = train_to_end(volume, TrainConfig(z_factor=f, minutes=args.minutes, seed=args.seed))
     results = {"real sections": scores(volume, range(volume.shape[0]))}
     outputs = {"cubic": run_to_end(interpolate(volume, f, "cubic")).volume,
                "ours": run_to_end(reconstruct(volume, model)).volume}

@@ -28,7 +28,7 @@ from napari_isorecon.bench.simulate import exact_crop_depth, simulate_acquisitio
 from napari_isorecon.core import ReconConfig, TrainConfig
 from napari_isorecon.core.checks.metrics import axial_scores
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 
 def wedge_fuse(xz_plane: np.ndarray, yz_plane: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ def wedge_fuse(xz_plane: np.ndarray, yz_plane: np.ndarray) -> np.ndarray:
 
 
 def compare(volume, f, minutes, seed, truth=None):
-    model = train_model(volume, TrainConfig(z_factor=f, minutes=minutes, seed=seed))
+    model = train_to_end(volume, TrainConfig(z_factor=f, minutes=minutes, seed=seed))
     xz = run_to_end(reconstruct(volume, model, ReconConfig(axes=("xz",)))).volume.astype(np.float32)
     yz = run_to_end(reconstruct(volume, model, ReconConfig(axes=("yz",)))).volume.astype(np.float32)
     outputs = {"cubic": run_to_end(interpolate(volume, f, "cubic")).volume.astype(np.float32),

@@ -3,7 +3,7 @@ import torch
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.model.checkpoint import load_model, save_model
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +12,7 @@ def model(em_volume):
 
     cfg = TrainConfig(z_factor=5, steps=4, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
-    return train_model(em_volume, cfg)
+    return train_to_end(em_volume, cfg)
 
 
 def test_round_trip_keeps_weights_config_and_normaliser(model, tmp_path):

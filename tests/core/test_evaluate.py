@@ -5,11 +5,11 @@ import pytest
 
 from napari_isorecon.core.checks.metrics import input_consistency
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 
 def test_input_consistency_flags_results_that_do_not_match_the_data(em_volume, tiny_config):
-    model = train_model(em_volume, tiny_config.replace(steps=4))
+    model = train_to_end(em_volume, tiny_config.replace(steps=4))
     ours = run_to_end(reconstruct(em_volume, model)).volume
     cubic = run_to_end(interpolate(em_volume, 5, "cubic")).volume
     good = input_consistency(model, ours, em_volume)
@@ -30,7 +30,7 @@ def test_input_consistency_degrades_with_what_made_the_stage_two_pairs(em_volume
 
     import torch
 
-    model = train_model(em_volume, tiny_config.replace(steps=2))
+    model = train_to_end(em_volume, tiny_config.replace(steps=2))
     torch.nn.init.normal_(model.g_hl.residual[-1].weight)  # a residual branch that does something
     result = run_to_end(interpolate(em_volume, 5, "cubic")).volume
     kernel_pairs = input_consistency(model, result, em_volume)

@@ -16,7 +16,7 @@ from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import TrainSnapshot
 from napari_isorecon.core.io import files, write_volume
 from napari_isorecon.core.model.checkpoint import autosave_path, load_model, save_model
-from napari_isorecon.core.training.train import train, train_model
+from napari_isorecon.core.training.train import train, train_to_end
 
 
 def _weights(model):
@@ -36,7 +36,7 @@ def _assert_same_weights(a, b):
 @pytest.mark.slow
 def test_snapshots_resume_bit_for_bit_in_either_stage(em_volume, tiny_config, tmp_path):
     cfg = tiny_config.replace(steps=8)  # 4 CycleGAN steps, then 4 supervised ones
-    straight = train_model(em_volume, cfg)
+    straight = train_to_end(em_volume, cfg)
     saved = {}
     for event in train(em_volume, cfg, snapshot_every=1e-9):  # a snapshot after every step
         if isinstance(event, TrainSnapshot):
@@ -45,7 +45,7 @@ def test_snapshots_resume_bit_for_bit_in_either_stage(em_volume, tiny_config, tm
     for step in (3, 6):  # killed in stage 1, and in stage 2
         snapshot = load_model(saved[step])
         assert snapshot.state.step == step and (snapshot.reconstructor is not None) == (step > 4)
-        resumed = train_model(em_volume, cfg, resume=snapshot)
+        resumed = train_to_end(em_volume, cfg, resume=snapshot)
         assert resumed.state.step == 8
         _assert_same_weights(resumed, straight)
 
@@ -58,9 +58,9 @@ def test_no_snapshots_unless_asked_and_a_bad_interval_is_refused(em_volume, tiny
 
 
 def test_resume_refuses_other_network_sizes(em_volume, tiny_config):
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     with pytest.raises(IsoReconError, match="channels 8, not 16"):
-        train_model(em_volume, tiny_config.replace(channels=16), resume=model)
+        train_to_end(em_volume, tiny_config.replace(channels=16), resume=model)
 
 
 @pytest.mark.slow
@@ -94,7 +94,7 @@ def test_killed_process_resumes_from_its_last_checkpoint(tmp_path, capsys):
 def test_run_resumes_in_its_folder(tmp_path, capsys):
     assert main(["run", "sample", "--steps", "2", "--out-dir", str(tmp_path), "--resume"]) == 2
     assert "Nothing to resume" in capsys.readouterr().err
-    stopped = train_model(*_sample_and_config(steps=2))
+    stopped = train_to_end(*_sample_and_config(steps=2))
     save_model(stopped, autosave_path(tmp_path / "sample_model.pt"))
     assert main(["run", "sample", "--steps", "4", "--out-dir", str(tmp_path)]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -123,7 +123,7 @@ def test_read_only_destination(em_volume, tiny_config, tmp_path, monkeypatch, ca
     mount, root-squashed network storage): either way one clear sentence, and no file appears."""
     folder = tmp_path / "read_only"
     folder.mkdir()
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder) else real_access(p, mode))
     with pytest.raises(IsoReconError, match="not writable"):
@@ -152,7 +152,7 @@ def _fills_the_disk(path_arg: int):
 def test_full_disk_while_writing_leaves_nothing_half_written(em_volume, tiny_config, tmp_path, monkeypatch):
     import tifffile
 
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     save_model(model, tmp_path / "old.pt")
     before = (tmp_path / "old.pt").read_bytes()
     monkeypatch.setattr(torch, "save", _fills_the_disk(1))

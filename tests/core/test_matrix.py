@@ -22,7 +22,7 @@ from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct,
 from napari_isorecon.core.io import read_volume, write_volume
 from napari_isorecon.core.model.checkpoint import FORMAT, autosave_path, load_model, save_model
 from napari_isorecon.core.model.intensity import Normalizer
-from napari_isorecon.core.training.train import train, train_model
+from napari_isorecon.core.training.train import train, train_to_end
 
 
 def _one_line_error(capsys, argv) -> str:
@@ -66,7 +66,7 @@ def test_big_endian_tif_end_to_end(em_volume, tiny_config, tmp_path):
     big = em_volume.astype(">u2") * 100
     tifffile.imwrite(tmp_path / "big.tif", big)
     volume, _ = read_volume(tmp_path / "big.tif")
-    model = train_model(volume, tiny_config.replace(steps=1))
+    model = train_to_end(volume, tiny_config.replace(steps=1))
     out = run_to_end(reconstruct(volume, model)).volume
     assert out.dtype == np.dtype("=u2") and out.shape == (50, 100, 200)
     native = run_to_end(reconstruct(big.astype("=u2"), model)).volume
@@ -148,7 +148,7 @@ def test_run_on_a_2d_image_creates_no_folder(tmp_path, capsys):
 
 
 def test_newer_and_damaged_checkpoints_are_named(em_volume, tiny_config, tmp_path):
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     good = torch.load(save_model(model, tmp_path / "m.pt"), weights_only=True)
     torch.save({**good, "format_version": 99}, tmp_path / "newer.pt")
     with pytest.raises(IsoReconError, match="newer napari-isorecon; upgrade"):
@@ -230,7 +230,7 @@ def test_stopped_reconstruction_says_what_was_not_written(monkeypatch, capsys, t
 
 
 def test_reconstruct_warns_when_the_voxel_size_disagrees_with_the_model(em_volume, tiny_config, tmp_path, capsys):
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     save_model(model, tmp_path / "m.pt")
     src = write_volume(tmp_path / "x4.tif", em_volume, (40.0, 10.0, 10.0))  # factor 4, model 5
     assert main(["reconstruct", str(src), "--model", str(tmp_path / "m.pt"), "--out", str(tmp_path / "i.tif")]) == 0

@@ -15,7 +15,7 @@ from napari_isorecon.core.training.noise import (
     image_noise_sigma,
     volume_noise_sigma,
 )
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 TAPS = torch.arange(-25, 26, dtype=torch.float32)
 
@@ -91,7 +91,7 @@ def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_
     vol = (rng.random((8, 48, 48)) * 200).astype(np.uint8)
     cfg = TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
                       lr_rows=3, patch_width=16, batch_size=2, kernel_model="section", match_noise=True)
-    model = train_model(vol, cfg)
+    model = train_to_end(vol, cfg)
     assert model.g_hl.kernel_model == "section" and model.reconstructor is not None
     old = TrainConfig().to_dict()
     del old["kernel_model"], old["match_noise"], old["stage2_loss"]

@@ -10,7 +10,7 @@ from napari_isorecon.core.model.intensity import Normalizer
 from napari_isorecon.core.model.iso_model import IsoModel
 from napari_isorecon.core.training.noise import PixelNoise, add_missing_noise
 from napari_isorecon.core.training.sections import section_slices, section_taps, stacked_section_taps
-from napari_isorecon.core.training.train import train_model
+from napari_isorecon.core.training.train import train_to_end
 
 
 def _model(**settings) -> IsoModel:
@@ -76,7 +76,7 @@ def test_a_spread_outside_zero_to_one_is_refused(spread):
 
 
 def test_training_with_spread_runs_and_keeps_it_in_the_model(em_volume, tiny_config):
-    model = train_model(em_volume, tiny_config.replace(stage2_pairs="section", thickness_spread=0.5))
+    model = train_to_end(em_volume, tiny_config.replace(stage2_pairs="section", thickness_spread=0.5))
     assert model.config.thickness_spread == 0.5 and model.state.stage_steps == (0, 6)
 
 

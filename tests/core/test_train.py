@@ -6,7 +6,7 @@ import torch
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import StageStarted, TrainFinished, TrainStep
-from napari_isorecon.core.training.train import train, train_model
+from napari_isorecon.core.training.train import train, train_to_end
 
 
 def _steps(events):
@@ -39,7 +39,7 @@ def test_stage_two_improves_on_its_starting_point(em_volume, tiny_config):
     from napari_isorecon.core.training.sampling import PatchSampler
 
     cfg = tiny_config.replace(steps=80, stage2_fraction=0.75, batch_size=4, lr_generators=1e-3)
-    model = train_model(em_volume, cfg)
+    model = train_to_end(em_volume, cfg)
     sampler = PatchSampler(em_volume, model.normalizer, 4, 20, 32, np.random.default_rng(123))
     hr = torch.from_numpy(sampler.hr_batch(64))
     with torch.no_grad():
@@ -76,32 +76,32 @@ def test_minutes_budget_ends_at_the_first_step_past_it(em_volume, tiny_config):
 
 
 def test_seeded_runs_repeat_exactly(em_volume, tiny_config):
-    a = train_model(em_volume, tiny_config)
-    b = train_model(em_volume, tiny_config)
+    a = train_to_end(em_volume, tiny_config)
+    b = train_to_end(em_volume, tiny_config)
     for key, value in a.reconstruction_network().state_dict().items():
         assert torch.equal(value, b.reconstruction_network().state_dict()[key])
-    c = train_model(em_volume, tiny_config.replace(seed=1))
+    c = train_to_end(em_volume, tiny_config.replace(seed=1))
     assert not torch.equal(c.g_hl.kernel, a.g_hl.kernel)
 
 
 def test_resume_continues_exactly_where_it_stopped(em_volume, tiny_config):
-    straight = train_model(em_volume, tiny_config)
+    straight = train_to_end(em_volume, tiny_config)
     stop = threading.Event()
     for event in train(em_volume, tiny_config, stop=stop):
         if isinstance(event, TrainStep) and event.step == 2:
             stop.set()
     first = event.model
     assert first.state.step == 2
-    resumed = train_model(em_volume, tiny_config, resume=first)
+    resumed = train_to_end(em_volume, tiny_config, resume=first)
     assert resumed.state.step == 6
     for key, value in straight.reconstruction_network().state_dict().items():
         assert torch.allclose(value, resumed.reconstruction_network().state_dict()[key], atol=1e-6), key
 
 
 def test_resume_refuses_another_z_factor(em_volume, tiny_config):
-    model = train_model(em_volume, tiny_config.replace(steps=1))
+    model = train_to_end(em_volume, tiny_config.replace(steps=1))
     with pytest.raises(IsoReconError, match="z-factor"):
-        train_model(em_volume, tiny_config.replace(z_factor=4), resume=model)
+        train_to_end(em_volume, tiny_config.replace(z_factor=4), resume=model)
 
 
 @pytest.mark.parametrize("volume, message", [
@@ -112,13 +112,13 @@ def test_resume_refuses_another_z_factor(em_volume, tiny_config):
 ])
 def test_bad_volumes_are_refused_before_training(volume, message, tiny_config):
     with pytest.raises(IsoReconError, match=message):
-        train_model(volume, tiny_config.replace(z_factor=10))
+        train_to_end(volume, tiny_config.replace(z_factor=10))
 
 
 def test_partly_nan_volume_trains_without_nan(em_volume, tiny_config):
     volume = em_volume.astype(np.float32)
     volume[2, 10:40, 10:40] = np.nan
-    model = train_model(volume, tiny_config)
+    model = train_to_end(volume, tiny_config)
     assert all(torch.isfinite(p).all() for p in model.reconstruction_network().parameters())
 
 
@@ -129,7 +129,7 @@ def test_kernel_smoothness_prior_smooths_the_learned_axial_kernel(em_volume, tin
     def roughness(weight):
         cfg = tiny_config.replace(steps=40, stage2_fraction=0.0, lr_generators=2e-3,
                                   weights=LossWeights(kernel_smooth=weight))
-        return kernel_roughness(train_model(em_volume, cfg).g_hl.axial_kernel(), cfg.z_factor).item()
+        return kernel_roughness(train_to_end(em_volume, cfg).g_hl.axial_kernel(), cfg.z_factor).item()
 
     assert roughness(0.3) < 0.5 * roughness(0.0)
 
@@ -197,7 +197,7 @@ def test_stage_one_stops_at_its_step_cap_and_stage_two_gets_the_rest(em_volume, 
     """With a stage 2 to give the time to, stage 1 ends at stage1_max_steps; without one (G_lh alone) the
     cap does not apply."""
     cfg = tiny_config.replace(steps=20, stage2_fraction=share, stage1_max_steps=3)
-    model = train_model(em_volume, cfg)
+    model = train_to_end(em_volume, cfg)
     assert model.state.stage_steps == (stage1_steps, 20 - stage1_steps)
 
 

@@ -33,11 +33,11 @@ UNIT = Normalizer(0.0, 1.0, np.dtype(np.float32).str)
 @pytest.fixture(scope="module")
 def trained(em_volume):
     """A tiny model after a short training on the real sample (stage 2 on the kernel path)."""
-    from napari_isorecon.core.training.train import train_model
+    from napari_isorecon.core.training.train import train_to_end
 
     cfg = TrainConfig(z_factor=5, steps=40, minutes=None, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1,
                       disc_channels=8, lr_rows=4, patch_width=32, batch_size=2, device="cpu", stage2_pairs="kernel")
-    return train_model(em_volume, cfg)
+    return train_to_end(em_volume, cfg)
 
 
 def test_an_interpolator_is_flip_equivariant_so_the_mean_is_the_plain_result_and_the_spread_zero(rng):

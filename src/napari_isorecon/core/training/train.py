@@ -375,7 +375,7 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
     yield TrainFinished(model=model, stopped=stopped, steps=state.step, elapsed=state.elapsed)
 
 
-def train_model(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None) -> IsoModel:
+def train_to_end(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None) -> IsoModel:
     """Run :func:`train` to the end and return the model."""
     (finished,) = deque(train(volume, cfg, stop=stop, resume=resume), maxlen=1)
     return finished.model
