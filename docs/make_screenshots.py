@@ -7,6 +7,8 @@
 It opens a napari viewer with the shipped anisotropic EM sample, docks the Train and Reconstruct
 widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budget, and saves:
 
+- ``train_settings.png``: the whole window before training, the Train dock at the top of its form (the layer,
+  its z-factor, the acquisition and the budget);
 - ``train_widget.png``: the whole window during training (stage 2), with the live loss curves, the
   learned axial kernel, the degradation preview and the progress bar (the Train dock scrolled to them);
 - ``side_by_side.png``: after reconstruction and "Compare side by side": cubic interpolation above the
@@ -102,6 +104,9 @@ def main(argv=None) -> None:
     train.settings.budget_unit = "minutes"
     train.settings.budget = args.seconds / 60
     train.settings.preview_every = 50
+    train._scroll.verticalScrollBar().setValue(0)  # the form's top: layer, z-factor, acquisition, budget
+    settle(app, 1.0)
+    save(viewer, train.window(), args.out / "train_settings.png")
     train.start_button.click()
 
     # in stage 2 (70% of the budget): curves of both stages, the kernel and a degradation preview are shown
