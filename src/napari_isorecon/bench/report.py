@@ -213,7 +213,7 @@ def markdown_table(report: dict) -> str:
 
 def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title: str = "ground truth") -> None:
     """The same central xz crop for ground truth (or another reference), cubic, oracle and ours, side by side."""
-    names = [n for n in ("cubic", "oracle", "ours_g_lh", "ours_stage2", "ours_learned") if n in outputs]
+    names = [n for n in ("cubic", "oracle", "ours", "ours_g_lh", "ours_stage2", "ours_learned") if n in outputs]
     y = truth.shape[1] // 2
     z0 = max(0, (truth.shape[0] - size) // 2)
     x0 = max(0, (truth.shape[2] - size) // 2)
