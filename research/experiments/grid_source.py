@@ -18,16 +18,9 @@ import numpy as np
 import tifffile
 
 from napari_isorecon.core.checks.spectra import section_period_peak
-from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train
-
-
-def last(events):
-    out = None
-    for e in events:
-        out = e
-    return out
 
 
 def peak(volume, z_factor, harmonic):
@@ -52,9 +45,9 @@ def main():
     vol = tifffile.imread(args.volume)
     settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **settings)
-    model = last(train(vol, cfg)).model
-    ours = last(reconstruct(vol, model, ReconConfig())).volume.astype(np.float64)
-    cubic = last(interpolate(vol, args.z_factor, "cubic", ReconConfig())).volume.astype(np.float64)
+    model = run_to_end(train(vol, cfg)).model
+    ours = run_to_end(reconstruct(vol, model, ReconConfig())).volume.astype(np.float64)
+    cubic = run_to_end(interpolate(vol, args.z_factor, "cubic", ReconConfig())).volume.astype(np.float64)
     rows = ours.shape[0]
     phase = ((np.arange(rows) + 0.5) * vol.shape[0] / rows - 0.5) % 1.0
     bins = np.minimum((phase * 10).astype(int), 9)

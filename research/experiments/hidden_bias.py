@@ -21,16 +21,9 @@ from napari_isorecon.core.checks.hidden_sections import (
     score_predictions,
     split_sections,
 )
-from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train
-
-
-def last(events):
-    out = None
-    for e in events:
-        out = e
-    return out
 
 
 def main():
@@ -46,9 +39,9 @@ def main():
     settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = TrainConfig(z_factor=2 * args.z_factor, steps=args.steps, minutes=None, seed=args.seed,
                       section_thickness=0.5, **settings)
-    model = last(train(kept, cfg)).model
-    dense = {"ours": last(reconstruct(kept, model, ReconConfig())).volume,
-             "cubic": last(interpolate(kept, cfg.z_factor, "cubic", ReconConfig())).volume}
+    model = run_to_end(train(kept, cfg)).model
+    dense = {"ours": run_to_end(reconstruct(kept, model, ReconConfig())).volume,
+             "cubic": run_to_end(interpolate(kept, cfg.z_factor, "cubic", ReconConfig())).volume}
     preds = {m: predict_hidden(d, kept.shape[0], 1.0) for m, d in dense.items()}
     preds["neighbour mean"] = neighbour_mean(kept)
     real = hidden.astype(np.float64)

@@ -18,16 +18,9 @@ import numpy as np
 import tifffile
 
 from napari_isorecon.bench.simulate import exact_crop_depth, simulate_acquisition
-from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct
+from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
 from napari_isorecon.core.training.train import train
-
-
-def last(events):
-    out = None
-    for e in events:
-        out = e
-    return out
 
 
 def section_means(dense, n, f):
@@ -64,10 +57,10 @@ def main():
     settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **settings)
     t0 = time.time()
-    model = last(train(acquired, cfg)).model
+    model = run_to_end(train(acquired, cfg)).model
     recon = ReconConfig()
-    ours = last(reconstruct(acquired, model, recon)).volume
-    cubic = last(interpolate(acquired, args.z_factor, "cubic", recon)).volume
+    ours = run_to_end(reconstruct(acquired, model, recon)).volume
+    cubic = run_to_end(interpolate(acquired, args.z_factor, "cubic", recon)).volume
     from skimage.metrics import peak_signal_noise_ratio
 
     phase = ((np.arange(truth.shape[0]) + 0.5) / args.z_factor) % 1.0

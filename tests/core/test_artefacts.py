@@ -2,31 +2,22 @@
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from planted import tissue
 
 from napari_isorecon.core.checks.artefacts import find_section_artefacts
-
-
-def _tissue(z=24, size=96, z_smooth=1.0, noise=0.1, seed=0):
-    """Blobby structures (smoothed noise), uint8, sections ``z_smooth`` apart in units of the structure scale."""
-    rng = np.random.default_rng(seed)
-    # periodic: a reflecting edge would make the first two sections equal when z_smooth is large
-    field = ndimage.gaussian_filter(rng.normal(size=(z, size, size)), (z_smooth, 3, 3), mode="wrap")
-    field = field / field.std() + noise * rng.normal(size=field.shape)
-    return np.clip(128 + 35 * field, 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize("z_smooth, noise", [(1.0, 0.1), (6.0, 0.0), (6.0, 0.3), (0.3, 0.5)])
 def test_a_clean_stack_has_no_findings(z_smooth, noise):
     # from sections that barely relate (thick ssTEM) to a finely sampled, noise-free stack whose every section
     # is nearly the mean of its neighbours: nothing is flagged
-    found = find_section_artefacts(_tissue(z_smooth=z_smooth, noise=noise))
+    found = find_section_artefacts(tissue(z_smooth=z_smooth, noise=noise))
     assert not found, found.describe()
     assert found.usable == tuple(range(24))
 
 
 def test_planted_artefacts_are_found_by_kind_and_index():
-    vol = _tissue()
+    vol = tissue()
     vol[5] = vol[4]  # a lost section replaced by a copy of its neighbour
     vol[9] = ((vol[8].astype(float) + vol[10]) / 2).round().astype(np.uint8)  # ... or by the neighbours' mean
     vol[12] = 0  # blank
@@ -42,7 +33,7 @@ def test_planted_artefacts_are_found_by_kind_and_index():
 
 
 def test_duplicates_survive_brightness_changes_and_noise():
-    vol = _tissue().astype(np.float32)
+    vol = tissue().astype(np.float32)
     rng = np.random.default_rng(1)
     vol[7] = 0.7 * vol[6] + 20 + rng.normal(0, 1.0, vol[6].shape)  # re-imaged copy: other gain, offset, noise
     found = find_section_artefacts(vol)
@@ -50,7 +41,7 @@ def test_duplicates_survive_brightness_changes_and_noise():
 
 
 def test_a_registration_break_flags_one_section():
-    vol = _tissue()
+    vol = tissue()
     vol[14:] = np.roll(vol[14:], 25, axis=2)  # everything from section 14 on is shifted: one break
     found = find_section_artefacts(vol)
     assert found.indices() == (14,)
@@ -59,7 +50,7 @@ def test_a_registration_break_flags_one_section():
 
 def test_registration_can_be_skipped_and_lazy_volumes_are_read():
     dask_array = pytest.importorskip("dask.array")
-    vol = _tissue()
+    vol = tissue()
     vol[18] = np.roll(vol[18], 20, axis=1)
     vol[3] = 0
     found = find_section_artefacts(dask_array.from_array(vol, chunks=(1, 96, 96)), misalignment=False)

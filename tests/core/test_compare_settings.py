@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from planted import check_config, check_stack
 
 from napari_isorecon.cli import main
 from napari_isorecon.core.checks.compare_report import SettingsComparison
@@ -13,19 +14,6 @@ from napari_isorecon.core.checks.compare_settings import compare_settings, parse
 from napari_isorecon.core.checks.hidden_report import HiddenSectionReport
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import HiddenSectionsChecked, PartEvent, SettingsCompared, TrainFinished
-from napari_isorecon.core.settings.config import TrainConfig
-
-
-def _tiny_stack(depth=9, size=48, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:size, :size]
-    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(depth)])
-    return np.clip(vol + rng.normal(0, 4, vol.shape), 0, 255).astype(np.uint8)
-
-
-def _tiny_cfg(**kw):
-    return TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
-                       lr_rows=3, patch_width=16, batch_size=2, **kw)
 
 
 def test_settings_are_read_as_training_settings_of_their_type():
@@ -56,7 +44,7 @@ def test_a_setting_that_cannot_be_one_is_refused_in_one_line(texts, message):
 def test_a_setting_the_training_refuses_is_refused_before_any_work():
     events = None
     with pytest.raises(IsoReconError, match="--compare 'pairs=gan'"):
-        events = compare_settings(_tiny_stack(), _tiny_cfg(), parse_settings(["pairs=section", "pairs=gan"]))
+        events = compare_settings(check_stack(), check_config(), parse_settings(["pairs=section", "pairs=gan"]))
     assert events is None
 
 
@@ -91,10 +79,10 @@ def test_the_recommendation_follows_the_paired_difference_and_its_uncertainty():
 
 
 def test_the_comparison_runs_every_setting_on_the_same_hidden_sections():
-    vol = _tiny_stack(depth=11)
+    vol = check_stack(depth=11)
     vol[5] = vol[4]  # a duplicate: set aside for every setting alike
     settings = parse_settings(["pairs=section", "thickness=0.5,spread=0"])
-    events = list(compare_settings(vol, _tiny_cfg(), settings))
+    events = list(compare_settings(vol, check_config(), settings))
     assert isinstance(events[-1], SettingsCompared) and not events[-1].stopped
     parts = [e for e in events[:-1] if isinstance(e, PartEvent)]
     assert len(parts) == len(events) - 1 and [p.part for p in parts if isinstance(p.event, TrainFinished)] == [
@@ -113,7 +101,7 @@ def test_the_comparison_runs_every_setting_on_the_same_hidden_sections():
 
 
 def test_a_stop_ends_the_comparison_without_a_result():
-    events = list(compare_settings(_tiny_stack(), _tiny_cfg(), parse_settings(["pairs=section", "seed=1"]),
+    events = list(compare_settings(check_stack(), check_config(), parse_settings(["pairs=section", "seed=1"]),
                                    stop=lambda: True))
     assert events[-1] == SettingsCompared(comparison=None, stopped=True)
     assert sum(isinstance(e, PartEvent) and isinstance(e.event, TrainFinished) for e in events) == 1
@@ -121,7 +109,7 @@ def test_a_stop_ends_the_comparison_without_a_result():
 
 def test_cli_compare_writes_the_comparison_and_each_report(tmp_path, capsys):
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    tifffile.imwrite(path, check_stack(depth=9, size=64))
     out = tmp_path / "cmp"
     args = ["validate", str(path), "--z-factor", "3", "--steps", "4", "--out", str(out), "--compare", "pairs=section",
             "pairs=kernel"]
@@ -145,7 +133,7 @@ def test_cli_compare_writes_the_comparison_and_each_report(tmp_path, capsys):
 def test_an_acquisition_sets_its_pairs_and_the_settings_own_numbers_win():
     from napari_isorecon.core.checks.compare_settings import setting_configs
 
-    fib, learn, thin = setting_configs(_tiny_cfg(), parse_settings(
+    fib, learn, thin = setting_configs(check_config(), parse_settings(
         ["acquisition=fib-sem", "acquisition=learn", "acquisition=fib-sem,thickness=0.5"]))
     assert (fib.acquisition, fib.section_thickness, fib.weights.kernel_smooth) == ("fib-sem", 0.0, 0.0)
     assert (learn.acquisition, learn.stage2_pairs) == ("learn", "kernel")

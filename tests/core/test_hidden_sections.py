@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from planted import check_config, check_stack
 
 from napari_isorecon.cli import main
 from napari_isorecon.core.checks.hidden_sections import (
@@ -64,20 +65,10 @@ def test_weights_average_over_the_section_thickness_and_sum_to_one():
         hidden_section_weights(4, 40, thickness=-0.1)
 
 
-def _tiny_stack(depth=9, size=48, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:size, :size]
-    vol = np.stack([120 + 60 * np.sin((xx + 3 * k) / 4.0) * np.cos(yy / 5.0) for k in range(depth)])
-    return np.clip(vol + rng.normal(0, 4, vol.shape), 0, 255).astype(np.uint8)
-
-
-def _tiny_cfg(**kw):
-    return TrainConfig(z_factor=3, steps=4, channels=8, blocks=1, ghl_channels=4, ghl_blocks=1, disc_channels=8,
-                       lr_rows=3, patch_width=16, batch_size=2, **kw)
 
 
 def test_the_check_trains_at_twice_the_factor_and_reports_every_method():
-    events = list(run_hidden_section_check(_tiny_stack(), _tiny_cfg()))
+    events = list(run_hidden_section_check(check_stack(), check_config()))
     finished = next(e for e in events if isinstance(e, TrainFinished))
     assert finished.model.z_factor == 6 and finished.steps == 4
     assert any(isinstance(e, CheckProgress) for e in events)
@@ -110,13 +101,13 @@ def test_the_verdict_says_when_ours_loses():
 
 
 def test_a_stop_during_training_ends_without_a_report():
-    events = list(run_hidden_section_check(_tiny_stack(), _tiny_cfg(), stop=lambda: True))
+    events = list(run_hidden_section_check(check_stack(), check_config(), stop=lambda: True))
     assert events[-1] == HiddenSectionsChecked(report=None, stopped=True)
 
 
 def test_cli_validate_writes_report_and_figure_and_refuses_to_overwrite(tmp_path, capsys):
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    tifffile.imwrite(path, check_stack(depth=9, size=64))
     out = tmp_path / "check"
     args = ["validate", str(path), "--z-factor", "3", "--steps", "4", "--out", str(out)]
     assert main(args) == 0
@@ -137,7 +128,7 @@ def test_cli_validate_writes_report_and_figure_and_refuses_to_overwrite(tmp_path
 ])
 def test_cli_validate_refuses_bad_settings_in_one_line(tmp_path, capsys, bad, message):
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    tifffile.imwrite(path, check_stack(depth=9, size=64))
     assert main(["validate", str(path), "--steps", "4", "--out", str(tmp_path / "o"), *bad]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("isorecon: error:") and message in err and "\n" not in err
@@ -146,7 +137,7 @@ def test_cli_validate_refuses_bad_settings_in_one_line(tmp_path, capsys, bad, me
 
 def test_bench_real_data_mode_repeats_the_check_over_seeds(tmp_path, capsys):
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, _tiny_stack(depth=9, size=64))
+    tifffile.imwrite(path, check_stack(depth=9, size=64))
     out = tmp_path / "bench"
     assert main(["bench", "--volume", str(path), "--z-factor", "3", "--hidden-sections", "--steps", "4",
                  "--seeds", "2", "--thickness-spread", "0.25", "--out", str(out)]) == 0
@@ -166,7 +157,6 @@ def test_bench_real_data_mode_repeats_the_check_over_seeds(tmp_path, capsys):
 
 def test_bench_report_says_which_pairs_ours_trained_on():
     from napari_isorecon.bench.hidden import _settings
-    from napari_isorecon.core.settings.config import TrainConfig
 
     planes = TrainConfig(z_factor=4, section_thickness=0.0).to_dict()
     assert _settings(planes) == "Ours is told: single planes (its stage-2 pairs); backbone edsr."
@@ -177,8 +167,8 @@ def test_bench_report_says_which_pairs_ours_trained_on():
 def test_reported_scores_and_bias_recomputed_independently():
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    vol = _tiny_stack(depth=9, size=48, seed=3)
-    report = list(run_hidden_section_check(vol, _tiny_cfg()))[-1].report
+    vol = check_stack(depth=9, size=48, seed=3)
+    report = list(run_hidden_section_check(vol, check_config()))[-1].report
     for k, section in enumerate(report.sections):
         real = vol[2 * k + 1].astype(np.float64)
         # the neighbour mean, as uint8 data would store it
@@ -196,7 +186,7 @@ def test_reported_scores_and_bias_recomputed_independently():
 
 
 def test_a_planted_duplicate_is_found_and_set_aside_in_the_report_and_the_cli(tmp_path, capsys):
-    vol = _tiny_stack(depth=11, size=64)
+    vol = check_stack(depth=11, size=64)
     vol[5] = vol[4]  # hidden section 5 is a copy of its kept neighbour: interpolation would score it high
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, vol)
@@ -217,7 +207,7 @@ def test_a_planted_duplicate_is_found_and_set_aside_in_the_report_and_the_cli(tm
 
 
 def test_too_few_hidden_sections_left_after_the_artefacts_is_one_line_and_writes_nothing(tmp_path, capsys):
-    vol = _tiny_stack(depth=9, size=64)
+    vol = check_stack(depth=9, size=64)
     vol[3] = vol[2]  # 4 hidden sections, one a duplicate: 3 left
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, vol)
