@@ -56,3 +56,12 @@ def test_registration_can_be_skipped_and_lazy_volumes_are_read():
     found = find_section_artefacts(dask_array.from_array(vol, chunks=(1, 96, 96)), misalignment=False)
     assert found.indices() == (3,)
     assert found.to_dict()["findings"][0]["kind"] == "blank"
+
+
+def test_a_misaligned_finding_names_the_neighbours_it_is_out_of_register_with():
+    one = tissue()
+    one[18] = np.roll(one[18], 20, axis=1)
+    brk = tissue()
+    brk[14:] = np.roll(brk[14:], 25, axis=2)
+    assert find_section_artefacts(one).findings[0].out_of_register_with == (17, 19)
+    assert find_section_artefacts(brk).findings[0].out_of_register_with == (13,)

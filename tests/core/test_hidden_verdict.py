@@ -132,9 +132,9 @@ def test_which_hidden_sections_an_artefact_sets_aside():
     assert "kept neighbour 6: duplicate" in aside[5]
     aside, kept = sections_set_aside(_scan((2, "blank", "contrast 1%")), n_hidden)
     assert list(aside) == [1, 3] and list(kept) == [2]
-    aside, kept = sections_set_aside(_scan((4, "misaligned", "shifted 20 px from section 3")), n_hidden)
+    aside, kept = sections_set_aside(_scan((4, "misaligned", "shifted 20 px from section 3", (3,))), n_hidden)
     assert list(aside) == [3] and not kept  # a misaligned section is real; only the pair 3-4 is off
-    aside, _ = sections_set_aside(_scan((4, "misaligned", "out of register with sections 3 and 5 (20 and 20 px)")),
+    aside, _ = sections_set_aside(_scan((4, "misaligned", "out of register with sections 3 and 5 (20 and 20 px)", (3, 5))),
                                   n_hidden)
     assert list(aside) == [3, 5]
     aside, _ = sections_set_aside(_scan((11, "blank", "contrast 1%")), n_hidden)

@@ -51,6 +51,9 @@ class SectionFinding:
     index: int  # the section's z index in the stack
     kind: str  # one of KINDS
     detail: str  # in words, with the measured number
+    # for a misaligned section, the neighbours it is out of register with: (i - 1, i + 1) for one section out of
+    # place, (i - 1,) for a break after which the whole stack is shifted
+    out_of_register_with: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,10 +239,11 @@ def _misalignment_findings(scan: _Scan, skip: set[int]) -> list[SectionFinding]:
     for k in sorted(far):
         if k - 1 in far and found and found[-1].index == k - 1:
             continue  # the pair after a section out of register with both neighbours: that section is flagged
+        both = k + 1 in far
         what = (f"out of register with sections {k - 1} and {k + 1} ({shifts[k]:.0f} and {shifts[k + 1]:.0f} px)"
-                if k + 1 in far else f"shifted {shifts[k]:.0f} px from section {k - 1}")
+                if both else f"shifted {shifts[k]:.0f} px from section {k - 1}")
         found.append(SectionFinding(k, "misaligned", f"{what}; the stack's typical neighbour shift is "
-                                                     f"{typical:.1f} px"))
+                                                     f"{typical:.1f} px", (k - 1, k + 1) if both else (k - 1,)))
     return found
 
 

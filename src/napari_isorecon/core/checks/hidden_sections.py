@@ -113,8 +113,8 @@ def _as_dtype(prediction: np.ndarray, dtype) -> np.ndarray:
 def _pairs_touched(finding) -> set[int]:
     """The neighbour sections a finding at section i spoils as inputs for predicting their neighbours."""
     i = finding.index
-    if finding.kind == "misaligned" and "out of register with" not in finding.detail:
-        return {i - 1}  # shifted from section i - 1 only (the sections after it move with it)
+    if finding.kind == "misaligned":
+        return set(finding.out_of_register_with)  # a break: only i - 1 (the sections after it move with it)
     return {i - 1, i + 1}
 
 
