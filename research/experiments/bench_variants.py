@@ -36,6 +36,10 @@ VARIANTS = {
     # stage-2 sections of a thickness drawn per patch around the declared one (research/log.md)
     "spread0.5": {"thickness_spread": 0.5},
     "spread1": {"thickness_spread": 1.0},
+    # the output's mean held to the sections' between them (model.phase_levels, the default since 2026-12-03)
+    # off, and the L1 stage-2 loss with it on (research/log.md, "Intensity")
+    "no_hold": {"hold_section_mean": False},
+    "l1": {"stage2_loss": "l1"},
 }
 
 

@@ -101,6 +101,10 @@ _WRAPPERS = {"edsr": _SubPixelSlices, "rcan": _SubPixelSlices, "drcnet": _DRCNet
 
 def scriptable_slice_network(net) -> nn.Module:
     """A scriptable module sharing ``net``'s weights: (N, 1, H, W), out_rows -> (N, 1, out_rows, W)."""
+    from ..model.phase_levels import PhaseLevelled
+
+    if isinstance(net, PhaseLevelled):  # the measured phase levels stay taken off (torch-only already)
+        return PhaseLevelled(scriptable_slice_network(net.net), net.coefficients.cpu().numpy())
     try:
         wrapper = _WRAPPERS[net.name]
     except (AttributeError, KeyError):

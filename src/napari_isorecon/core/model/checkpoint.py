@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import IsoReconError
@@ -63,6 +64,7 @@ def save_model(model: IsoModel, path, overwrite: bool = False) -> Path:
         "state": model.state.to_dict(),
         "networks": {name: net.state_dict() for name, net in model.networks.items()},
         "reconstructor": None if model.reconstructor is None else model.reconstructor.state_dict(),
+        "phase_levels": None if model.phase_levels is None else [float(c) for c in model.phase_levels],
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
@@ -106,6 +108,8 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
         if payload.get("reconstructor") is not None:
             model.reconstructor = model.new_reconstructor()
             model.reconstructor.load_state_dict(payload["reconstructor"])
+        if payload.get("phase_levels") is not None:
+            model.phase_levels = np.asarray(payload["phase_levels"], dtype=np.float32)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise IsoReconError(f"{path} is a damaged or incompatible napari-isorecon model ({exc!s:.160}).") from None
     if z_factor is not None and not same_z_factor(z_factor, config.z_factor):

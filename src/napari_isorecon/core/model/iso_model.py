@@ -56,6 +56,8 @@ class IsoModel:
         self.networks = networks if networks is not None else build_networks(config)
         self.reconstructor = reconstructor
         self.state = state or TrainState()
+        # per-phase offsets of the output rows (model.phase_levels), measured after training; None: none
+        self.phase_levels: np.ndarray | None = None
 
     @property
     def z_factor(self) -> float:
@@ -77,8 +79,14 @@ class IsoModel:
         return net
 
     def reconstruction_network(self) -> torch.nn.Module:
-        """The network that makes the isotropic volume: stage 2's when trained, else G_lh."""
-        return self.reconstructor if self.reconstructor is not None else self.g_lh
+        """The network that makes the isotropic volume: stage 2's when trained, else G_lh; with the measured
+        phase levels (:mod:`.phase_levels`) taken off its rows when the model has them."""
+        net = self.reconstructor if self.reconstructor is not None else self.g_lh
+        if self.phase_levels is None:
+            return net
+        from .phase_levels import PhaseLevelled
+
+        return PhaseLevelled(net, self.phase_levels)
 
     def to(self, device) -> IsoModel:
         for net in self.networks.values():

@@ -117,6 +117,11 @@ class TrainConfig:
     # sections, core.training.noise), so that they look like the real, noisy axial slices (docs/method.md, "Real stacks")
     match_noise: bool = option(True, "Matched noise", "Put back the pixel noise the axial kernel averaged away.",
                                level="experimental")
+    # after training, the output's mean at every position between two sections is held to the sections' mean
+    # (core.model.phase_levels; docs/method.md, "Intensity")
+    hold_section_mean: bool = option(True, "Hold the mean between sections", "After training, measure how far "
+                                     "the output's mean lies from the sections' at each position between two "
+                                     "sections and take it off.", level="experimental")
     # the sections' thickness in z-steps (1: as thick as their spacing): the stage-2 pairs' section, where the
     # section kernel model starts, and what the hidden-section check scores with (halved at 2F). Not
     # identifiable from the volume (docs/method.md), so it is the acquisition's to say. The free taps always
@@ -259,6 +264,7 @@ class TrainConfig:
         data.setdefault("thickness_spread", 0.0)
         data.setdefault("precision", "float32")
         data.setdefault("seamless_subpixel", False)
+        data.setdefault("hold_section_mean", False)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
         for key in ("betas", "percentiles"):

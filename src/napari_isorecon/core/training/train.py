@@ -34,6 +34,7 @@ from ..events import (
 from ..geometry import check_volume, patch_geometry
 from ..model.intensity import Normalizer
 from ..model.iso_model import IsoModel
+from ..model.phase_levels import measure_phase_levels
 from ..networks import losses
 from ..settings.config import TrainConfig
 from ..settings.device import resolve_device
@@ -370,6 +371,9 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         net.eval()
     if model.reconstructor is not None:
         model.reconstructor.eval()
+    if cfg.hold_section_mean:  # the output's mean held to the sections' between them (model.phase_levels)
+        net = model.reconstructor if model.reconstructor is not None else model.g_lh
+        model.phase_levels = measure_phase_levels(net, volume, model.normalizer, cfg.z_factor, artefacts.not_real)
     if preview_every:
         yield _preview(model, sampler, state.step)
     yield TrainFinished(model=model, stopped=stopped, steps=state.step, elapsed=state.elapsed)
