@@ -16,7 +16,11 @@ widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budg
 - ``uncertainty.png``: the reconstruction again with the *Uncertainty map* option: the result with
   "<layer> uncertainty" (inferno, additive) over it in an xz plane, beside the learned-kernel plot;
 - ``hidden_check.png``: the Train widget after "Check on hidden sections" with the same budget: the
-  verdict, the summary table and the figure of the worst and the median hidden section.
+  verdict, the summary table and the figure of the worst and the median hidden section;
+- ``compare_check.png``: the Train widget's compare panel alone (the dock widened to its form's width) after
+  "Compare on hidden sections" of serial sections and learn, each with the same budget: the recommendation
+  and the table of the pair.
+  ``--only compare_check`` makes just this one (no training or reconstruction before it).
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(1600, 1240), metavar=("W", "H"))
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="torch CPU threads (1 is much faster on a busy 2-core machine)")
+    parser.add_argument("--only", choices=("compare_check",), default=None, help="make only this screenshot")
     args = parser.parse_args(argv)
     if args.torch_threads:
         import torch
@@ -104,6 +109,11 @@ def main(argv=None) -> None:
     train.settings.budget_unit = "minutes"
     train.settings.budget = args.seconds / 60
     train.settings.preview_every = 50
+    if args.only == "compare_check":
+        recon_dock.hide()
+        compare_screenshot(app, viewer, train_dock, train, args)
+        viewer.close()
+        return
     train._scroll.verticalScrollBar().setValue(0)  # the form's top: layer, z-factor, acquisition, budget
     settle(app, 1.0)
     save(viewer, train.window(), args.out / "train_settings.png")
@@ -147,7 +157,29 @@ def main(argv=None) -> None:
     scroll_to(train, train.hidden_check)
     settle(app, 1.0)
     save(viewer, train.window(), args.out / "hidden_check.png")
+    compare_screenshot(app, viewer, train_dock, train, args)
     viewer.close()
+
+
+def compare_screenshot(app, viewer, train_dock, train, args) -> None:
+    """Compare serial sections and learn on the sample's hidden sections; grab the compare panel's own pixels,
+    the dock as wide as the Train form needs (nothing clipped)."""
+    from qtpy.QtCore import Qt
+
+    wide = train._scroll.widget().minimumSizeHint().width() + train._scroll.verticalScrollBar().sizeHint().width()
+    viewer.window._qt_window.resizeDocks([train_dock], [wide + 8], Qt.Orientation.Horizontal)
+    panel = train.compare_check
+    for name, box in panel.boxes.items():
+        box.setChecked(name in ("serial-sections", "learn"))
+    panel.button.click()
+    wait_until(app, lambda: panel.job_controller.job is None, timeout=60 * args.seconds)
+    settle(app, 1.0)
+    scroll_to(train, panel)
+    close_toasts(train.window())
+    settle(app, 1.0)
+    path = args.out / "compare_check.png"
+    panel.grab().save(str(path))
+    print(f"wrote {path} ({panel.width()} x {panel.height()})")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,13 @@ class JobController(JobStateMachine):
         if tip is not None:
             button.setToolTip(tip)
 
+    def add_blocker(self, other: JobStateMachine) -> None:
+        """Also refuse to start while ``other`` runs (and redraw the button when it starts or ends)."""
+        self.blockers += (other,)
+        if self._button is not None:
+            other.changed.connect(self._draw_button)
+            self._draw_button()
+
     @property
     def blocked(self) -> bool:
         """True while one of the blockers runs."""

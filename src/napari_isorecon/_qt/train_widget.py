@@ -25,6 +25,7 @@ from ..core.events import (
 from ..core.geometry import check_volume, patch_geometry
 from ..core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
 from ..core.settings.config import TrainConfig
+from .compare_check import CompareOnHiddenSections
 from .export_action import ExportButton
 from .hidden_check import HiddenSectionCheck
 from .job_controller import JobController, JobLook
@@ -126,7 +127,11 @@ class TrainWidget(QWidget):
         self.hidden_check = HiddenSectionCheck(self)
         self.hidden_check.job_controller.changed.connect(self._show_state)
         root.addWidget(self.hidden_check)
-        self.job_controller.blockers = (self.hidden_check.job_controller,)  # one job at a time
+        self.compare_check = CompareOnHiddenSections(self)  # acquisitions compared on the same hidden sections
+        self.compare_check.job_controller.changed.connect(self._show_state)
+        root.addWidget(self.compare_check)
+        self.job_controller.blockers = (self.hidden_check.job_controller,  # one job at a time
+                                        self.compare_check.job_controller)
         self.job_controller.show_on(self.start_button, self.status, TRAINING_LOOK, self.start_training)
         root.addStretch(1)
         keep_min_height(self._scroll, 260)
@@ -258,7 +263,7 @@ class TrainWidget(QWidget):
 
     def _show_state(self, *_) -> None:
         """Enable what may change now: nothing of the settings while training or the check runs."""
-        training, checking = self.job_controller.busy, self.hidden_check.busy
+        training, checking = self.job_controller.busy, self.hidden_check.busy or self.compare_check.busy
         self.settings_box.setEnabled(not training and not checking)
         self.load_button.setEnabled(not training)
         self.continue_box.setEnabled(not training and not checking and self.model is not None)
