@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.planted import check_config, tissue
 from torch import nn
 
 from napari_isorecon.core.checks.hidden_sections import predict_hidden, split_sections
@@ -21,7 +22,6 @@ from napari_isorecon.core.model.phase_levels import (
 )
 from napari_isorecon.core.networks.resample import axial_resize
 from napari_isorecon.core.training.train import train_to_end
-from tests.planted import check_config, tissue
 
 
 class FloorAt(nn.Module):
