@@ -65,3 +65,33 @@ def test_a_misaligned_finding_names_the_neighbours_it_is_out_of_register_with():
     brk[14:] = np.roll(brk[14:], 25, axis=2)
     assert find_section_artefacts(one).findings[0].out_of_register_with == (17, 19)
     assert find_section_artefacts(brk).findings[0].out_of_register_with == (13,)
+
+
+def test_a_lazy_volume_is_read_a_slab_of_centre_crops_at_a_time_with_the_same_findings(monkeypatch):
+    """The scan never asks a zarr-like volume for more than a slab of ``SLAB`` sections' centre crops, and a dask
+    array of the same stack gives exactly the findings of the numpy one."""
+    dask_array = pytest.importorskip("dask.array")
+    from napari_isorecon.core.checks import artefacts
+
+    vol = tissue(z=40)
+    vol[5] = vol[4]
+    vol[12] = 0
+    vol[25, :60] = 255
+    vol[33] = np.roll(vol[33], 20, axis=1)
+    reads = []
+
+    class Recorded:  # what a zarr array offers: shape, dtype and basic indexing
+        shape, dtype, ndim = vol.shape, vol.dtype, vol.ndim
+
+        def __getitem__(self, key):
+            reads.append(key)
+            return vol[key]
+
+    monkeypatch.setattr(artefacts, "CROP", 64)  # the 96 px sections are read through a 64 px centre crop
+    expected = find_section_artefacts(vol)
+    assert expected.indices() == (5, 12, 25, 33)
+    assert find_section_artefacts(Recorded()) == expected
+    assert len(reads) == -(-40 // artefacts.SLAB)
+    for z, rows, cols in reads:
+        assert z.stop - z.start <= artefacts.SLAB and (rows.start, rows.stop, cols.start, cols.stop) == (16, 80, 16, 80)
+    assert find_section_artefacts(dask_array.from_array(vol, chunks=(7, 48, 48))) == expected

@@ -332,3 +332,36 @@ def test_too_few_real_sections_get_one_line_and_nothing_is_written(tmp_path, cap
     err = _error(capsys, ["run", str(path), "--z-factor", "4", "--steps", "2", "--out-dir", str(tmp_path / "out")])
     assert "at least 4 are needed" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["few.tif"]  # no model, no folder
+
+
+def test_run_scans_the_volume_once_for_training_and_reconstruction(tmp_path, capsys, monkeypatch):
+    """`isorecon run` scans the stack for sections that are no real image once: training sets the blank one
+    aside and the reconstruction fills it from the same findings, exactly as a reconstruction that scans on its
+    own does."""
+    from planted import tissue
+
+    from napari_isorecon.core.checks import artefacts
+
+    volume = tissue(z=12, size=64)
+    volume[6] = 0  # a blank section
+    path = tmp_path / "damaged.tif"
+    tifffile.imwrite(path, volume)
+    scans = []
+    real_measure = artefacts._measure  # every scan makes one pass, however the scan function was imported
+    monkeypatch.setattr(artefacts, "_measure", lambda *a, **k: scans.append(1) or real_measure(*a, **k))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--z-factor", "4", "--steps", "2", "--out-dir", str(out)]) == 0
+    assert len(scans) == 1
+    err = capsys.readouterr().err
+    assert err.count("Sections: 1 of 12 sections look like artefacts: section 6 (blank). Training leaves out "
+                     "section 6.") == 1
+    assert err.count("Filled section 6 (blank) from the neighbouring sections") == 1
+    iso, _ = read_volume(out / "damaged_isotropic.tif")
+    interpolated, _ = read_volume(out / "damaged_interpolated.tif")
+    assert iso[24:28].mean() > 0.8 * volume[[5, 7]].mean()  # section 6's output rows: filled, not dark
+    assert interpolated[24:28].mean() > 0.8 * volume[[5, 7]].mean()
+    assert main(["reconstruct", str(path), "--model", str(out / "damaged_model.pt"), "--out", str(tmp_path / "r.tif"),
+                 "--interpolated", str(tmp_path / "c.tif")]) == 0
+    assert len(scans) == 2  # a reconstruction alone scans for itself
+    np.testing.assert_array_equal(iso, read_volume(tmp_path / "r.tif")[0])
+    np.testing.assert_array_equal(interpolated, read_volume(tmp_path / "c.tif")[0])

@@ -112,3 +112,50 @@ def test_a_lazy_volume_gets_lazy_parts_equal_to_the_in_memory_ones(volume, model
     finals = _finals(reconstruct_with_twin(volume, model, CPU, uncertainty=True))
     np.testing.assert_array_equal(parts["interpolated"].compute(), finals["interpolated"].volume)
     assert np.abs(parts["isotropic"].compute().astype(int) - finals["isotropic"].volume.astype(int)).max() <= 1
+
+
+def test_lazy_events_fill_the_sections_first_and_scan_only_when_asked(model, monkeypatch):
+    """A dask volume with a blank section: the job says which sections it filled, then gives lazy parts made
+    from the filled volume, equal to the in-memory job's; without filling nothing is scanned; a stop during the
+    scan gives no part."""
+    import dask.array as da
+    from planted import tissue
+
+    from napari_isorecon.core.checks import artefacts as scan_module
+    from napari_isorecon.core.events import SectionsFilled
+    from napari_isorecon.core.jobs import lazy_reconstruct_events
+
+    volume = tissue(z=12, size=64)
+    volume[6] = 0  # blank
+    lazy = da.from_array(volume, chunks=(5, 32, 64))
+    scans = []
+    real_measure = scan_module._measure
+    monkeypatch.setattr(scan_module, "_measure", lambda *a, **k: scans.append(1) or real_measure(*a, **k))
+    events = list(lazy_reconstruct_events(lazy, model, CPU, uncertainty=True))
+    assert [e.part for e in events] == ["input", "interpolated", "isotropic"] and len(scans) == 1
+    assert isinstance(events[0].event, SectionsFilled) and events[0].event.filled == (6,)
+    iso = events[2].event
+    assert isinstance(iso, ReconWithUncertainty) and iso.info["lazy"]
+    assert all(isinstance(a, da.Array) for a in (events[1].event.volume, iso.volume, iso.uncertainty))
+    finals = _finals(reconstruct_with_twin(volume, model, CPU, uncertainty=True))  # in memory, filled too
+    np.testing.assert_array_equal(events[1].event.volume.compute(), finals["interpolated"].volume)
+    assert np.abs(iso.volume.compute().astype(int) - finals["isotropic"].volume.astype(int)).max() <= 1
+    assert events[1].event.volume[32].mean().compute() > 0.8 * volume[[5, 7]].mean()  # not dark
+
+    scans.clear()  # the in-memory job scanned too
+    kept = list(lazy_reconstruct_events(lazy, model, CPU.replace(fill_artefacts=False)))
+    assert [e.part for e in kept] == ["interpolated", "isotropic"] and scans == []  # no scan
+    assert kept[0].event.volume[32].mean().compute() < 10  # the blank section printed through
+
+    stop = threading.Event()
+    real_scan = scan_module.find_section_artefacts
+
+    def stopped_during_the_scan(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        stop.set()
+        return found
+
+    monkeypatch.setattr(scan_module, "find_section_artefacts", stopped_during_the_scan)
+    events = list(lazy_reconstruct_events(lazy, model, CPU, stop=stop))
+    finished = [e.event for e in events if isinstance(e.event, ReconFinished)]
+    assert len(finished) == 1 and finished[0].stopped and finished[0].volume is None

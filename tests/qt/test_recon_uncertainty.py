@@ -64,7 +64,8 @@ def test_circular_score_only_when_asked_and_labelled_a_diagnostic(qtbot, viewer,
     assert QUALITY_POINTER in recon_widget.status.text()
 
 
-def test_lazy_layer_gets_a_lazy_uncertainty_layer(viewer, sample_layer, recon_widget, tiny_model_file, notes):
+def test_lazy_layer_gets_a_lazy_uncertainty_layer(qtbot, viewer, sample_layer, recon_widget, tiny_model_file,
+                                                  notes):
     import dask.array as da
 
     volume = np.asarray(sample_layer.data)
@@ -74,6 +75,7 @@ def test_lazy_layer_gets_a_lazy_uncertainty_layer(viewer, sample_layer, recon_wi
     use_file(recon_widget, tiny_model_file)
     recon_widget.settings.uncertainty = True
     assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")  # the sections are scanned in the worker
     iso, spread = viewer.layers["lazy EM isotropic"], viewer.layers["lazy EM uncertainty"]
     assert isinstance(spread.data, da.Array) and spread.data.shape == (50, 100, 200)
     np.testing.assert_allclose(spread.scale, iso.scale)

@@ -191,7 +191,7 @@ def test_side_by_side_shows_xz_grid_and_goes_back(qtbot, viewer, sample_layer, r
     assert all(layer.visible for layer in viewer.layers)
 
 
-def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(viewer, sample_layer, recon_widget,
+def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(qtbot, viewer, sample_layer, recon_widget,
                                                                 tiny_model_file, notes):
     """A dask (or zarr) layer is never loaded whole: the results are dask arrays computed as viewed."""
     import dask.array as da
@@ -205,6 +205,7 @@ def test_lazy_layer_gets_lazy_results_equal_to_in_memory_ones(viewer, sample_lay
     recon_widget.layer_picker.set_layer(lazy)
     use_file(recon_widget, tiny_model_file)
     assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")  # the sections are scanned in the worker
     iso = viewer.layers["lazy EM isotropic"]
     assert isinstance(iso.data, da.Array) and iso.data.shape == (50, 100, 200)
     np.testing.assert_allclose(iso.scale, (10, 10, 10))

@@ -19,7 +19,7 @@ from ..core.events import (
     SectionsFilled,
 )
 from ..core.geometry import check_volume, isotropic_placement
-from ..core.jobs import lazy_reconstruct_with_twin, reconstruct_with_twin
+from ..core.jobs import lazy_reconstruct_events, reconstruct_with_twin
 from ..core.settings.config import ReconConfig
 from ..core.settings.precision import check_runtime
 from ..core.settings.zfactor import same_z_factor
@@ -162,17 +162,19 @@ class ReconstructWidget(QWidget):
             return False
         data = source.data
         with_uncertainty, with_consistency = self.settings.uncertainty, self.settings.consistency
-        if not isinstance(data, np.ndarray):  # a dask / zarr layer: lazy results, computed block by block
-            return self._add_lazy_results(source, layer, model, config, with_uncertainty)
+        lazy = not isinstance(data, np.ndarray)  # a dask / zarr layer: lazy results, computed block by block
 
         def events(stop):  # the twin, the result, its checks (core.jobs); torch is imported in the worker
+            if lazy:  # the scan for sections to fill reads every section: in the worker, as the rest
+                return lazy_reconstruct_events(data, model, config, with_uncertainty, stop)
             return reconstruct_with_twin(data, model, config, uncertainty=with_uncertainty,
                                          consistency=with_consistency, stop=stop)
 
         self.end_comparison()
-        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False}
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False, "lazy": lazy}
         self.result_layers = {}
-        self.job_controller.start(events, self._on_event, "IsoRecon: interpolating", on_finished=self._on_job_finished)
+        desc = "IsoRecon: looking for damaged sections" if lazy and config.fill_artefacts else "IsoRecon: interpolating"
+        self.job_controller.start(events, self._on_event, desc, on_finished=self._on_job_finished)
         return True
 
     def cancel(self) -> None:
@@ -222,35 +224,13 @@ class ReconstructWidget(QWidget):
             show_info(f"'{source.name}' was removed while it was being processed; '{name}' was made from "
                       "the data as it was when you pressed Reconstruct.")
 
-    def _add_lazy_results(self, source, layer, model, config, with_uncertainty: bool) -> bool:
-        """For a lazy (dask / zarr) layer: add dask-backed layers whose blocks are reconstructed as they
-        are viewed, so a volume larger than memory never has to be loaded whole."""
-        self.end_comparison()
-        self._run = {"source": source, "layer": unwrap(layer), "z_factor": model.z_factor, "cancelled": False}
-        self.result_layers = {}
-        try:
-            for part, volume in lazy_reconstruct_with_twin(source.data, model, config, with_uncertainty).items():
-                self._add_result(part, volume)
-        except IsoReconError as exc:
-            show_error(str(exc))
-            return False
-        added = ", ".join(f"'{part}'" for part in self.result_layers)
-        self.status.setText(f"Done: lazy {added} layers added; blocks are computed as you view them (use "
-                            "`isorecon reconstruct ... --out OUT.zarr` to write them all). " + QUALITY_POINTER)
-        return True
-
     def _on_job_finished(self) -> None:
         run = self._run or {}
         if self.job_controller.busy:
             if run.get("cancelled"):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
-                added = " and ".join(f"'{part}'" for part in self.result_layers)
-                ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
-                filled = f" {run['filled']}" if run.get("filled") else ""
-                self.status.setText((f"Done: {added} layers added." if added else "Done.") + filled + ran_in
-                                    + run.get("note", "")
-                                    + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
+                self.status.setText(_done_text(run, list(self.result_layers)))
             self.job_controller.finish()
         self._show_state()
 
@@ -301,3 +281,17 @@ class ReconstructWidget(QWidget):
     def closeEvent(self, event) -> None:
         self._lifetime.end()
         super().closeEvent(event)
+
+
+def _done_text(run: dict, parts: list[str]) -> str:
+    """The status line after a run that was not cancelled: the layers added, the sections filled, and where to
+    look for evidence of quality."""
+    filled = f" {run['filled']}" if run.get("filled") else ""
+    if run.get("lazy"):
+        added = ", ".join(f"'{part}'" for part in parts)
+        return (f"Done: lazy {added} layers added; blocks are computed as you view them (use `isorecon reconstruct "
+                f"... --out OUT.zarr` to write them all).{filled} " + QUALITY_POINTER)
+    added = " and ".join(f"'{part}'" for part in parts)
+    ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
+    return ((f"Done: {added} layers added." if added else "Done.") + filled + ran_in + run.get("note", "")
+            + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)

@@ -88,7 +88,9 @@ def cmd_interpolate(args):
 
 
 def cmd_run(args):
-    """Train, save the model, reconstruct and write the interpolated twin, all into one folder."""
+    """Train, save the model, reconstruct and write the interpolated twin, all into one folder. The volume is
+    scanned for sections that are no real image once, for both."""
+    from ..core.checks.artefacts import find_section_artefacts
     from ..core.geometry import check_volume
     from ..core.io.files import check_writable
     from ..core.jobs import Outputs, check_autosave, finish_autosave, reconstruct_with_twin
@@ -113,9 +115,11 @@ def cmd_run(args):
                 f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}"
                 f"{f' (resuming at step {resume.state.step})' if resume else ''}; assumes {_pairs_text(cfg)}")
     _print_acquisition_notes(cfg)
+    artefacts = find_section_artefacts(volume)  # once: training sets them aside, the reconstruction fills them
     # the folder is made once training has checked the volume (its sections included): refused, nothing is made
     model, stopped = train_with_progress(volume, cfg, resume, autosave, args.checkpoint_every, announce=announce,
-                                         checked=lambda: out_dir.mkdir(parents=True, exist_ok=True))
+                                         checked=lambda: out_dir.mkdir(parents=True, exist_ok=True),
+                                         artefacts=artefacts)
     save_model(model, paths["model.pt"], overwrite=args.overwrite)
     finish_autosave(autosave)
     _print_kernel(model, voxel)
@@ -126,7 +130,7 @@ def cmd_run(args):
                       voxel=voxel, overwrite=args.overwrite)
     finals = run_parts(lambda stop: reconstruct_with_twin(volume, model, recon_config(args),
                                                           consistency=args.consistency, outputs=outputs,
-                                                          stop=stop), VERBS, WRITTEN)
+                                                          stop=stop, artefacts=artefacts), VERBS, WRITTEN)
     for key, path in paths.items():
         print(f"{key:>17}: {path}")
     _print_checks(args, model, finals)

@@ -50,16 +50,18 @@ def advance(bar, fraction: float, **postfix) -> None:
 
 
 def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, checkpoint_minutes: float = 0.0,
-                        announce: str | None = None, checked=None):
+                        announce: str | None = None, checked=None, artefacts=None):
     """Train with a progress bar; every ``checkpoint_minutes`` the model so far is saved to ``autosave``
     (replaced each time), so that a killed process can resume from it. ``announce`` is printed and
-    ``checked()`` called (e.g. to make the output folder) once the input has passed its checks."""
+    ``checked()`` called (e.g. to make the output folder) once the input has passed its checks. ``artefacts``: a
+    scan of the volume already made (``core.checks.artefacts``), used instead of scanning it again."""
     from ..core.events import ArtefactsFound, StageStarted, TrainFinished, TrainStep
     from ..core.jobs import train_with_autosave
 
     final = None
     with stop_on_interrupt() as stop:
-        events = train_with_autosave(volume, cfg, stop, resume, autosave, checkpoint_minutes * 60.0)  # checks first
+        events = train_with_autosave(volume, cfg, stop, resume, autosave, checkpoint_minutes * 60.0,  # checks first
+                                     artefacts=artefacts)
         if checked is not None:
             checked()
         if announce:

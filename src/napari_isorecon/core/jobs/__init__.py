@@ -5,7 +5,8 @@ collects options and consumes the typed events (core/events.py).
   continuing a model;
 - :mod:`.autosave`: where a training run keeps its periodic checkpoint, never overwriting another's;
 - :mod:`.outputs`: where volumes go (.tif whole, .zarr block by block), checked before any work;
-- :mod:`.twin`: :func:`reconstruct_with_twin`, the interpolated twin + the result + its optional checks.
+- :mod:`.twin`: :func:`reconstruct_with_twin`, the interpolated twin + the result + its optional checks;
+  :func:`lazy_reconstruct_events`, the same as lazy dask arrays for a volume larger than memory.
 
 ``same_z_factor`` (one relative tolerance for "is this the model's z-factor") lives in
 :mod:`..settings.zfactor`, which the checkpoint and training code below this layer use too.
@@ -23,11 +24,17 @@ from .autosave import (
 )
 from .outputs import Outputs, check_output, is_zarr_output
 from .settings import TrainOptions, acquisition_notes, check_budget_left, training_config
-from .twin import interpolation, lazy_reconstruct_with_twin, reconstruct_with_twin, reconstruction
+from .twin import (
+    interpolation,
+    lazy_reconstruct_events,
+    lazy_reconstruct_with_twin,
+    reconstruct_with_twin,
+    reconstruction,
+)
 
 __all__ = [
     "AUTOSAVE_ENV", "Outputs", "TrainOptions", "acquisition_notes", "check_autosave", "check_budget_left",
     "check_output", "default_autosave_folder", "finish_autosave", "interpolation", "is_zarr_output",
-    "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin", "reconstruction",
-    "train_with_autosave", "training_config",
+    "lazy_reconstruct_events", "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin",
+    "reconstruction", "train_with_autosave", "training_config",
 ]

@@ -65,12 +65,14 @@ def new_autosave_file(folder: Path, name: str) -> Path | None:
 
 
 def train_with_autosave(volume, cfg, stop=None, resume=None, autosave: Path | None = None,
-                        every_s: float = 0.0, final: bool = False, preview_every: int = 0):
+                        every_s: float = 0.0, final: bool = False, preview_every: int = 0, artefacts=None):
     """``train.train`` whose model is saved to ``autosave`` every ``every_s`` seconds of training (and, with
-    ``final``, at the end too); each save is a ``CheckpointSaved`` event. Checks the input at the call."""
+    ``final``, at the end too); each save is a ``CheckpointSaved`` event. Checks the input at the call.
+    ``artefacts``: a scan of the volume already made (see ``train.train``)."""
     from ..model.checkpoint import autosaving
     from ..training.train import train  # imports torch
 
     every = every_s if autosave is not None else 0.0
-    events = train(volume, cfg, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every)
+    events = train(volume, cfg, stop=stop, resume=resume, preview_every=preview_every, snapshot_every=every,
+                   artefacts=artefacts)
     return autosaving(events, autosave, final=final) if autosave is not None and (every or final) else events

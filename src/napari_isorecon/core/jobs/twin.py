@@ -2,7 +2,8 @@
 (plain, or by test-time augmentation with its uncertainty) and the optional circular consistency check, as
 one stream of typed events; written to files when ``outputs`` says where (:mod:`.outputs`). Sections that are no
 real image are filled from their neighbours first (``core.inference.filling``), once for the twin and the result
-alike."""
+alike; for a volume larger than memory, :func:`lazy_reconstruct_events` gives both as lazy dask arrays made
+from the filled (still lazy) volume."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..events import InputConsistency, PartEvent, ReconFinished
+from ..events import InputConsistency, PartEvent, ReconFinished, ReconWithUncertainty, stop_requested
 from ..geometry import check_volume
 from ..settings.config import ReconConfig
 from .outputs import Outputs, whole_depth_note, written
@@ -20,7 +21,7 @@ PARTS = ("input", "interpolated", "isotropic", "checks")  # in the order they ru
 
 def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, twin: bool = True,
                           uncertainty: bool = False, consistency: bool = False, outputs: Outputs | None = None,
-                          stop=None) -> Iterator[PartEvent]:
+                          stop=None, artefacts=None) -> Iterator[PartEvent]:
     """Interpolate (``twin``) and reconstruct ``volume`` with ``model``; every event comes as a
     ``PartEvent(part, event)`` with part "interpolated", "isotropic" or "checks".
 
@@ -31,7 +32,9 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     computed block by block straight into the file (its ReconFinished holds the written array, opened
     lazily). A stopped part (ReconFinished.stopped) ends the job. With ``consistency`` a last "checks" part
     yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
-    the outputs at the call, before any work.
+    the outputs at the call, before any work. ``artefacts``: a scan of ``volume`` already made
+    (``core.checks.artefacts.find_section_artefacts``, e.g. by the training just before), used instead of
+    scanning it again.
     """
     from ..settings.precision import check_runtime
 
@@ -40,7 +43,7 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     check_runtime(config)  # an unusable device or precision is refused before the twin is made
     if outputs is not None:
         outputs.check()
-    source = _Source(volume, config.fill_artefacts)
+    source = _Source(volume, config.fill_artefacts, artefacts)
     inner = config.replace(fill_artefacts=False)  # filled once here, for both parts
     parts = [("input", source.prepare)]
     if twin:
@@ -53,17 +56,17 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
 
 class _Source:
     """The job's input: the volume as given, or with its sections that are no real image filled from their
-    neighbours (scanned when the job starts, not at the call)."""
+    neighbours (scanned when the job starts, not at the call, unless ``artefacts`` holds a scan already made)."""
 
-    def __init__(self, volume, fill: bool):
-        self.volume, self.fill, self.filled = volume, fill, ()
+    def __init__(self, volume, fill: bool, artefacts=None):
+        self.volume, self.fill, self.artefacts, self.filled = volume, fill, artefacts, ()
 
     def prepare(self) -> Iterator:
         if not self.fill:
             return
         from ..inference.filling import fill_not_real
 
-        self.volume, event = fill_not_real(self.volume)
+        self.volume, event = fill_not_real(self.volume, self.artefacts)
         if event is not None:
             self.filled = event.filled
             yield event
@@ -167,10 +170,37 @@ def _noted(shape, z_factor, radius, outputs: Outputs, events) -> Iterator:
     yield from events
 
 
+def lazy_reconstruct_events(volume, model, config: ReconConfig | None = None, uncertainty: bool = False,
+                            stop=None) -> Iterator[PartEvent]:
+    """The lazy job (:func:`lazy_reconstruct_with_twin`) as events, for a front-end that must not wait while
+    the input is scanned (the scan reads every section's centre): with ``config.fill_artefacts``, an "input"
+    part's SectionsFilled when sections were filled (the lazy parts are made from the filled, still lazy
+    volume), then one ReconFinished per part holding its lazy dask array, "interpolated" then "isotropic" (a
+    ReconWithUncertainty with ``uncertainty``; ``info["lazy"]`` is True). Stopped during the scan: one
+    ReconFinished(stopped=True) and no array. Everything, the input's checks included, runs when iterated."""
+    config = config or ReconConfig()
+    check_volume(volume)
+    source = _Source(volume, config.fill_artefacts)
+    for event in source.prepare():
+        yield PartEvent("input", event)
+    if stop_requested(stop):
+        yield PartEvent("interpolated", ReconFinished(stopped=True))
+        return
+    parts = lazy_reconstruct_with_twin(source.volume, model, config.replace(fill_artefacts=False), uncertainty)
+    info = {"lazy": True}
+    yield PartEvent("interpolated", ReconFinished(parts["interpolated"], info=info))
+    if uncertainty:
+        yield PartEvent("isotropic", ReconWithUncertainty(parts["isotropic"], info=info,
+                                                          uncertainty=parts["uncertainty"]))
+    else:
+        yield PartEvent("isotropic", ReconFinished(parts["isotropic"], info=info))
+
+
 def lazy_reconstruct_with_twin(volume, model, config: ReconConfig | None = None,
                                uncertainty: bool = False) -> dict:
     """For a volume larger than memory (dask / zarr): lazy dask arrays whose blocks are computed when read,
-    {"interpolated", "isotropic"[, "uncertainty"]}. Checks the input at the call."""
+    {"interpolated", "isotropic"[, "uncertainty"]}, of ``volume`` as it is (no section is filled here:
+    :func:`lazy_reconstruct_events` fills them first). Checks the input at the call."""
     from ..inference.blockwise import interpolate_blockwise, reconstruct_model_blockwise
 
     parts = {"interpolated": interpolate_blockwise(volume, model.z_factor, "cubic", config)}

@@ -225,7 +225,7 @@ def _preview(model: IsoModel, sampler: PatchSampler, step: int) -> DegradationPr
 
 def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
           preview_every: int = 0, degradation: str | None = None, snapshot_every: float = 0.0,
-          steps: TrainingSteps | None = None) -> Iterator:
+          steps: TrainingSteps | None = None, artefacts=None) -> Iterator:
     """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields ArtefactsFound, StageStarted, TrainStep,
     DegradationPreview (every ``preview_every`` steps, if > 0), TrainSnapshot (every ``snapshot_every``
     seconds of training, if > 0: save its model to survive a killed process) and finally TrainFinished.
@@ -240,7 +240,9 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
 
     The stack is scanned first (``core.checks.artefacts``): the first event is an ArtefactsFound, and
     duplicated, blank or saturated sections are left out of the patches; a stack with fewer than 4 real
-    sections, or made only of copies, is refused here, at the call.
+    sections, or made only of copies, is refused here, at the call. ``artefacts``: a scan of ``volume`` already
+    made (``find_section_artefacts``, with the registration), so that a job that trains and then reconstructs
+    the same volume scans it once.
     """
     check_volume(volume)
     geometry = patch_geometry(volume.shape, cfg.z_factor, cfg.lr_rows, cfg.patch_width)
@@ -273,7 +275,9 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
     if snapshot_every < 0 or not np.isfinite(snapshot_every):
         raise IsoReconError(f"The checkpoint interval must be a finite number of seconds >= 0, "
                             f"got {snapshot_every}.")
-    artefacts = check_usable(find_section_artefacts(volume))  # sections that are no real image are set aside
+    if artefacts is None:
+        artefacts = find_section_artefacts(volume)
+    artefacts = check_usable(artefacts)  # sections that are no real image are set aside
     return _train_events(volume, cfg, model.to(device), geometry, device, stop, preview_every, degrade,
                          snapshot_every, steps or TrainingSteps(), Updates(precision), artefacts)
 
