@@ -272,8 +272,9 @@ def test_an_override_wins_over_the_acquisition_with_a_note_and_info_shows_both(t
                  str(tmp_path / "b.pt")]) == 0
     assert "note:" not in capsys.readouterr().err  # nothing overridden, nothing to say
     assert main(["info", str(tmp_path / "b.pt")]) == 0
-    assert "acquisition assumed: block-face SEM (SBF-SEM); pairs from sections 0.5 z-steps thick" in \
-        capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "acquisition assumed: block-face SEM (SBF-SEM); pairs from sections 0.5 z-steps thick" in out
+    assert "mean between sections held to the sections'" in out
     with pytest.raises(SystemExit):
         main(["train", "sample", "--acquisition", "ssTEM", "--out", str(tmp_path / "x.pt")])
     assert "invalid choice: 'ssTEM'" in capsys.readouterr().err

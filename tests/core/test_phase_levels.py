@@ -15,6 +15,7 @@ from napari_isorecon.core.model.checkpoint import load_model, save_model
 from napari_isorecon.core.model.intensity import Normalizer
 from napari_isorecon.core.model.phase_levels import (
     PhaseLevelled,
+    describe_phase_levels,
     harmonics_for,
     levels_at,
     measure_phase_levels,
@@ -136,12 +137,16 @@ def test_levels_survive_a_checkpoint_and_shape_the_output(tmp_path):
     model = train_to_end(vol, check_config())
     model.phase_levels = np.array([0.02, 0.01, 0.0], dtype=np.float32)  # a visible offset, 0.02 on average
     before = run_to_end(reconstruct(vol, model)).volume
+    span = model.normalizer.high - model.normalizer.low
     loaded = load_model(save_model(model, tmp_path / "m.pt"))
     assert np.allclose(loaded.phase_levels, model.phase_levels)
     assert np.array_equal(run_to_end(reconstruct(vol, loaded)).volume, before)
+    assert describe_phase_levels(loaded) == (
+        f"mean between sections held to the sections': the network's rows were {0.03 * span:+.2f} grey levels off "
+        f"at a section and {0.01 * span:+.2f} midway (taken off; largest {0.03 * span:.2f})")
     loaded.phase_levels = None
+    assert describe_phase_levels(loaded).startswith("mean between sections: not held")
     without = run_to_end(reconstruct(vol, loaded)).volume.astype(float)
-    span = model.normalizer.high - model.normalizer.low
     assert abs((without.mean() - before.astype(float).mean()) / span - 0.02) < 0.002
 
 

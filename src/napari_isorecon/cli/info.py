@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
 def cmd_info(args):
     from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary
     from ..core.model.checkpoint import load_model
+    from ..core.model.phase_levels import describe_phase_levels
 
     model = load_model(args.model)
     cfg, state = model.config, model.state
@@ -33,6 +34,7 @@ def cmd_info(args):
         (f"  trained: {state.step} steps (stage 1: {state.stage_steps[0]}, stage 2: {state.stage_steps[1]}) in "
          f"{state.elapsed / 60:.1f} min; {'stage-2 network trained' if model.reconstructor is not None else 'no stage 2 yet: G_lh reconstructs'}"),
         f"  intensities: {model.normalizer.low:g} -> 0, {model.normalizer.high:g} -> 1 ({model.normalizer.dtype})",
+        "  " + describe_phase_levels(model),
         "  " + describe_kernel(model_kernel_summary(model, args.xy_nm)),
     ]
     print("\n".join(lines))

@@ -129,3 +129,15 @@ def measure_phase_levels(net: nn.Module, volume, normalizer, z_factor: float, no
     design = _design(pos[keep] - np.floor(pos[keep]), harmonics)
     coefficients, *_ = np.linalg.lstsq(design, row_mean[keep] - reference[keep], rcond=None)
     return coefficients.astype(np.float32)
+
+
+def describe_phase_levels(model) -> str:
+    """One line on what the model takes off its rows between sections, in the input's grey levels."""
+    if model.phase_levels is None:
+        return "mean between sections: not held (a model from before, or hold_section_mean off)"
+    span = model.normalizer.high - model.normalizer.low
+    phase = np.linspace(0, 1, 41)
+    offset = levels_at(model.phase_levels, phase) * span
+    at_section, midway = offset[0], offset[20]
+    return (f"mean between sections held to the sections': the network's rows were {at_section:+.2f} grey levels "
+            f"off at a section and {midway:+.2f} midway (taken off; largest {np.abs(offset).max():.2f})")
