@@ -17,7 +17,7 @@ widgets, trains with the "fast, CPU" preset for ``--seconds`` of wall-clock budg
   "<layer> uncertainty" (inferno, additive) over it in an xz plane, beside the learned-kernel plot;
 - ``hidden_check.png``: the Train widget after "Check on hidden sections" with the same budget: the
   verdict, the summary table and the figure of the worst and the median hidden section;
-- ``compare_check.png``: the Train widget's compare panel alone (the dock widened to its form's width) after
+- ``compare_check.png``: the Train widget's compare panel alone (at the dock's default width) after
   "Compare on hidden sections" of serial sections and learn, each with the same budget: the recommendation
   and the table of the pair.
   ``--only compare_check`` makes just this one (no training or reconstruction before it).
@@ -111,7 +111,7 @@ def main(argv=None) -> None:
     train.settings.preview_every = 50
     if args.only == "compare_check":
         recon_dock.hide()
-        compare_screenshot(app, viewer, train_dock, train, args)
+        compare_screenshot(app, viewer, train, args)
         viewer.close()
         return
     train._scroll.verticalScrollBar().setValue(0)  # the form's top: layer, z-factor, acquisition, budget
@@ -157,17 +157,13 @@ def main(argv=None) -> None:
     scroll_to(train, train.hidden_check)
     settle(app, 1.0)
     save(viewer, train.window(), args.out / "hidden_check.png")
-    compare_screenshot(app, viewer, train_dock, train, args)
+    compare_screenshot(app, viewer, train, args)
     viewer.close()
 
 
-def compare_screenshot(app, viewer, train_dock, train, args) -> None:
+def compare_screenshot(app, viewer, train, args) -> None:
     """Compare serial sections and learn on the sample's hidden sections; grab the compare panel's own pixels,
-    the dock as wide as the Train form needs (nothing clipped)."""
-    from qtpy.QtCore import Qt
-
-    wide = train._scroll.widget().minimumSizeHint().width() + train._scroll.verticalScrollBar().sizeHint().width()
-    viewer.window._qt_window.resizeDocks([train_dock], [wide + 8], Qt.Orientation.Horizontal)
+    at the width napari gave the dock (the Train widget fits it: tests/qt/test_dock_width.py)."""
     panel = train.compare_check
     for name, box in panel.boxes.items():
         box.setChecked(name in ("serial-sections", "learn"))

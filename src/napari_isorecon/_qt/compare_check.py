@@ -37,7 +37,7 @@ from ..core.settings.acquisition import ACQUISITIONS
 from .job_controller import JobController, JobLook
 from .layers import snapshot
 from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, set_text_if_changed, small_hint
+from .ui import format_duration, path_label, set_small_font, set_text_if_changed, small_hint
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of one acquisition's share of the bar: training; the rest is reconstructing and scoring
@@ -145,9 +145,7 @@ class CompareOnHiddenSections(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the names
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        font = self.table.font()
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
-        self.table.setFont(font)
+        set_small_font(self.table)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setToolTip("One row per pair A - B (ours' PSNR of A minus that of B, section by section, dB): "
                               "the mean, the median, the bootstrap 95% interval of the mean, the sections A wins, "

@@ -39,12 +39,12 @@ from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted
 from .job_controller import JobController, JobLook
 from .layers import snapshot
 from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, set_text_if_changed, small_hint
+from .ui import format_duration, path_label, set_small_font, set_text_if_changed, small_hint
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
 METHODS = ("ours", "cubic", "neighbour mean")
-COLUMNS = ("PSNR (dB)", "SSIM", "bias", "contrast")
+COLUMNS = ("PSNR\ndB", "SSIM", "bias", "contrast")  # the unit under its name: the table fits a narrow dock
 REPORT_FILES = ("report.json", "report.md", "report.png")
 CHECK_LOOK = JobLook("Check on hidden sections", "Stop check", "Stopping...",
                      stopping_note="Check: stopping after the current step (no verdict).")
@@ -189,9 +189,13 @@ class HiddenSectionCheck(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # each column as wide as its header and cells, the first (the score) takes what is left: equal widths
+        # would cut "contrast" in a narrow dock
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        set_small_font(table)
         table.setToolTip("Over the scored hidden sections: mean PSNR and SSIM (a cell's tooltip gives the standard "
                          "deviation), the intensity bias (mean of prediction - real, grey levels) and the contrast "
                          "ratio (std of prediction / std of real, median over sections).")

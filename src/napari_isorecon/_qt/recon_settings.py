@@ -35,8 +35,8 @@ class ReconSettings:
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
     precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
     uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
-    fill_artefacts: bool = field(default=True, metadata=ui("Fill damaged sections from their neighbours", FILL_TIP))
-    consistency: bool = field(default=False, metadata=ui("Circular consistency score (diagnostic only)",
+    fill_artefacts: bool = field(default=True, metadata=ui("Fill damaged sections\nfrom their neighbours", FILL_TIP))
+    consistency: bool = field(default=False, metadata=ui("Circular consistency score\n(diagnostic only)",
                                                          CONSISTENCY_TIP))
 
 

@@ -68,9 +68,13 @@ def form(rows, inset: bool = False) -> QWidget:
     napari theme sets (a magicgui ``Container`` measures its labels before the theme applies, and its fields
     come out ragged). A row is a magicgui widget (labelled with its ``label``; a check box carries its own),
     a tuple ``(label, widget, ...)`` (several widgets side by side, the first stretched), or a Qt widget that
-    spans the row. ``inset``: keep Qt's margins around the form (e.g. inside a collapsible box)."""
+    spans the row. ``inset``: keep Qt's margins around the form (e.g. inside a collapsible box).
+
+    A row too wide for the dock puts its field under its label instead of widening the dock (a long choice
+    such as an acquisition's stays whole)."""
     box = QWidget()
     layout = QFormLayout(box)
+    layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
     if not inset:
         layout.setContentsMargins(0, 0, 0, 0)
     for entry in rows:

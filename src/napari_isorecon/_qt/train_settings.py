@@ -201,8 +201,8 @@ class TrainSettingsForm(QWidget):
                      ("Budget", fields["budget"], fields["budget_unit"]), fields["device"], fields["precision"],
                      *basic])
         self.advanced = QCollapsible("Advanced")
-        self.advanced.addWidget(form([("" if name == "smooth_kernel" else fields[name].label, fields[name])
-                                      for name in ADVANCED_FIELDS], inset=True))
+        # the check box spans its row: in the field column it would add the widest label's width to its own
+        self.advanced.addWidget(form([fields[name] for name in ADVANCED_FIELDS], inset=True))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(main)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 
@@ -12,10 +12,15 @@ def small_hint(text: str = "") -> QLabel:
     """A word-wrapped label in a slightly smaller font, for hints and status lines."""
     label = QLabel(text)
     label.setWordWrap(True)
-    font = label.font()
-    font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
-    label.setFont(font)
+    set_small_font(label)
     return label
+
+
+def set_small_font(widget: QWidget) -> None:
+    """A slightly smaller font for ``widget`` (hints, status lines, tables of results)."""
+    font = widget.font()
+    font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+    widget.setFont(font)
 
 
 def path_label() -> QLabel:
@@ -44,13 +49,49 @@ def set_text_if_changed(label: QLabel, text: str) -> None:
         label.setText(text)
 
 
+DOCK_WIDTH_LINES = 25  # the widest a dock widget asks to be, in lines of text (350 px with napari's 9 pt font)
+
+
+class BodyScrollArea(QScrollArea):
+    """A scroll area that scrolls only vertically, whose body is never cut off at the right edge.
+
+    Its size hint, the width napari's dock area gives it when it is docked, is its body's current hint with
+    room for the vertical scroll bar, at most ``DOCK_WIDTH_LINES`` lines of text wide; its minimum width is the
+    body's minimum with that room, so that a dock area narrowed by the user, or set by a narrower widget docked
+    first, still shows the whole body. The body's minimum width must fit in the hint
+    (tests/qt/test_dock_width.py): keep long texts wrapping, rows wrapping, columns sized to their contents.
+
+    QScrollArea's own hint is its body's hint from the first time it is asked (napari asks before the theme
+    and the body's texts are set), and neither leaves room for the scroll bar, which covers the body's right
+    edge when the dock is short."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        body = self.widget()
+        if body is None:
+            return hint
+        width = self._with_scroll_bar(body.sizeHint().expandedTo(body.minimumSizeHint()).width())
+        return QSize(min(width, DOCK_WIDTH_LINES * self.fontMetrics().height()), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        body = self.widget()
+        if body is None:
+            return hint
+        return QSize(max(hint.width(), self._with_scroll_bar(body.minimumSizeHint().width())), hint.height())
+
+    def _with_scroll_bar(self, body_width: int) -> int:
+        return body_width + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+
 def scrolling_body(widget: QWidget) -> tuple[QScrollArea, QVBoxLayout]:
     """Give ``widget`` a vertically scrolling body; return the scroll area and the body's layout. When
     the dock area is short (two widgets stacked on a small screen) the content scrolls instead of
-    being squashed; it never scrolls sideways, it narrows."""
+    being squashed; it never scrolls sideways, it narrows down to the body's minimum width
+    (:class:`BodyScrollArea`)."""
     outer = QVBoxLayout(widget)
     outer.setContentsMargins(0, 0, 0, 0)
-    area = QScrollArea(widget)
+    area = BodyScrollArea(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
