@@ -40,6 +40,9 @@ VARIANTS = {
     # off, and the L1 stage-2 loss with it on (research/log.md, "Intensity")
     "no_hold": {"hold_section_mean": False},
     "l1": {"stage2_loss": "l1"},
+    # capacity for the headroom table (docs/benchmarks.md, "Headroom"): twice the channels, twice the blocks
+    "channels64": {"channels": 64},
+    "blocks8": {"blocks": 8},
 }
 
 

@@ -103,7 +103,8 @@ def test_the_package_holds_what_a_consumer_needs(exported):
     assert rdf["cite"][0]["doi"] == "10.1007/978-3-030-59722-1_16" and rdf["license"] == "BSD-3-Clause"
     assert rdf["authors"] == [{"name": "Test Author"}]
     for words in ("raw intensities", "Tile large volumes", "z-factor 5", "Section kernel (declared)", "## The section",
-                  "sections 1 z-step thick +-50% (as declared)", "Validation"):
+                  "sections 1 z-step thick +-50% (as declared)", "Validation",
+                  "the exported network takes the offsets off itself"):
         assert words in readme
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks.kernel_summary import describe_kernel, model_kernel_summary
+from ..model.phase_levels import describe_phase_levels
 
 
 def model_name(model) -> str:
@@ -72,6 +73,7 @@ def package_readme(model, facts) -> str:
     xy_nm = facts["voxel_size"][1] if facts["voxel_size"] is not None and facts["unit"] == "nanometer" else None
     kernel = describe_kernel(model_kernel_summary(model, xy_nm))
     network = "the stage-2 network" if model.reconstructor is not None else "G_lh (training stopped in stage 1)"
+    levels_where = "; the exported network takes the offsets off itself" if model.phase_levels is not None else ""
     if cfg.learns_degradation:
         how = "learned this volume's real axial degradation without ground truth"
         pairs = (f"{stage1} CycleGAN steps (stage 1: learn the degradation from unpaired lateral and axial "
@@ -123,6 +125,7 @@ as implemented by napari-isorecon.
   G_hl {cfg.ghl_channels} x {cfg.ghl_blocks}, discriminators {cfg.disc_channels} channels.
 - {state.step} steps: {pairs}, {state.elapsed / 60:.1f} minutes; patches {cfg.lr_rows} LR rows x {cfg.patch_width} px, batch {cfg.batch_size},
   seed {cfg.seed}.
+- After training: {describe_phase_levels(model)}{levels_where}.
 - Self-supervised on the volume itself: no isotropic ground truth was used. The test tensors and cover come
   from `{facts['source_name']}` {tuple(facts['source_shape'])}.
 
