@@ -190,3 +190,56 @@ def test_the_figure_shows_ours_beside_cubic_and_the_reference(tmp_path):
     write_figure(tmp_path / "two.png", vol, {"cubic": vol}, size=16)
     write_figure(tmp_path / "three.png", vol, {"cubic": vol, "ours": vol}, size=16)
     assert imread(tmp_path / "three.png").shape[1] > 1.4 * imread(tmp_path / "two.png").shape[1]
+
+
+def _shown(fig):
+    """(title, image array, (vmin, vmax)) of each panel the figure draws."""
+    return [(ax.get_title(), np.asarray(ax.images[0].get_array()), ax.images[0].get_clim()) for ax in fig.axes]
+
+
+def test_the_bench_figure_shows_the_ground_truth_crop_first(tmp_path):
+    from napari_isorecon.bench.report import write_figure
+
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 255, (30, 10, 40)).astype(np.uint8)
+    ours = rng.integers(0, 255, truth.shape).astype(np.uint8)
+    panels = _shown(write_figure(tmp_path / "f.png", truth, {"ours": ours, "cubic": truth}, size=16))
+    assert [p[0] for p in panels] == ["ground truth", "cubic", "ours"]
+    np.testing.assert_array_equal(panels[0][1], truth[7:23, 5, 12:28])
+    np.testing.assert_array_equal(panels[2][1], ours[7:23, 5, 12:28])
+    assert {p[2] for p in panels} == {(0, 255)}
+
+
+def test_the_real_stack_figure_puts_an_xy_section_of_the_same_tissue_first(tmp_path):
+    """benchmarks/no_reference.py: xy, the input's xz (each section over the 5 rows it covers), cubic, ours."""
+    from napari_isorecon.bench import write_stack_figure
+
+    rng = np.random.default_rng(2)
+    volume = rng.integers(0, 255, (6, 40, 50)).astype(np.uint8)
+    cubic, ours = (rng.integers(0, 255, (30, 40, 50)).astype(np.uint8) for _ in range(2))
+    panels = _shown(write_stack_figure(tmp_path / "f.png", volume, {"ours": ours, "cubic": cubic}, size=16))
+    # the xz crop: output rows 7..22 at y = 20, columns 17..32; its middle row 15 lies in section 15 // 5 = 3
+    assert [p[0] for p in panels] == ["xy (section 3)", "input xz (rows repeated)", "cubic", "ours"]
+    xy, repeated = panels[0][1], panels[1][1]
+    np.testing.assert_array_equal(xy, volume[3, 12:28, 17:33])
+    np.testing.assert_array_equal(repeated, np.repeat(volume, 5, axis=0)[7:23, 20, 17:33])
+    np.testing.assert_array_equal(xy[8], repeated[8])  # the xz slice cuts the xy crop along its middle row
+    np.testing.assert_array_equal(panels[2][1], cubic[7:23, 20, 17:33])
+    np.testing.assert_array_equal(panels[3][1], ours[7:23, 20, 17:33])
+    assert {p[2] for p in panels} == {(0, 255)}
+    assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_the_real_stack_figure_draws_every_panel_on_the_inputs_grey_scale(tmp_path):
+    from napari_isorecon.bench import write_stack_figure
+
+    volume = np.random.default_rng(3).normal(100.0, 10.0, (8, 24, 24)).astype(np.float32)
+    brighter = np.repeat(volume, 2, axis=0) * 5  # an output far outside the input's range keeps the input's scale
+    panels = _shown(write_stack_figure(tmp_path / "f.png", volume, {"ours": brighter}, size=12))
+    assert [p[0] for p in panels] == ["xy (section 4)", "input xz (rows repeated)", "ours"]  # rows 2..13: row 8
+    low, high = panels[0][2]
+    assert {p[2] for p in panels} == {(low, high)}
+    inputs = np.concatenate([panels[0][1].ravel(), panels[1][1].ravel()])
+    assert inputs.min() <= low < high <= inputs.max()
+    with pytest.raises(IsoReconError, match="cubic or ours"):
+        write_stack_figure(tmp_path / "none.png", volume, {"nearest": brighter})

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ..core.checks.spectra import peak_cell, share_cell
+from ..core.errors import IsoReconError
 from ..core.settings.config import describe_sections
 from .methods import INTERPOLATIONS
 
 _METRICS = (("xz", "psnr"), ("xz", "ssim"), ("yz", "psnr"), ("yz", "ssim"))
+_SHOWN = ("cubic", "oracle", "ours", "ours_g_lh", "ours_stage2", "ours_learned")  # in the figures, in this order
 
 
 def machine_description() -> str:
@@ -211,24 +213,65 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title: str = "ground truth") -> None:
-    """The same central xz crop for ground truth (or another reference), cubic, oracle and ours, side by side."""
-    names = [n for n in ("cubic", "oracle", "ours", "ours_g_lh", "ours_stage2", "ours_learned") if n in outputs]
-    y = truth.shape[1] // 2
-    z0 = max(0, (truth.shape[0] - size) // 2)
-    x0 = max(0, (truth.shape[2] - size) // 2)
+def write_figure(path: Path, truth, outputs: dict, size: int = 128, first_title: str = "ground truth"):
+    """The same central xz crop for ground truth (or another reference), cubic, oracle and ours, side by side,
+    on the reference's grey scale; returns the drawn matplotlib Figure."""
+    names = [n for n in _SHOWN if n in outputs]
+    z0, y, x0 = _xz_crop_origin(truth.shape, size)
 
     def crop(v):
         return np.asarray(v[z0:z0 + size, y, x0:x0 + size])
 
-    panels = [(first_title, crop(truth))] + [(n, crop(outputs[n])) for n in names]
+    reference = crop(truth)
+    panels = [(first_title, reference)] + [(n, crop(outputs[n])) for n in names]
+    return _draw_panels(path, panels, _grey_range(truth.dtype, [reference]))
+
+
+def write_stack_figure(path: Path, volume, outputs: dict, size: int = 128):
+    """A real stack without ground truth, at one pixel size: an xy crop of the input section at the middle of the
+    xz crop's rows (its middle row is the xz slice's row, its columns the xz crop's), the input's xz slice with
+    each section repeated over the output rows it covers (core.geometry), then cubic and ours; one grey scale
+    (the input's); returns the drawn matplotlib Figure."""
+    names = [n for n in _SHOWN if n in outputs]
+    if not names:
+        raise IsoReconError(f"The figure needs cubic or ours among the outputs; got {sorted(outputs)}.")
+    depth = outputs[names[0]].shape[0]
+    n_slices, height, width = volume.shape
+    z0, y, x0 = _xz_crop_origin((depth, height, width), size)
+    rows = np.arange(z0, min(depth, z0 + size))
+    sections = np.minimum(((rows + 0.5) * n_slices / depth).astype(int), n_slices - 1)  # each row's section
+    section = int(sections[len(rows) // 2])
+    y0 = min(max(0, y - size // 2), max(0, height - size))
+    xy = np.asarray(volume[section, y0:y0 + size, x0:x0 + size])
+    repeated = np.asarray(volume[:, y, x0:x0 + size])[sections]
+    panels = [(f"xy (section {section})", xy), ("input xz (rows repeated)", repeated)]
+    panels += [(n, np.asarray(outputs[n][z0:z0 + size, y, x0:x0 + size])) for n in names]
+    return _draw_panels(path, panels, _grey_range(volume.dtype, [xy, repeated]))
+
+
+def _xz_crop_origin(shape, size: int) -> tuple[int, int, int]:
+    """(z0, y, x0) of the central ``size`` x ``size`` xz crop of a (Z, Y, X) volume, at its middle row y."""
+    return max(0, (shape[0] - size) // 2), shape[1] // 2, max(0, (shape[2] - size) // 2)
+
+
+def _grey_range(dtype, reference_crops) -> tuple[float, float]:
+    """One grey scale for every panel: uint8's full range, else the 0.5-99.5 percentiles of the reference crops."""
+    if np.dtype(dtype) == np.uint8:
+        return 0.0, 255.0
+    values = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in reference_crops])
+    low, high = (float(v) for v in np.percentile(values, (0.5, 99.5)))
+    return low, max(high, low + 1e-12)
+
+
+def _draw_panels(path: Path, panels, grey: tuple[float, float]):
     from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no backend switch
 
     fig = Figure(figsize=(2.2 * len(panels), 2.5), dpi=150)
     for i, (name, image) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
-        ax.imshow(image, cmap="gray", vmin=0, vmax=255 if truth.dtype == np.uint8 else None)
+        ax.imshow(image, cmap="gray", vmin=grey[0], vmax=grey[1])
         ax.set_title(name, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
     fig.savefig(path)
+    return fig
