@@ -129,7 +129,8 @@ def test_the_hidden_section_bias_of_a_gap_darkening_network_goes():
 def test_training_measures_the_levels_when_asked(hold):
     model = train_to_end(tissue(z=12, size=48), check_config(hold_section_mean=hold))
     assert (model.phase_levels is not None) == hold
-    assert (type(model.reconstruction_network()) is PhaseLevelled) == hold
+    net = model.reconstruction_network()
+    assert (type(net) is PhaseLevelled) == hold and net.name == "edsr"
 
 
 def test_levels_survive_a_checkpoint_and_shape_the_output(tmp_path):

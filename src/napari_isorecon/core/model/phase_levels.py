@@ -62,6 +62,7 @@ class PhaseLevelled(nn.Module):
         self.register_buffer("coefficients", torch.as_tensor(np.asarray(coefficients, dtype=np.float32)))
         self.harmonics = int((len(coefficients) - 1) // 2)
         self.receptive_radius = int(getattr(net, "receptive_radius", 0))
+        self.name = str(getattr(net, "name", type(net).__name__))  # the backbone's, as the engine reports it
 
     def forward(self, x: torch.Tensor, out_rows: int) -> torch.Tensor:
         y = self.net(x, out_rows)
