@@ -25,6 +25,9 @@ from torch import nn
 from ..geometry import output_depth
 
 MAX_HARMONICS = 4  # the section grid shows at 1/F and 2/F; four harmonics follow any smooth profile
+# what the measurement reads: this many xz and as many yz slices, each the centre SAMPLE_SECTIONS sections of a
+# centred SAMPLE_WIDTH-pixel window (one slice at a time: a volume larger than memory is never loaded)
+SAMPLE_SLICES, SAMPLE_WIDTH, SAMPLE_SECTIONS = 8, 256, 64
 
 
 def harmonics_for(z_factor: float) -> int:
@@ -96,8 +99,9 @@ def _sample_slices(volume, slices: int, width: int, max_sections: int) -> tuple[
 
 
 @torch.inference_mode()
-def measure_phase_levels(net: nn.Module, volume, normalizer, z_factor: float, not_real=(), slices: int = 8,
-                         width: int = 256, max_sections: int = 64) -> np.ndarray | None:
+def measure_phase_levels(net: nn.Module, volume, normalizer, z_factor: float, not_real=(),
+                         slices: int = SAMPLE_SLICES, width: int = SAMPLE_WIDTH,
+                         max_sections: int = SAMPLE_SECTIONS) -> np.ndarray | None:
     """Fourier coefficients (unit scale; constant, then cos/sin per harmonic) of how far ``net``'s output row
     means lie from the input sections' means, against the rows' phase; None when the volume has too few
     sections to tell (fewer than 6 rows' worth of usable sections inside the first and last one).
