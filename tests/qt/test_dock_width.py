@@ -105,6 +105,8 @@ def test_the_reconstruct_widget_fits_alone_and_under_the_train_widget(shown_view
     qtbot.wait(100)
     assert_fits(recon)
     (train,) = dock(shown_viewer, qtbot, "Train")  # both in the right area, stacked: short docks scroll
-    assert recon._scroll.verticalScrollBar().isVisible()
+    # the docks are laid out again after the event loop runs: under load that takes longer than a fixed wait
+    qtbot.waitUntil(recon._scroll.verticalScrollBar().isVisible, timeout=5000)
+    qtbot.wait(100)  # and the layout requests its appearing posts
     assert_fits(train)
     assert_fits(recon)
