@@ -16,16 +16,13 @@ from pathlib import Path
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -34,10 +31,10 @@ from qtpy.QtWidgets import (
 from ..core.errors import IsoReconError
 from ..core.events import CheckProgress, HiddenSectionsChecked, PartEvent, SettingsCompared, StageStarted
 from ..core.settings.acquisition import ACQUISITIONS
+from .hidden_check import check_input, fit_height, result_table
 from .job_controller import JobController, JobLook
-from .layers import snapshot
 from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, set_small_font, set_text_if_changed, small_hint
+from .ui import format_duration, path_label, set_text_if_changed, small_hint
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of one acquisition's share of the bar: training; the rest is reconstructing and scoring
@@ -136,17 +133,8 @@ class CompareOnHiddenSections(QWidget):
         self.scores.setToolTip("Ours' mean PSNR over the scored hidden sections, per acquisition, and whether "
                                "ours beats interpolation there (each acquisition's own check verdict).")
         layout.addWidget(self.scores)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table = result_table(0, COLUMNS)  # the first column (the pair's names) takes what is left
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the names
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        set_small_font(self.table)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setToolTip("One row per pair A - B (ours' PSNR of A minus that of B, section by section, dB): "
                               "the mean, the median, the bootstrap 95% interval of the mean, the sections A wins, "
                               "and which to use (either: within the uncertainty). A row's last cell says it in "
@@ -182,20 +170,10 @@ class CompareOnHiddenSections(QWidget):
         if len(names) < 2:
             show_error("Tick at least two acquisitions to compare.")
             return False
-        layer = self.owner.layer_picker.layer()
-        problem = self.owner.layer_picker.problem("No 3D image layer to check: open a volume (z, y, x).")
-        if problem:
-            show_error(problem)
+        picked = check_input(self.owner)
+        if picked is None:
             return False
-        try:
-            config = self.owner.training_config()
-            from ..core.settings.device import resolve_device
-
-            resolve_device(config.device)
-        except IsoReconError as exc:
-            show_error(str(exc))
-            return False
-        data = snapshot(layer).data
+        layer, data, config = picked
         self.names, self._current = names, 0
         self._show_comparison(None)
         self.job_controller.start(lambda stop: comparison_events(data, config, names, stop), self._on_event,
@@ -265,9 +243,7 @@ class CompareOnHiddenSections(QWidget):
                                                                        else Qt.AlignmentFlag.AlignCenter))
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
-        height = self.table.horizontalHeader().sizeHint().height() + sum(
-            self.table.rowHeight(r) for r in range(self.table.rowCount()))
-        self.table.setFixedHeight(height + 2 * self.table.frameWidth())
+        fit_height(self.table)
 
     def save_report_to(self, folder, overwrite: bool = False) -> dict | None:
         """Write comparison.json/md and each acquisition's report into ``folder`` (existing files replaced only

@@ -82,6 +82,48 @@ def check_events(volume, config, stop):
         yield event
 
 
+def check_input(owner):
+    """(layer, its data, the training config) for a check of the Train widget ``owner``'s picked layer with its
+    settings; None (and a notification) when there is no layer to check or the settings' device is missing."""
+    layer = owner.layer_picker.layer()
+    problem = owner.layer_picker.problem("No 3D image layer to check: open a volume (z, y, x).")
+    if problem:
+        show_error(problem)
+        return None
+    try:
+        config = owner.training_config()
+        from ..core.settings.device import resolve_device
+
+        resolve_device(config.device)
+    except IsoReconError as exc:
+        show_error(str(exc))
+        return None
+    return layer, snapshot(layer).data, config
+
+
+def result_table(rows: int, columns) -> QTableWidget:
+    """A read-only table of results in the small font, that fits the dock's width: each column as wide as its
+    header and cells, the first one taking what is left (equal widths would cut a long header in a narrow
+    dock), no scroll bars (``fit_height`` shows every row)."""
+    table = QTableWidget(rows, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    set_small_font(table)
+    return table
+
+
+def fit_height(table: QTableWidget) -> None:
+    """Fix ``table``'s height to its header and rows."""
+    height = table.horizontalHeader().sizeHint().height() + sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(height + 2 * table.frameWidth())
+
+
 class FigureThumbnail(QLabel):
     """The report's figure at the dock's width (it never widens the dock); a click shows it full size in a
     window of its own."""
@@ -183,24 +225,12 @@ class HiddenSectionCheck(QWidget):
 
     @staticmethod
     def _summary_table() -> QTableWidget:
-        table = QTableWidget(len(METHODS), len(COLUMNS))
-        table.setHorizontalHeaderLabels(list(COLUMNS))
+        table = result_table(len(METHODS), COLUMNS)
         table.setVerticalHeaderLabels(list(METHODS))
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # each column as wide as its header and cells, the first (the score) takes what is left: equal widths
-        # would cut "contrast" in a narrow dock
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        set_small_font(table)
         table.setToolTip("Over the scored hidden sections: mean PSNR and SSIM (a cell's tooltip gives the standard "
                          "deviation), the intensity bias (mean of prediction - real, grey levels) and the contrast "
                          "ratio (std of prediction / std of real, median over sections).")
-        height = table.horizontalHeader().sizeHint().height() + sum(table.rowHeight(r) for r in range(len(METHODS)))
-        table.setFixedHeight(height + 2 * table.frameWidth())
+        fit_height(table)
         return table
 
     # ------------------------------------------------------------------ running
@@ -212,20 +242,10 @@ class HiddenSectionCheck(QWidget):
         """Start the check on the Train widget's layer and settings; False (and a notification) when it cannot."""
         if self.job_controller.refuse_start():
             return False
-        layer = self.owner.layer_picker.layer()
-        problem = self.owner.layer_picker.problem("No 3D image layer to check: open a volume (z, y, x).")
-        if problem:
-            show_error(problem)
+        picked = check_input(self.owner)
+        if picked is None:
             return False
-        try:
-            config = self.owner.training_config()
-            from ..core.settings.device import resolve_device
-
-            resolve_device(config.device)
-        except IsoReconError as exc:
-            show_error(str(exc))
-            return False
-        data = snapshot(layer).data
+        layer, data, config = picked
         self._check_z_factor = 2 * config.z_factor
         self.figure_rgba = None
         self._show_report(None)
