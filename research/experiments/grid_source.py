@@ -10,16 +10,15 @@ peak at 1/F and 2/F (power at the frequency / median power of the bins 3-10 away
 
 from __future__ import annotations
 
-import argparse
-import ast
 import json
 
 import numpy as np
 import tifffile
+from stack_args import settings_of, stack_parser, train_config
 
 from napari_isorecon.core.checks.spectra import section_period_peak
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+from napari_isorecon.core.settings.config import ReconConfig
 from napari_isorecon.core.training.train import train
 
 
@@ -35,16 +34,10 @@ def peak(volume, z_factor, harmonic):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("volume")
-    p.add_argument("--z-factor", type=float, default=10.0)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--set", nargs="*", default=[])
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    args = stack_parser(steps=2000).parse_args()
     vol = tifffile.imread(args.volume)
-    settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
-    cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **settings)
+    settings = settings_of(args)
+    cfg = train_config(args, args.z_factor)
     model = run_to_end(train(vol, cfg)).model
     ours = run_to_end(reconstruct(vol, model, ReconConfig())).volume.astype(np.float64)
     cubic = run_to_end(interpolate(vol, args.z_factor, "cubic", ReconConfig())).volume.astype(np.float64)

@@ -8,12 +8,11 @@ real (grey levels) and the median over sections of std(prediction) / std(real).
 
 from __future__ import annotations
 
-import argparse
-import ast
 import json
 
 import numpy as np
 import tifffile
+from stack_args import settings_of, stack_parser, train_config
 
 from napari_isorecon.core.checks.hidden_sections import (
     neighbour_mean,
@@ -22,23 +21,16 @@ from napari_isorecon.core.checks.hidden_sections import (
     split_sections,
 )
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+from napari_isorecon.core.settings.config import ReconConfig
 from napari_isorecon.core.training.train import train
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("volume")
-    p.add_argument("--z-factor", type=float, default=10.0)
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--set", nargs="*", default=[])
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    args = stack_parser(steps=1500).parse_args()
     vol = tifffile.imread(args.volume)
     kept, hidden = split_sections(vol)
-    settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
-    cfg = TrainConfig(z_factor=2 * args.z_factor, steps=args.steps, minutes=None, seed=args.seed,
-                      section_thickness=0.5, **settings)
+    settings = settings_of(args)
+    cfg = train_config(args, 2 * args.z_factor, section_thickness=0.5)
     model = run_to_end(train(kept, cfg)).model
     dense = {"ours": run_to_end(reconstruct(kept, model, ReconConfig())).volume,
              "cubic": run_to_end(interpolate(kept, cfg.z_factor, "cubic", ReconConfig())).volume}

@@ -10,16 +10,16 @@ consistency that the hidden-section check measures).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
 import tifffile
+from stack_args import settings_of, stack_parser, train_config
 
 from napari_isorecon.bench.simulate import exact_crop_depth, simulate_acquisition
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-from napari_isorecon.core.settings.config import ReconConfig, TrainConfig
+from napari_isorecon.core.settings.config import ReconConfig
 from napari_isorecon.core.training.train import train
 
 
@@ -41,21 +41,15 @@ def stats(name, dense, truth, acquired, f):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("volume")
-    p.add_argument("--z-factor", type=float, default=10.0)
-    p.add_argument("--steps", type=int, default=1500)
+    p = stack_parser(steps=1500)
     p.add_argument("--noise", type=float, default=0.0)
-    p.add_argument("--set", nargs="*", default=[], help="TrainConfig field=value (python literal)")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    import ast
 
     truth = tifffile.imread(args.volume)
     truth = truth[:exact_crop_depth(truth.shape[0], args.z_factor)]
     acquired = simulate_acquisition(truth, args.z_factor, "box", noise=args.noise, seed=args.seed)
-    settings = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
-    cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **settings)
+    settings = settings_of(args)
+    cfg = train_config(args, args.z_factor)
     t0 = time.time()
     model = run_to_end(train(acquired, cfg)).model
     recon = ReconConfig()
