@@ -16,7 +16,7 @@ import numpy as np
 import tifffile
 from stack_args import settings_of, stack_parser, train_config
 
-from napari_isorecon.core.checks.spectra import section_period_peak
+from napari_isorecon.core.checks.spectra import _power_at, section_period_peak
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.settings.config import ReconConfig
 from napari_isorecon.core.training.train import train
@@ -31,6 +31,14 @@ def peak(volume, z_factor, harmonic):
     k = int(round(harmonic * n / z_factor))
     around = [spec[j] for d in range(3, 11) for j in (k - d, k + d) if 0 < j < spec.size]
     return float(spec[k] / np.median(around))
+
+
+def around(volume, z_factor, harmonic=2, reach=10):
+    """The z power at harmonic / F + d / Z for d = -reach..reach, over the power at harmonic / F."""
+    depth = volume.shape[0]
+    freqs = harmonic / z_factor + np.arange(-reach, reach + 1) / depth
+    power = _power_at(volume, freqs, 2, "hann")
+    return power / power[reach]
 
 
 def main():
@@ -54,6 +62,10 @@ def main():
         # the product's measure (core.checks.spectra: Hann window, exact frequencies, paired neighbours)
         "section_period_peak": {m: {k: round(section_period_peak(v, args.z_factor)[k], 2) for k in ("1/F", "2/F")}
                                 for m, v in (("ours", ours), ("cubic", cubic))},
+        # the z spectrum around 2/F (offsets -10..10 bins of 1/Z), over its value at 2/F: a local maximum is a
+        # printed pattern, a monotone fall is the shape of the spectrum
+        "around_2F": {m: [round(float(x), 3) for x in around(v, args.z_factor)] for m, v in (("ours", ours),
+                                                                                              ("cubic", cubic))},
     }))
 
 

@@ -144,6 +144,15 @@ class TrainConfig:
     # allows: sharp) or "l2" (the mean: what PSNR rewards where the input leaves the answer uncertain)
     stage2_loss: str = option("l2", "Stage-2 loss", "Stage 2's loss: l1 or l2.", level="experimental",
                               choices=STAGE2_LOSSES)
+    # fidelity <-> detail: the weight of an adversarial critic (the HR discriminator D_h, real lateral patches
+    # against reconstructions) in stage 2's loss. 0, the default, is the most faithful; more draws more fine
+    # z detail, mostly invented, at a PSNR cost, and at 0.003-0.01 prints periodic z patterns of its own: an
+    # experiment, not a widget field (docs/method.md, "Detail against fidelity")
+    detail: float = option(
+        0.0, "Detail", "Weight of an adversarial critic that judges the reconstruction against real xy patches "
+        "(0: the most faithful result; higher: more fine detail along z, part of it invented, and a lower score on "
+        "hidden sections).", flag="--detail", level="experimental", low=0.0, high=1.0, step=0.001, decimals=3,
+        metavar="WEIGHT")
     # stage 1 ends after this many steps even if its share of the budget is not used up (the rest goes to
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
     stage1_max_steps: int | None = option(3000, "Stage-1 cap", "Stage 1 ends after this many steps.",

@@ -38,9 +38,10 @@ from ..model.phase_levels import measure_phase_levels
 from ..networks import losses
 from ..settings.config import TrainConfig
 from ..settings.device import resolve_device
-from ..settings.precision import FLOAT32, Precision, resolve_precision
+from ..settings.precision import resolve_precision
 from .noise import PixelNoise, volume_noise_sigma
 from .sampling import PatchSampler, axial_windows
+from .updates import Updates
 
 
 class _Budget:
@@ -102,32 +103,6 @@ def _generator_rate(cfg: TrainConfig, stage_step: int) -> float:
     return cfg.lr_generators * cfg.lr_decay ** (stage_step // cfg.steps_per_epoch)
 
 
-class Updates:
-    """Backward pass and optimiser step for one training run in its :class:`~.precision.Precision`: plain,
-    or with a loss scaler per optimiser in float16 (whose range underflows small gradients)."""
-
-    def __init__(self, precision: Precision = FLOAT32):
-        self.precision = precision
-        self._scalers = {}
-
-    def forward(self):
-        """The context for the networks' forward passes (autocast; nothing in float32)."""
-        return self.precision.autocast()
-
-    def step(self, optimizer, loss: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        scaler = self._scalers.get(id(optimizer))
-        if scaler is None and self.precision.name == "float16":
-            scaler = self._scalers[id(optimizer)] = self.precision.grad_scaler()
-        if scaler is None:
-            loss.backward()
-            optimizer.step()
-            return
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-
-
 def _cycle_step(model: IsoModel, opts, hr, lr, cfg: TrainConfig, noise: PixelNoise | None = None,
                 updates: Updates | None = None) -> dict[str, float]:
     """One CycleGAN step: generators (eq. 6) then discriminators (eq. 7). ``noise``: the volume's pixel
@@ -178,18 +153,42 @@ def _supervised_step(model: IsoModel, opts, hr, lr_rows: int, degrade=None,
     With ``stage2_pairs="kernel"`` the pairs come from G_hl's learned axial kernel alone: its residual
     branch absorbs, in stage 1, what makes the real axial slices look different from degraded lateral
     ones beyond the kernel, and pairs made with it cost 0.2 dB (docs/method.md).
+
+    With ``detail > 0`` the HR critic D_h judges the prediction against real lateral patches and the loss
+    gains ``detail`` times its least-squares adversarial term; D_h then takes one step (:func:`_critic_step`).
     """
     with torch.no_grad():
         synthetic_lr = model.stage2_inputs(hr, lr_rows, noise) if degrade is None else degrade(hr, lr_rows)
     updates = updates or Updates()
+    detail = model.config.detail
+    critic = model.networks["d_h"] if detail > 0 else None
+    if critic is not None:
+        critic.requires_grad_(False)
     with updates.forward():
         prediction = model.reconstructor(synthetic_lr, hr.shape[-2]).float()
+        fake_scores = critic(prediction).float() if critic is not None else None
     if model.config.stage2_loss == "l2":
         loss = torch.nn.functional.mse_loss(prediction, hr)
     else:
         loss = torch.nn.functional.l1_loss(prediction, hr)
-    updates.step(opts["r"], loss)
-    return {f"reconstruction {model.config.stage2_loss.upper()}": loss.item()}
+    step_losses = {f"reconstruction {model.config.stage2_loss.upper()}": loss.item()}
+    if critic is None:
+        updates.step(opts["r"], loss)
+        return step_losses
+    adversarial = losses.generator_adversarial(fake_scores)
+    updates.step(opts["r"], loss + detail * adversarial)
+    return {**step_losses, "critic adversarial": adversarial.item(),
+            **_critic_step(critic, opts["d"], hr, prediction.detach(), updates)}
+
+
+def _critic_step(critic, optimizer, real, fake, updates: Updates) -> dict[str, float]:
+    """One least-squares step of the HR critic on real lateral patches against reconstructions."""
+    critic.requires_grad_(True)
+    with updates.forward():
+        real_scores, fake_scores = critic(real).float(), critic(fake).float()
+    loss = losses.discriminator_adversarial(real_scores, fake_scores)
+    updates.step(optimizer, loss)
+    return {"critic": loss.item()}
 
 
 @dataclass(frozen=True)
