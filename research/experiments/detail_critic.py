@@ -18,6 +18,7 @@ import json
 import time
 
 import tifffile
+from stack_args import settings_of
 
 from napari_isorecon.bench.scores import spectral_scores
 from napari_isorecon.bench.simulate import simulate_acquisition
@@ -60,9 +61,7 @@ def main():
     args = p.parse_args()
     truth = tifffile.imread(args.volume)
     lr_volume = simulate_acquisition(truth, args.z_factor, args.degradation)
-    import ast
-
-    overrides = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = settings_of(args)
     cfg = TrainConfig(z_factor=args.z_factor, steps=args.steps, minutes=None, seed=args.seed, **overrides)
     runs = [("cubic", None, None)] if args.cubic else []
     runs += [("oracle", 0.0, args.degradation)] if args.oracle else []

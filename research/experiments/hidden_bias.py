@@ -14,6 +14,7 @@ import numpy as np
 import tifffile
 from stack_args import settings_of, stack_parser, train_config
 
+from napari_isorecon.core.checks.hidden_report import intensity_and_contrast
 from napari_isorecon.core.checks.hidden_sections import (
     neighbour_mean,
     predict_hidden,
@@ -37,11 +38,9 @@ def main():
     preds = {m: predict_hidden(d, kept.shape[0], 1.0) for m, d in dense.items()}
     preds["neighbour mean"] = neighbour_mean(kept)
     real = hidden.astype(np.float64)
-    out = {}
-    for m, pr in preds.items():
-        ratio = [pr[k].std() / real[k].std() for k in range(len(real))]
-        out[m] = {"bias": float((pr - real).mean()), "contrast": float(np.median(ratio)),
-                  "std": float(pr.std()), "mean": float(pr.mean())}
+    intensity, _ = intensity_and_contrast(preds, hidden, np.arange(len(hidden)))  # the check's own measure
+    out = {m: {"bias": intensity[m]["bias"], "contrast": intensity[m]["contrast_ratio"], "std": float(pr.std()),
+               "mean": float(pr.mean())} for m, pr in preds.items()}
     for m, (psnr, ssim) in score_predictions(preds, hidden).items():
         out[m].update(psnr=float(np.mean(psnr)), ssim=float(np.mean(ssim)))
     out["real"] = {"std": float(real.std()), "mean": float(real.mean())}

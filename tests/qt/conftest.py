@@ -34,10 +34,10 @@ def one_torch_thread():
 @pytest.fixture
 def notes(monkeypatch):
     """Every notification the widgets show, as (level, message) pairs."""
-    from napari_isorecon._qt import hidden_check, job_controller, recon_widget, train_widget
+    from napari_isorecon._qt import hidden_check, job_controller, layer_picker, recon_widget, train_widget
 
     shown: list[tuple[str, str]] = []
-    for module in (train_widget, recon_widget, hidden_check, job_controller):
+    for module in (train_widget, recon_widget, hidden_check, job_controller, layer_picker):
         for level in ("error", "warning", "info"):
             if hasattr(module, f"show_{level}"):
                 monkeypatch.setattr(module, f"show_{level}", lambda message, level=level: shown.append((level, message)))

@@ -20,7 +20,6 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPushButton,
     QTableWidgetItem,
@@ -34,7 +33,7 @@ from ..core.settings.acquisition import ACQUISITIONS
 from .hidden_check import check_input, fit_height, result_table
 from .job_controller import JobController, JobLook
 from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, set_text_if_changed, small_hint
+from .ui import format_duration, path_label, result_label, set_text_if_changed, small_hint
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of one acquisition's share of the bar: training; the rest is reconstructing and scoring
@@ -125,9 +124,7 @@ class CompareOnHiddenSections(QWidget):
         layout.addWidget(self.button)
         self.status = small_hint()
         layout.addWidget(self.status)
-        self.recommendation = QLabel()
-        self.recommendation.setWordWrap(True)
-        self.recommendation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recommendation = result_label()
         layout.addWidget(self.recommendation)
         self.scores = small_hint()
         self.scores.setToolTip("Ours' mean PSNR over the scored hidden sections, per acquisition, and whether "

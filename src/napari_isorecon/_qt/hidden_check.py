@@ -39,7 +39,7 @@ from ..core.events import CheckProgress, HiddenSectionsChecked, StageStarted
 from .job_controller import JobController, JobLook
 from .layers import snapshot
 from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, set_small_font, set_text_if_changed, small_hint
+from .ui import format_duration, path_label, result_label, set_small_font, set_text_if_changed, small_hint
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
@@ -85,10 +85,8 @@ def check_events(volume, config, stop):
 def check_input(owner):
     """(layer, its data, the training config) for a check of the Train widget ``owner``'s picked layer with its
     settings; None (and a notification) when there is no layer to check or the settings' device is missing."""
-    layer = owner.layer_picker.layer()
-    problem = owner.layer_picker.problem("No 3D image layer to check: open a volume (z, y, x).")
-    if problem:
-        show_error(problem)
+    layer = owner.layer_picker.usable_layer("No 3D image layer to check: open a volume (z, y, x).")
+    if layer is None:
         return None
     try:
         config = owner.training_config()
@@ -192,9 +190,7 @@ class HiddenSectionCheck(QWidget):
         layout.addWidget(self.button)
         self.status = small_hint()
         layout.addWidget(self.status)
-        self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict = result_label()
         layout.addWidget(self.verdict)
         self.artefacts = small_hint()
         self.artefacts.setWordWrap(True)

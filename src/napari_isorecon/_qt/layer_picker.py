@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from napari.utils.notifications import show_error
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox
 
@@ -43,6 +44,15 @@ class LayerPicker(QComboBox):
         on; None when it can."""
         layer = self._current
         return missing if layer is None else volume_problem(layer)
+
+    def usable_layer(self, missing: str):
+        """The picked layer when it can be used now; else None, after an error notification that says why
+        (``missing`` when none is picked)."""
+        problem = self.problem(missing)
+        if problem:
+            show_error(problem)
+            return None
+        return self._current
 
     def set_layer(self, layer) -> None:
         ids = [id(known) for known in self._layers]

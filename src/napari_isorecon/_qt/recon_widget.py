@@ -135,10 +135,8 @@ class ReconstructWidget(QWidget):
         """Reconstruct the picked layer; False (and a notification) when it cannot start."""
         if self.job_controller.refuse_start():
             return False
-        layer = self.layer_picker.layer()
-        problem = self.layer_picker.problem("No 3D image layer to reconstruct: open a volume (z, y, x).")
-        if problem:
-            show_error(problem)
+        layer = self.layer_picker.usable_layer("No 3D image layer to reconstruct: open a volume (z, y, x).")
+        if layer is None:
             return False
         try:
             model = self.resolve_model()

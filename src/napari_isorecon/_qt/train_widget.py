@@ -145,11 +145,9 @@ class TrainWidget(QWidget):
         """Start training on the picked layer; False (and a notification) when it cannot start."""
         if self.job_controller.refuse_start():
             return False
-        layer = self.layer_picker.layer()
-        problem = self.layer_picker.problem("No 3D image layer to train on: open a volume (z, y, x), "
-                                            "e.g. File > Open Sample > IsoRecon.")
-        if problem:
-            show_error(problem)
+        layer = self.layer_picker.usable_layer("No 3D image layer to train on: open a volume (z, y, x), "
+                                               "e.g. File > Open Sample > IsoRecon.")
+        if layer is None:
             return False
         try:
             resume = self._model_to_continue()

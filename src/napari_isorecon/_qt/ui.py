@@ -23,6 +23,14 @@ def set_small_font(widget: QWidget) -> None:
     widget.setFont(font)
 
 
+def result_label() -> QLabel:
+    """A word-wrapped label for a verdict or recommendation, selectable for copying."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 def path_label() -> QLabel:
     """A small label for a file path: it never widens the dock (a path has no spaces to wrap at); the
     text is clipped at the dock's edge, selectable for copying, and whole in the tooltip."""
