@@ -96,12 +96,31 @@ def test_seamless_sub_pixel_rows_cross_fade_without_a_seam():
     r, rows = 4, 5
     # blocks that all predict the same value reproduce it everywhere, ends included (the window is divided out)
     assert torch.allclose(overlap_add_rows(torch.full((1, 2 * r, rows, 3), 2.5), r), torch.tensor(2.5))
-    # one row's block is centred on that row's own r output rows and fades linearly into its neighbours'
+    assert torch.allclose(overlap_add_rows(torch.full((1, 2 * r, rows, 3), 2.5), r, "triangle"), torch.tensor(2.5))
+    # one row's block is centred on that row's own r output rows and fades into its neighbours': linearly with
+    # the triangle (models before 2026-12-03), along a raised cosine by default
     one = torch.zeros(1, 2 * r, rows, 1)
     one[0, :, 2, 0] = 1.0
-    out = overlap_add_rows(one, r)[0, 0, :, 0]
+    out = overlap_add_rows(one, r, "triangle")[0, 0, :, 0]
     assert torch.allclose(out[6:14], torch.tensor([1, 3, 5, 7, 7, 5, 3, 1]) / 8)
     assert out[:6].abs().max() == 0 and out[14:].abs().max() == 0
+    out = overlap_add_rows(one, r)[0, 0, :, 0]
+    t = torch.arange(2 * r) + 0.5
+    assert torch.allclose(out[6:14], 0.5 - 0.5 * torch.cos(torch.pi * t / r))
+    assert out[:6].abs().max() == 0 and out[14:].abs().max() == 0
+
+
+def test_old_models_keep_their_triangular_cross_fade_and_a_bad_window_is_refused():
+    from napari_isorecon.core.errors import IsoReconError
+    from napari_isorecon.core.model.iso_model import build_networks
+    from napari_isorecon.core.settings.config import TrainConfig
+
+    old = TrainConfig.from_dict({k: v for k, v in TrainConfig().to_dict().items() if k != "subpixel_window"})
+    assert old.subpixel_window == "triangle" and TrainConfig().subpixel_window == "cosine"
+    assert build_networks(old)["g_lh"].window == "triangle" and build_networks(TrainConfig())["g_lh"].window == "cosine"
+    assert TrainConfig().network_mismatch(old) is not None  # the window is part of what the weights mean
+    with pytest.raises(IsoReconError, match="subpixel_window"):
+        TrainConfig(subpixel_window="hann")
 
 
 def test_old_models_keep_their_seamed_sub_pixel_tail():

@@ -62,13 +62,14 @@ class _SubPixelSlices(nn.Module):
         self.head, self.body, self.tail = net.head, net.body, net.tail
         self.sub_rows = int(net.sub_rows)
         self.seamless = bool(net.seamless)
+        self.window = str(net.window)
 
     def forward(self, x: torch.Tensor, out_rows: int) -> torch.Tensor:
         n, rows, cols = x.shape[0], x.shape[-2], x.shape[-1]
         feat = self.head(x)
         detail = self.tail(feat + self.body(feat))
         if self.seamless:
-            detail = overlap_add_rows(detail, self.sub_rows)
+            detail = overlap_add_rows(detail, self.sub_rows, self.window)
         else:
             detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
         if detail.shape[-2] != out_rows:

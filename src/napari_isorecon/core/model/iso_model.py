@@ -18,7 +18,8 @@ def build_networks(cfg: TrainConfig) -> dict[str, torch.nn.Module]:
     return {
         "g_hl": AxialDegradation(cfg.z_factor, cfg.ghl_channels, cfg.ghl_blocks, cfg.kernel_model,
                                  cfg.section_thickness),
-        "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel),
+        "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel,
+                                cfg.subpixel_window),
         "d_l": AxialDiscriminator(cfg.disc_channels),
         "d_h": PatchDiscriminator(cfg.disc_channels),
     }
@@ -74,7 +75,8 @@ class IsoModel:
     def new_reconstructor(self) -> torch.nn.Module:
         """A stage-2 network of the configured backbone, started from G_lh's weights."""
         cfg = self.config
-        net = build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel)
+        net = build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel,
+                                cfg.subpixel_window)
         net.load_state_dict(self.g_lh.state_dict())
         return net
 

@@ -30,15 +30,17 @@ def check_backbone(name: str) -> str:
     return name
 
 
-def build_backbone(name: str, z_factor: float, channels: int, blocks: int, seamless: bool = True):
+def build_backbone(name: str, z_factor: float, channels: int, blocks: int, seamless: bool = True,
+                   window: str = "cosine"):
     """The registered backbone ``name`` as a torch module. ``seamless``: the sub-pixel backbones (edsr, rcan)
     cross-fade neighbouring rows' sub-pixel blocks (``resample.overlap_add_rows``) instead of butting them
-    together (False: models trained before the cross-fade existed)."""
+    together (False: models trained before the cross-fade existed), with the cross-fade ``window``."""
     check_backbone(name)
     if not _REGISTRY:
         _register_all()
     if name in ("edsr", "rcan"):
-        return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks, seamless=seamless)
+        return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks, seamless=seamless,
+                               window=window)
     return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks)
 
 
@@ -134,10 +136,11 @@ def _register_all():
         name = "edsr"
         attention = False
 
-        def __init__(self, z_factor, channels, blocks, seamless: bool = True):
+        def __init__(self, z_factor, channels, blocks, seamless: bool = True, window: str = "cosine"):
             super().__init__(z_factor, channels, blocks)
             self.sub_rows = int(math.ceil(self.z_factor))
             self.seamless = bool(seamless)
+            self.window = str(window)
             self.head = nn.Conv2d(1, channels, 3, padding=1)
             self.body = nn.Sequential(*[ResBlock(channels, self.attention) for _ in range(blocks)],
                                       nn.Conv2d(channels, channels, 3, padding=1))
@@ -151,7 +154,7 @@ def _register_all():
             feat = self.head(x)
             detail = self.tail(feat + self.body(feat))  # (n, r or 2r, rows, cols)
             if self.seamless:
-                detail = overlap_add_rows(detail, self.sub_rows)
+                detail = overlap_add_rows(detail, self.sub_rows, self.window)
             else:
                 detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
             if detail.shape[-2] != out_rows:

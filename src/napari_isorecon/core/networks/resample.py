@@ -7,6 +7,7 @@ imresize); torch's own bicubic uses a = -0.75, which wobbles on smooth gradients
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -45,11 +46,16 @@ def axial_resize(x: torch.Tensor, out_rows: int, mode: str = "linear") -> torch.
     return out
 
 
-def overlap_add_rows(blocks: torch.Tensor, sub_rows: int) -> torch.Tensor:
+
+def overlap_add_rows(blocks: torch.Tensor, sub_rows: int, window: str = "cosine") -> torch.Tensor:
     """Sub-pixel rows without seams: ``blocks`` (N, 2r, rows, W) holds, for every input row k, 2r output rows
-    centred on the r rows that row k stands for; each block is weighted by a triangular window (rising over its
-    first r rows, falling over its last r) and overlap-added with stride r, so that the output between two input
-    rows cross-fades from one row's prediction to the next one's. Returns (N, 1, rows * r, W).
+    centred on the r rows that row k stands for; each block is weighted by a window (rising over its first r
+    rows, falling over its last r) and overlap-added with stride r, so that the output between two input rows
+    cross-fades from one row's prediction to the next one's. Returns (N, 1, rows * r, W).
+
+    ``window``: "cosine" (raised cosine, the default) or "triangle" (models trained before 2026-12-03). Both
+    sum to one over the overlap; with the triangle (a kink at its centre) the z spectrum of a reconstructed
+    stack kept a peak at 2/F, measured in docs/method.md.
 
     With one block per row and no overlap (plain pixel shuffle), the output changes abruptly where one row's
     block meets the next one's, once per input row: the section spacing printed into the volume. Where only
@@ -59,13 +65,14 @@ def overlap_add_rows(blocks: torch.Tensor, sub_rows: int) -> torch.Tensor:
     n, two_r, rows, cols = blocks.shape
     r = int(sub_rows)
     t = torch.arange(two_r, dtype=blocks.dtype, device=blocks.device) + 0.5
-    window = 1 - (t - r).abs() / r  # window[i] + window[i + r] == 1
-    weighted = (blocks * window.view(1, two_r, 1, 1)).permute(0, 2, 1, 3)  # (N, rows, 2r, W)
+    # both sum to one over the overlap: weights[i] + weights[i + r] == 1; the cosine has no kink at the centre
+    weights = 1 - (t - r).abs() / r if window == "triangle" else 0.5 - 0.5 * torch.cos(math.pi * t / r)
+    weighted = (blocks * weights.view(1, two_r, 1, 1)).permute(0, 2, 1, 3)  # (N, rows, 2r, W)
     pad = weighted.new_zeros(n, 1, r, cols)
     # segment s (r output rows) gets the second half of block s - 1 and the first half of block s
     summed = torch.cat([weighted[:, :, :r], pad], dim=1) + torch.cat([pad, weighted[:, :, r:]], dim=1)
-    cover = torch.cat([window[:r].expand(rows, r), window[:r].new_zeros(1, r)], dim=0) \
-        + torch.cat([window[:r].new_zeros(1, r), window[r:].expand(rows, r)], dim=0)  # (rows + 1, r)
+    cover = torch.cat([weights[:r].expand(rows, r), weights[:r].new_zeros(1, r)], dim=0) \
+        + torch.cat([weights[:r].new_zeros(1, r), weights[r:].expand(rows, r)], dim=0)  # (rows + 1, r)
     summed = summed / cover.view(1, rows + 1, r, 1)
     shift = r // 2  # block k is centred on the rows of input row k: it starts r // 2 rows before them
     return summed.reshape(n, 1, (rows + 1) * r, cols)[:, :, r - shift:r - shift + rows * r]

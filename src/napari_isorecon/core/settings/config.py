@@ -26,6 +26,7 @@ from .zfactor import check_z_factor, same_z_factor
 STAGE2_PAIRS = ("section", "kernel", "full")
 LEARNED_PAIRS = ("kernel", "full")
 STAGE2_LOSSES = ("l1", "l2")
+SUBPIXEL_WINDOWS = ("cosine", "triangle")  # networks.resample.overlap_add_rows
 # G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
 # blurred by a Gaussian of learnable width, centred: two parameters; see networks.generators.section_kernel).
 KERNEL_MODELS = ("free", "section")
@@ -174,6 +175,10 @@ class TrainConfig:
     # the sub-pixel backbones (edsr, rcan) cross-fade neighbouring rows' sub-rows instead of butting them
     # together, which printed the section spacing into the volume (networks.resample.overlap_add_rows)
     seamless_subpixel: bool = True
+    # the cross-fade's window: "cosine" (raised cosine) or "triangle" (models trained before 2026-12-03; with it
+    # the z spectrum kept a peak at twice the section frequency, 1.30-1.41 on CREMI against 1.09-1.14 with the
+    # cosine; docs/method.md, "Why the sub-pixel rows cross-fade")
+    subpixel_window: str = "cosine"
 
     def declared_sections(self) -> str:
         """The sections the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
@@ -202,6 +207,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise IsoReconError(f"{name} must be a positive integer, got {value!r}.")
+        if self.subpixel_window not in SUBPIXEL_WINDOWS:
+            raise IsoReconError(f"subpixel_window must be one of {', '.join(SUBPIXEL_WINDOWS)}, got "
+                                f"{self.subpixel_window!r}.")
         if self.ghl_blocks < 0:
             raise IsoReconError(f"ghl_blocks must be >= 0, got {self.ghl_blocks!r}.")
         if self.steps is None and self.minutes is None:
@@ -273,6 +281,7 @@ class TrainConfig:
         data.setdefault("thickness_spread", 0.0)
         data.setdefault("precision", "float32")
         data.setdefault("seamless_subpixel", False)
+        data.setdefault("subpixel_window", "triangle")
         data.setdefault("hold_section_mean", False)
         if isinstance(data.get("weights"), dict):
             data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
@@ -286,7 +295,7 @@ TRAIN_OPTIONS = options_of(TrainConfig)  # the user-facing training options, in 
 
 # The settings that shape the networks' weights: a model resumes or loads only with the same ones.
 NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
-                  "kernel_model", "seamless_subpixel")
+                  "kernel_model", "seamless_subpixel", "subpixel_window")
 
 PRESETS = {
     # Small networks and patches: a useful model in minutes on a 2-core CPU.
