@@ -19,6 +19,7 @@ from ..core.events import (
     ArtefactsFound,
     CheckpointSaved,
     DegradationPreview,
+    PrecisionFellBack,
     StageStarted,
     TrainFinished,
 )
@@ -224,6 +225,9 @@ class TrainWidget(QWidget):
             self.loss_plot.mark_stage(event.stage, self._last_step)
             self._ran_in = f"{event.device}, {event.precision}" if event.precision else ""
             self.status.setText(f"Stage {event.stage}: {event.name} ({self._ran_in}).")
+        elif isinstance(event, PrecisionFellBack):
+            self._ran_in = self._ran_in.replace(event.was, event.to)
+            show_warning(f"IsoRecon: {event.describe()}")
         elif isinstance(event, DegradationPreview):
             self.preview.show_preview(event, self._run_config.z_factor)
             if event.kernel is not None:

@@ -55,7 +55,7 @@ def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, 
     (replaced each time), so that a killed process can resume from it. ``announce`` is printed and
     ``checked()`` called (e.g. to make the output folder) once the input has passed its checks. ``artefacts``: a
     scan of the volume already made (``core.checks.artefacts``), used instead of scanning it again."""
-    from ..core.events import ArtefactsFound, StageStarted, TrainFinished, TrainStep
+    from ..core.events import ArtefactsFound, PrecisionFellBack, StageStarted, TrainFinished, TrainStep
     from ..core.jobs import train_with_autosave
 
     final = None
@@ -79,6 +79,8 @@ def train_with_progress(volume, cfg, resume=None, autosave: Path | None = None, 
                     first_stage = event.stage
                     print(f"Training on {event.device} in {event.precision}", file=sys.stderr)
                 bar.set_description(f"stage {event.stage}: {event.name}")
+            elif isinstance(event, PrecisionFellBack):
+                bar.write(event.describe(), file=sys.stderr)
             elif isinstance(event, TrainStep):
                 shown = {k: f"{v:.3g}" for k, v in list(event.losses.items())[:4]}
                 advance(bar, event.progress, step=event.step, **shown)

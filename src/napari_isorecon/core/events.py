@@ -39,6 +39,20 @@ class TrainStep:
 
 
 @dataclass(frozen=True)
+class PrecisionFellBack:
+    """A step in reduced precision gave a loss or gradient that is NaN or Inf: it was not applied, and training
+    goes on from the last good step in ``to`` (float32). Yielded once per run."""
+
+    step: int  # steps done before the failed one
+    was: str  # "bfloat16" or "float16"
+    to: str = "float32"
+
+    def describe(self) -> str:
+        return (f"A {self.was} step gave a NaN or Inf after step {self.step}; it was not applied, and training "
+                f"goes on in {self.to} from the last good step.")
+
+
+@dataclass(frozen=True)
 class DegradationPreview:
     """The degradation that makes the stage-2 pairs (``IsoModel.pair_degradation``) applied to a lateral
     crop, beside a real axial crop of the same size (input intensities), and G_hl's learned axial kernel."""

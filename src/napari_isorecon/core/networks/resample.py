@@ -64,15 +64,20 @@ def overlap_add_rows(blocks: torch.Tensor, sub_rows: int, window: str = "cosine"
     """
     n, two_r, rows, cols = blocks.shape
     r = int(sub_rows)
-    t = torch.arange(two_r, dtype=blocks.dtype, device=blocks.device) + 0.5
+    # The window is a constant, computed in float64 whatever the blocks' precision: in bfloat16, cos(pi t / r)
+    # near 2 pi rounds to 1 for r >= 25, a weight became exactly 0 and the cover below 0, and the division's
+    # gradient 0/0 (NaN) broke training at x25 (sin^2 is the same raised cosine without that cancellation).
+    t = torch.arange(two_r, dtype=torch.float64, device=blocks.device) + 0.5
     # both sum to one over the overlap: weights[i] + weights[i + r] == 1; the cosine has no kink at the centre
-    weights = 1 - (t - r).abs() / r if window == "triangle" else 0.5 - 0.5 * torch.cos(math.pi * t / r)
+    weights = 1 - (t - r).abs() / r if window == "triangle" else torch.sin(0.5 * math.pi * t / r) ** 2
+    weights = weights.to(blocks.dtype)
     weighted = (blocks * weights.view(1, two_r, 1, 1)).permute(0, 2, 1, 3)  # (N, rows, 2r, W)
     pad = weighted.new_zeros(n, 1, r, cols)
     # segment s (r output rows) gets the second half of block s - 1 and the first half of block s
     summed = torch.cat([weighted[:, :, :r], pad], dim=1) + torch.cat([pad, weighted[:, :, r:]], dim=1)
     cover = torch.cat([weights[:r].expand(rows, r), weights[:r].new_zeros(1, r)], dim=0) \
         + torch.cat([weights[:r].new_zeros(1, r), weights[r:].expand(rows, r)], dim=0)  # (rows + 1, r)
-    summed = summed / cover.view(1, rows + 1, r, 1)
     shift = r // 2  # block k is centred on the rows of input row k: it starts r // 2 rows before them
-    return summed.reshape(n, 1, (rows + 1) * r, cols)[:, :, r - shift:r - shift + rows * r]
+    first, last = r - shift, r - shift + rows * r  # only the kept rows are divided: none has a zero cover
+    summed = summed.reshape(n, 1, (rows + 1) * r, cols)[:, :, first:last]
+    return summed / cover.reshape(1, 1, (rows + 1) * r, 1)[:, :, first:last]

@@ -25,6 +25,7 @@ from ..events import (
     STAGE_NAMES,
     ArtefactsFound,
     DegradationPreview,
+    PrecisionFellBack,
     StageStarted,
     TrainFinished,
     TrainSnapshot,
@@ -41,7 +42,7 @@ from ..settings.device import resolve_device
 from ..settings.precision import resolve_precision
 from .noise import PixelNoise, volume_noise_sigma
 from .sampling import PatchSampler, axial_windows
-from .updates import Updates
+from .updates import NonFiniteStep, Updates
 
 
 class _Budget:
@@ -342,17 +343,23 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         stage_step = state.stage_steps[state.stage - 1]
         gen_rate = _generator_rate(cfg, stage_step)
         noise = PixelNoise(noise_sigma, cfg.seed, state.step) if noise_sigma > 0 else None
-        if state.stage == 1:
-            for group in opts["g"].param_groups:
-                group["lr"] = gen_rate * group.get("lr_factor", 1.0)
-            step_losses = steps.cycle(model, opts, to_tensor(sampler.hr_batch(batch)),
-                                      to_tensor(sampler.lr_batch(batch)), cfg, noise, updates)
-            rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
-        else:
-            opts["r"].param_groups[0]["lr"] = gen_rate
-            step_losses = steps.supervised(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows, degrade,
-                                           noise, updates)
-            rates = {"reconstruction": gen_rate}
+        try:
+            if state.stage == 1:
+                for group in opts["g"].param_groups:
+                    group["lr"] = gen_rate * group.get("lr_factor", 1.0)
+                step_losses = steps.cycle(model, opts, to_tensor(sampler.hr_batch(batch)),
+                                          to_tensor(sampler.lr_batch(batch)), cfg, noise, updates)
+                rates = {"generators": gen_rate, "discriminators": cfg.lr_discriminators}
+            else:
+                opts["r"].param_groups[0]["lr"] = gen_rate
+                step_losses = steps.supervised(model, opts, to_tensor(sampler.hr_batch(batch)), lr_rows,
+                                               degrade, noise, updates)
+                rates = {"reconstruction": gen_rate}
+        except NonFiniteStep:  # reduced precision only: nothing was applied; the step is done again in float32
+            was = updates.precision.name
+            updates.fall_back()
+            yield PrecisionFellBack(step=state.step, was=was)
+            continue
         if not all(np.isfinite(v) for v in step_losses.values()):
             raise IsoReconError("Training diverged (a loss became NaN or Inf); lower the learning rate or "
                                 "check the volume for extreme values.")
