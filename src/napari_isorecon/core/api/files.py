@@ -70,7 +70,8 @@ def load_model(path, z_factor: float | None = None, device: str = "cpu"):
     Raises
     ------
     IsoReconError
-        No such file, not a napari-isorecon model, damaged, or trained for another z-factor.
+        No such file, not a napari-isorecon model, damaged, trained for another z-factor, a z-factor that is
+        not one, or a device this machine lacks.
 
     Examples
     --------
@@ -84,8 +85,13 @@ def load_model(path, z_factor: float | None = None, device: str = "cpu"):
     (5.0, 2)
     """
     from ..model.checkpoint import load_model as load_checkpoint
+    from ..settings.device import resolve_device
+    from ..settings.zfactor import check_z_factor
 
-    return load_checkpoint(path, z_factor=z_factor, device=device)
+    if z_factor is not None:
+        z_factor = check_z_factor(z_factor)  # not a model problem: "trained for z-factor 5, not nan" misleads
+    # an absent device is named as such, before torch.load would call the file damaged for it
+    return load_checkpoint(path, z_factor=z_factor, device=resolve_device(device))
 
 
 def open_volume(path) -> tuple[Any, tuple[float, float, float] | None]:
@@ -146,7 +152,8 @@ def save_volume(path, volume, voxel_size=None, *, overwrite: bool = False) -> Pa
     Raises
     ------
     IsoReconError
-        Another suffix, an existing output without ``overwrite``, or a missing folder.
+        Another suffix, not a 3D volume, an existing output without ``overwrite``, or a missing or read-only
+        folder (or the disk filled up while writing: nothing is left behind).
 
     Examples
     --------
@@ -159,8 +166,14 @@ def save_volume(path, volume, voxel_size=None, *, overwrite: bool = False) -> Pa
     >>> bool((np.asarray(again) == volume).all()), voxel_size
     (True, (40.0, 4.0, 4.0))
     """
+    import numpy as np
+
+    from ..errors import IsoReconError
     from ..io import is_zarr_path, write_volume, write_zarr
 
+    shape = tuple(int(n) for n in np.shape(volume))
+    if len(shape) != 3:  # for a .tif too: open_volume would refuse what was written
+        raise IsoReconError(f"Only 3D (z, y, x) volumes are written, got shape {shape}.")
     if is_zarr_path(path):
         return write_zarr(path, volume, voxel_size, overwrite=overwrite)
     return write_volume(path, volume, voxel_size, overwrite=overwrite)

@@ -49,6 +49,10 @@ def _with_settings(config, settings: dict, kind: str):
 def _train_config(z_factor, config: TrainConfig | None, resume, settings: dict) -> TrainConfig:
     """The run's TrainConfig: ``config`` (or the resumed model's, or the defaults) with the z-factor and
     ``settings`` applied. A budget given in steps replaces one in minutes and the other way round."""
+    if resume is not None and z_factor is not None:
+        from ..jobs.settings import _z_factor
+
+        _z_factor(z_factor, resume)  # the rule (and words) of every front-end: a new model is needed
     base = config if config is not None else (resume.config if resume is not None else None)
     if base is None:
         if z_factor is None:

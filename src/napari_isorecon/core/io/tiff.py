@@ -10,8 +10,12 @@ OME-TIFF), napari through this plugin's reader.
 
 from __future__ import annotations
 
+import logging
 import math
+import re
+import threading
 import xml.etree.ElementTree as ElementTree
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +41,51 @@ def read_volume(path) -> tuple[np.ndarray, tuple[float, float, float] | None]:
     if path.suffix.lower() not in TIF_SUFFIXES:
         raise IsoReconError(f"Cannot read {path.name}: volumes are read from .tif/.tiff files.")
     try:
-        with tifffile.TiffFile(path) as tif:
+        with _offsets_past_the_end() as damage, tifffile.TiffFile(path) as tif:
             array = tif.asarray()
             voxel = tif_voxel_size(tif)
     except IsoReconError:
         raise
     except Exception as exc:  # tifffile raises many types for damaged files
         raise IsoReconError(f"Cannot read {path}: {str(exc).splitlines()[0][:160] or type(exc).__name__}.") from exc
+    if damage:
+        raise IsoReconError(f"Cannot read {path}: the file is truncated or damaged ({damage[0]}).")
     return array, voxel
+
+
+# what tifffile logs (and otherwise reads on past) when an offset in the file points beyond its end: a file cut
+# short (a copy or download that stopped, a full disk). Its pixels may still read, but pages, the OME-XML (the
+# voxel size) or data are missing.
+_PAST_THE_END = re.compile(r"invalid (?:page |value )?offset(?: to page)?[^'\")]*")
+
+
+@contextmanager
+def _offsets_past_the_end():
+    """Collect, as a list of phrases, what tifffile logs in this thread about offsets past the file's end while
+    the block runs; its other log records of this thread are held back and passed on afterwards when there is
+    none (a damaged file gets one error that says it, not tifffile's lines first)."""
+    logger = logging.getLogger("tifffile")
+    thread = threading.get_ident()
+    damage, held = [], []
+
+    def keep(record) -> bool:
+        if record.thread != thread:
+            return True
+        found = _PAST_THE_END.search(record.getMessage())
+        if found:
+            damage.append(found.group(0).strip())
+        else:
+            held.append(record)
+        return False
+
+    logger.addFilter(keep)
+    try:
+        yield damage
+    finally:
+        logger.removeFilter(keep)
+        if not damage:
+            for record in held:
+                logger.handle(record)
 
 
 def tif_voxel_size(tif) -> tuple[float, float, float] | None:

@@ -44,18 +44,29 @@ def _open(path):
 
 def read_zarr(path):
     """(lazy 3D array, voxel size (z, y, x) in nm or None) from a zarr array, or an OME-Zarr group (its
-    first, finest, multiscale level). Leading axes of length 1 (t, c) are dropped."""
-    levels, voxels = read_zarr_levels(path, first_only=True)
+    first, finest, multiscale level). Leading axes of length 1 (t, c) are dropped. A chunk that cannot be read
+    or decoded is an IsoReconError naming ``path`` when it is read (:mod:`.zarr_source`)."""
+    levels, voxels = read_zarr_levels(path, first_only=True, named=True)
     return levels[0], voxels[0]
 
 
-def read_zarr_levels(path, first_only: bool = False):
+def read_zarr_levels(path, first_only: bool = False, named: bool = False):
     """([lazy 3D array per level], [voxel size (z, y, x) in nm or None per level]), finest first: every
-    level of an OME-Zarr group, or the one array of a plain zarr array (or of a group holding one)."""
+    level of an OME-Zarr group, or the one array of a plain zarr array (or of a group holding one). With
+    ``named``, each level is a :class:`.zarr_source.SourceArray` (reading a damaged chunk names ``path``); else
+    plain zarr arrays (what napari is given)."""
     import zarr
 
     path = Path(path)
     node = _open(path)
+    if named:
+        from .zarr_source import SourceArray
+
+        def opened(array):
+            return _squeeze(SourceArray.of(array, path), path)
+    else:
+        def opened(array):
+            return _squeeze(array, path)
     if isinstance(node, zarr.Group):
         entry = ome_entry(node)
         if entry is None:
@@ -64,7 +75,7 @@ def read_zarr_levels(path, first_only: bool = False):
                 raise IsoReconError(
                     f"{path} is a zarr group without OME-Zarr metadata holding {len(arrays)} arrays; give the "
                     f"path of one array inside it (e.g. {path / (arrays[0] if arrays else '0')}).")
-            return [_squeeze(node[arrays[0]], path)], [None]
+            return [opened(node[arrays[0]])], [None]
         datasets = entry.get("datasets") or []
         if not datasets:
             raise IsoReconError(f"{path}: the OME-Zarr multiscales metadata lists no datasets.")
@@ -74,7 +85,7 @@ def read_zarr_levels(path, first_only: bool = False):
                 array = node[dataset["path"]]
             except KeyError:
                 raise IsoReconError(f"{path}: the OME-Zarr level {dataset['path']!r} is missing.") from None
-            arrays.append(_squeeze(array, path))
+            arrays.append(opened(array))
             voxels.append(voxel_of_entry(entry, level, path))
         return arrays, voxels
     # an array: when it is a level of an OME-Zarr group, the group's metadata gives its voxel size
@@ -87,8 +98,8 @@ def read_zarr_levels(path, first_only: bool = False):
         if entry:
             for level, dataset in enumerate(entry.get("datasets") or []):
                 if dataset.get("path") == path.name:
-                    return [_squeeze(node, path)], [voxel_of_entry(entry, level, path)]
-    return [_squeeze(node, path)], [None]
+                    return [opened(node)], [voxel_of_entry(entry, level, path)]
+    return [opened(node)], [None]
 
 
 def _first_line(exc) -> str:
