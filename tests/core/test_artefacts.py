@@ -1,5 +1,6 @@
 """Dataset artefacts found from the stack itself (core.checks.artefacts), on synthetic stacks with planted ones."""
 
+import dask.array as dask_array
 import numpy as np
 import pytest
 from planted import tissue
@@ -49,7 +50,6 @@ def test_a_registration_break_flags_one_section():
 
 
 def test_registration_can_be_skipped_and_lazy_volumes_are_read():
-    dask_array = pytest.importorskip("dask.array")
     vol = tissue()
     vol[18] = np.roll(vol[18], 20, axis=1)
     vol[3] = 0
@@ -70,7 +70,6 @@ def test_a_misaligned_finding_names_the_neighbours_it_is_out_of_register_with():
 def test_a_lazy_volume_is_read_a_slab_of_centre_crops_at_a_time_with_the_same_findings(monkeypatch):
     """The scan never asks a zarr-like volume for more than a slab of ``SLAB`` sections' centre crops, and a dask
     array of the same stack gives exactly the findings of the numpy one."""
-    dask_array = pytest.importorskip("dask.array")
     from napari_isorecon.core.checks import artefacts
 
     vol = tissue(z=40)

@@ -190,7 +190,20 @@ def test_cli_bench_on_the_isotropic_sample(tmp_path, capsys):
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["crop"].startswith("z rows 0..50 of 50") and report["noise_sigma"] == 3.0
-    assert 15 < report["methods"]["cubic"]["xz"]["psnr"] < 40
+    # by hand: the input is the truth's box means of 5 rows plus N(0, 3) noise, rounded once (the noise std
+    # about the exact means: sqrt(9 + 1/12), to 3 / sqrt(2 * 200000) = 0.005 for its 200000 voxels); the
+    # reported PSNR is 10 log10(255^2 / MSE) of each xz (yz) slice of its cubic interpolation, averaged
+    from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+    from napari_isorecon.sample import isotropic_sample
+
+    truth = isotropic_sample("a").astype(np.float64)
+    acquired = simulate_acquisition(isotropic_sample("a"), 5, "box", 3.0, seed=0)
+    noise = acquired - truth.reshape(10, 5, 100, 200).mean(axis=1)
+    assert abs(noise.std() - math.sqrt(9 + 1 / 12)) < 5 * 0.005 and abs(noise.mean()) < 5 * 3 / math.sqrt(200000)
+    error = run_to_end(interpolate(acquired, 5, "cubic")).volume.astype(np.float64) - truth
+    for name, across in (("xz", (0, 2)), ("yz", (0, 1))):  # an xz slice per y, a yz slice per x
+        psnr = np.mean(10 * np.log10(255.0**2 / np.mean(error**2, axis=across)))
+        assert report["methods"]["cubic"][name]["psnr"] == pytest.approx(psnr, rel=1e-9), name
 
 
 def test_cli_bench_tells_ours_the_declared_thickness(tmp_path, capsys):

@@ -9,6 +9,7 @@ import pytest
 import tifffile
 import torch
 import yaml
+from optional_deps import optional_import
 
 from napari_isorecon.cli import main
 from napari_isorecon.core.bioimageio.export import declared_scales, z_fraction
@@ -19,7 +20,7 @@ from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end
 from napari_isorecon.core.model.checkpoint import load_model
 from napari_isorecon.core.settings.config import ReconConfig
 
-pytest.importorskip("bioimageio.core")
+optional_import("bioimageio.core")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 import pytest
+from expected_presets import FAST, PAPER, fields
 
-from napari_isorecon.core import TrainConfig, preset
+from napari_isorecon.core import TrainConfig
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.jobs import (
     AUTOSAVE_ENV,
@@ -36,10 +37,12 @@ def _model(step=3, **settings):
 def test_a_new_model_takes_what_was_set_over_the_preset():
     cfg = training_config(TrainOptions(z_factor=7.5, preset="paper", backbone="edsr", steps=20, seed=4,
                                        kernel_smooth=0.0, device="cpu", other_settings={"batch_size": 3}))
-    expected = preset("paper", z_factor=7.5, backbone="edsr", steps=20, minutes=None, seed=4, device="cpu",
-                      batch_size=3).replace_weights(kernel_smooth=0.0)
-    assert cfg == expected
-    assert training_config(TrainOptions(z_factor=4)) == preset("fast", z_factor=4)  # nothing set: the preset
+    assert fields(cfg, PAPER) == {**PAPER, "backbone": "edsr", "batch_size": 3, "minutes": None}
+    assert (cfg.z_factor, cfg.steps, cfg.seed, cfg.device, cfg.weights.kernel_smooth) == (7.5, 20, 4, "cpu", 0.0)
+    expected = TrainConfig(**{**PAPER, "backbone": "edsr", "batch_size": 3, "minutes": None}, z_factor=7.5, steps=20,
+                           seed=4, device="cpu").replace_weights(kernel_smooth=0.0)
+    assert cfg == expected  # and nothing else differs from the defaults
+    assert training_config(TrainOptions(z_factor=4)) == TrainConfig(**FAST, z_factor=4)  # nothing set: fast
     with pytest.raises(IsoReconError, match="Give the z-factor"):
         training_config(TrainOptions())
 
@@ -93,7 +96,7 @@ def test_the_command_line_continues_a_model_by_the_same_rules():
     with pytest.raises(IsoReconError, match="trained for z-factor 5, not 7"):
         _cli_config(argv + ["--z-factor", "7"], resume)  # once silently ignored
     new = _cli_config(["train", "sample", "--out", "m.pt", "--steps", "5"], None)
-    assert new == preset("fast", z_factor=5.0, steps=5, minutes=None)  # the factor from the voxel size
+    assert new == TrainConfig(**{**FAST, "minutes": None}, z_factor=5.0, steps=5)  # the factor from the voxel size
 
 
 def test_one_relative_tolerance_decides_the_same_z_factor(tiny_model_file):

@@ -163,12 +163,45 @@ def test_newer_and_damaged_checkpoints_are_named(em_volume, tiny_config, tmp_pat
 
 
 # ----------------------------------------------------------------------------------------------- runs
-def _start_training(tmp_path):
-    """`isorecon train` in its own process, returned once it is training (its first checkpoint is there)."""
+# `isorecon train` whose training job holds the first event it yields once the stop flag is set (by the first
+# Ctrl-C), once, for up to HOLD_S seconds, saying so on stderr (HELD): the stopped run cannot end and save its
+# model before the test has pressed Ctrl-C a second time. All else is the command as a user runs it.
+HOLD_S = 30
+HELD = "isorecon-test: held after the stop"
+_HELD_TRAIN = f"""
+import sys, time
+from napari_isorecon.core import jobs
+from napari_isorecon.cli import main
+
+unheld = jobs.train_with_autosave
+
+def held(volume, cfg, stop, *args, **kwargs):
+    events = unheld(volume, cfg, stop, *args, **kwargs)  # checks the input at the call, as before
+
+    def hold():
+        waited = False
+        for event in events:
+            if stop.is_set() and not waited:
+                waited = True
+                print({HELD!r}, file=sys.stderr, flush=True)
+                deadline = time.monotonic() + {HOLD_S}
+                while time.monotonic() < deadline:  # a second Ctrl-C raises here, inside the training loop
+                    time.sleep(0.01)
+            yield event
+    return hold()
+
+jobs.train_with_autosave = held
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _start_training(tmp_path, held: bool = False):
+    """`isorecon train` in its own process, returned once it is training (its first checkpoint is there); with
+    ``held``, the run holds after the first Ctrl-C (see ``_HELD_TRAIN``)."""
     out = tmp_path / "m.pt"
-    proc = subprocess.Popen([sys.executable, "-m", "napari_isorecon.cli", "train", "sample", "--steps", "100000",
-                             "--checkpoint-every", "0.001", "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-c", _HELD_TRAIN] if held else [sys.executable, "-m", "napari_isorecon.cli"]
+    proc = subprocess.Popen([*command, "train", "sample", "--steps", "100000", "--checkpoint-every", "0.001",
+                             "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not autosave_path(out).exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -204,14 +237,22 @@ def _stderr_until(proc, words: str, timeout: float = 60.0) -> str:
 
 @pytest.mark.slow
 def test_second_ctrl_c_aborts_and_keeps_the_checkpoint(tmp_path):
-    proc, out = _start_training(tmp_path)
-    proc.send_signal(signal.SIGINT)
-    # Two signals sent at once reach Python's handler as one: press again only once the first was handled
-    # (training is then still finishing its step), as a person would.
-    before = _stderr_until(proc, "Ctrl-C again to abort")
-    assert "Ctrl-C again to abort" in before, before
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    proc, out = _start_training(tmp_path, held=True)
+    try:
+        proc.send_signal(signal.SIGINT)
+        # Two signals sent at once reach Python's handler as one: press again only once the first was handled
+        # (training is then still finishing its step), as a person would. The run holds there until the second
+        # (HELD), so it cannot have saved its model before that second press.
+        before = _stderr_until(proc, HELD)
+        assert "Ctrl-C again to abort" in before and HELD in before, before
+        assert before.index("Ctrl-C again to abort") < before.index(HELD)
+        assert proc.poll() is None and not out.exists()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=HOLD_S + 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     err = before + err
     assert proc.returncode == 130, f"exit status {proc.returncode}, not the abort's 130:\n{err}"
     assert "isorecon: aborted." in err and "Traceback" not in err

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from tests.planted import check_config, tissue
+from planted import check_config, tissue
 from torch import nn
 
 from napari_isorecon.core.checks.hidden_sections import predict_hidden, split_sections

@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 
 from napari_isorecon.core import ReconConfig
 from napari_isorecon.core.geometry import isotropic_placement, output_depth
-from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
+from napari_isorecon.core.inference.reconstruct import interpolate, interpolation_normalizer, run_to_end
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64]
+CUBIC_OVERSHOOT = 0.125  # Keys' cubic (a = -0.5), one resize: at most 1/8 of the range (derived below)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,10 +40,35 @@ def test_interpolation_geometry_dtype_and_range(z, y, x, factor, dtype, order, s
     assert np.isfinite(out.astype(np.float64)).all()
     lo, hi = float(volume.min()), float(volume.max())
     span = hi - lo
-    # a convex combination never leaves the input range; Keys' cubic overshoots by at most 12.5 % of the range
-    # per axis pass
-    margin = (1e-3 if order == "linear" else 0.25) * span + quantum
+    if order == "linear":  # a convex combination never leaves the input range
+        margin = 1e-3 * span + quantum
+    else:
+        # CUBIC_OVERSHOOT of the range (one z-resize per slice pass; the xz and yz passes' average stays within
+        # the bounds of each), beside float32 arithmetic (1e-6 of the range the engine normalises by: the
+        # dtype's for 8- and 16-bit integers, else the volume's, widened where float64 sees a constant volume)
+        # and, for integers, rounding back (0.5)
+        scale = interpolation_normalizer(volume)
+        margin = (CUBIC_OVERSHOOT * span + 1e-6 * (scale.high - scale.low)
+                  + (0.5 if np.issubdtype(dtype, np.integer) else 0.0) + quantum)
     assert lo - margin <= float(out.min()) and float(out.max()) <= hi + margin, (lo, hi, out.min(), out.max())
+
+
+def test_keys_cubic_overshoots_by_an_eighth_of_the_range_at_most_and_reaches_it():
+    """Keys' kernel with a = -0.5 puts weight on the four nearest rows at phase t: -t (1 - t)^2 / 2,
+    (2 - 5 t^2 + 3 t^3) / 2, (t + 4 t^2 - 3 t^3) / 2 and -t^2 (1 - t) / 2; the negative ones sum to t (1 - t) / 2,
+    largest at t = 1/2: 1/8. With the rows under the positive taps at the top of the range and those under the
+    negative ones at the bottom, one resize reaches top + range / 8. Output row 4 of 4 rows at factor 2.25 lies
+    at input position (4 + 0.5) / 2.25 - 0.5 = 1.5, between rows 1 and 2, weights -1/16, 9/16, 9/16, -1/16."""
+    t = np.linspace(0, 1, 10001)
+    negative = t * (1 - t) ** 2 / 2 + t**2 * (1 - t) / 2
+    assert negative.max() == pytest.approx(CUBIC_OVERSHOOT, abs=1e-12)
+    volume = np.zeros((4, 16, 16))
+    volume[1:3] = 1.0
+    out = run_to_end(interpolate(volume, 2.25, "cubic", ReconConfig(device="cpu"))).volume
+    assert out.shape == (9, 16, 16)
+    np.testing.assert_allclose(out[4], 1 + CUBIC_OVERSHOOT, atol=1e-6)
+    assert out.max() == pytest.approx(1 + CUBIC_OVERSHOOT, abs=1e-6)
+    assert out.min() >= -CUBIC_OVERSHOOT - 1e-6
 
 
 @settings(max_examples=50, deadline=None)

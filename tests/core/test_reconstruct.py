@@ -1,5 +1,6 @@
 import threading
 
+import dask.array as da
 import numpy as np
 import pytest
 import torch
@@ -150,7 +151,6 @@ def test_filled_view_reads_like_the_volume_with_its_sections_filled():
 
 
 def test_a_lazy_dask_volume_is_filled_lazily_the_same_way():
-    da = pytest.importorskip("dask.array")
     from napari_isorecon.core.inference.filling import FilledSections, fill_plan
 
     volume = np.random.default_rng(0).uniform(0, 1, (8, 20, 30)).astype(np.float32)
@@ -230,7 +230,6 @@ def test_blockwise_outputs_are_filled_like_the_in_memory_result(tmp_path, lazy):
     cfg = ReconConfig(device="cpu", precision="float32")
     source = volume
     if lazy:
-        da = pytest.importorskip("dask.array")
         source = da.from_array(volume, chunks=(5, 32, 64))
     outputs = Outputs({"isotropic": tmp_path / "iso.zarr"}, block=(4, 32, 32))
     events = list(reconstruct_with_twin(source, _linear_model(), cfg, twin=False, outputs=outputs))

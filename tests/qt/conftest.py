@@ -4,11 +4,11 @@ recorded notifications. They run under Xvfb (pytest-xvfb); offscreen Qt cannot d
 from __future__ import annotations
 
 import pytest
+from optional_deps import optional_import
 from qt_helpers import PLUGIN, set_tiny_settings
 
-pytest.importorskip("napari")
-pytest.importorskip("pytestqt")
-
+optional_import("napari")
+optional_import("pytestqt")
 
 
 @pytest.fixture(autouse=True)

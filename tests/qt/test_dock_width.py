@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from qt_helpers import PLUGIN
 from qtpy.QtCore import QPoint
-from qtpy.QtWidgets import QAbstractScrollArea, QTableWidgetItem, QWidget
+from qtpy.QtWidgets import QAbstractScrollArea, QDockWidget, QTableWidgetItem, QWidget
 
 from napari_isorecon._qt.compare_check import pair_cells
 from napari_isorecon._qt.ui import DOCK_WIDTH_LINES
@@ -26,12 +26,39 @@ def shown_viewer(make_napari_viewer, qtbot):
     return viewer
 
 
+LAYOUT_MS = 5_000  # what laying the docks out may take on a loaded machine (it takes a few event loop turns)
+
+
+def laid_out(widget: QWidget) -> bool:
+    """Whether no layout that places ``widget`` is waiting to be redone: none of its own, of its children's or of
+    its ancestors' (napari's main window) layouts was invalidated since it last ran (``QLayout::invalidate``
+    nulls a layout's geometry until the posted LayoutRequest runs it again; a QDockWidget's layout never keeps
+    one), and its scroll area has resized its body to the viewport as ``QScrollArea`` does when it lays out a
+    resizable body (the viewport's width, or the body's minimum if that is wider)."""
+    ancestors, parent = [], widget.parentWidget()
+    while parent is not None:
+        ancestors.append(parent)
+        parent = parent.parentWidget()
+    for each in (*ancestors, widget, *widget.findChildren(QWidget)):
+        layout = each.layout()
+        if (each.isVisible() and layout is not None and not isinstance(each, QDockWidget)
+                and layout.geometry().isNull()):
+            return False
+    area = widget._scroll
+    body = area.widget()
+    return body.width() == max(area.viewport().width(), body.minimumSizeHint().width(), body.minimumWidth())
+
+
+def wait_laid_out(qtbot, *widgets: QWidget) -> None:
+    qtbot.waitUntil(lambda: all(laid_out(widget) for widget in widgets), timeout=LAYOUT_MS)
+
+
 def dock(viewer, qtbot, *names: str) -> list:
     """Dock ``names`` as napari's Plugins menu does; wait until the main window has laid them out."""
-    docked = [viewer.window.add_plugin_dock_widget(PLUGIN, name) for name in names]
-    qtbot.waitUntil(lambda: all(widget._scroll.viewport().width() > 100 for _, widget in docked))
-    qtbot.wait(100)  # the layout requests posted while docking
-    return [widget for _, widget in docked]
+    docked = [widget for _, widget in (viewer.window.add_plugin_dock_widget(PLUGIN, name) for name in names)]
+    qtbot.waitUntil(lambda: all(widget._scroll.viewport().width() > 100 for widget in docked), timeout=LAYOUT_MS)
+    wait_laid_out(qtbot, *docked)  # and the layout requests posted while docking have run
+    return docked
 
 
 def inside_scroll_area(widget: QWidget, body: QWidget) -> bool:
@@ -76,6 +103,7 @@ def test_the_train_widget_fits_its_default_dock_width(shown_viewer, qtbot):
     assert_fits(train)
     train.settings_box.advanced.expand(animate=False)
     qtbot.waitUntil(lambda: train.settings_box.advanced.isExpanded())
+    wait_laid_out(qtbot, train)  # the expanded section's rows placed
     assert_fits(train)
 
     # the results of the checks: the hidden-section table and the widest pair of the comparison
@@ -91,7 +119,7 @@ def test_the_train_widget_fits_its_default_dock_width(shown_viewer, qtbot):
     for column, (text, _) in enumerate(pair_cells(pair)):
         compare.table.setItem(0, column, QTableWidgetItem(text))
     compare.table.resizeRowsToContents()
-    qtbot.wait(100)
+    wait_laid_out(qtbot, train)
     assert train._scroll.width() == width
     assert_fits(train)
     assert_columns_fit(check.table)
@@ -102,11 +130,11 @@ def test_the_reconstruct_widget_fits_alone_and_under_the_train_widget(shown_view
     (recon,) = dock(shown_viewer, qtbot, "Reconstruct")
     assert_fits(recon)
     recon.settings.model_source = "Model file"  # the file row: path and Browse...
-    qtbot.wait(100)
+    wait_laid_out(qtbot, recon)
     assert_fits(recon)
     (train,) = dock(shown_viewer, qtbot, "Train")  # both in the right area, stacked: short docks scroll
     # the docks are laid out again after the event loop runs: under load that takes longer than a fixed wait
-    qtbot.waitUntil(recon._scroll.verticalScrollBar().isVisible, timeout=5000)
-    qtbot.wait(100)  # and the layout requests its appearing posts
+    qtbot.waitUntil(recon._scroll.verticalScrollBar().isVisible, timeout=LAYOUT_MS)
+    wait_laid_out(qtbot, train, recon)  # and the layout requests its appearing posts
     assert_fits(train)
     assert_fits(recon)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from optional_deps import optional_import
 from qt_helpers import WAIT_MS
 
-pytest.importorskip("bioimageio.spec")
+optional_import("bioimageio.spec")
 
 
 @pytest.fixture

@@ -227,13 +227,25 @@ def test_reconstruct_started_twice_is_refused_with_a_warning(qtbot, viewer, samp
 
 
 def test_closing_the_dock_mid_run_stops_the_job_and_adds_nothing(qtbot, viewer, sample_layer, recon_widget,
-                                                                  tiny_model_file, notes):
+                                                                  tiny_model_file, notes, monkeypatch):
+    from napari_isorecon._qt.workers import Job
+
+    # the worker's finished signal reaches this thread after every event it yielded: once it has arrived, so has
+    # any late callback. Listened to from before the worker starts, so that it cannot be missed.
+    finished = []
+    start = Job.start
+
+    def listened_start(job):
+        job.worker.finished.connect(lambda: finished.append(job))
+        return start(job)
+
+    monkeypatch.setattr(Job, "start", listened_start)
     use_file(recon_widget, tiny_model_file)
     assert recon_widget.start_reconstruction()
     job = recon_widget.job_controller.job
     viewer.window.remove_dock_widget(recon_widget)
     assert not job.running  # the thread ended before remove_dock_widget returned
-    qtbot.wait(300)  # any late callback would land now
+    qtbot.waitUntil(lambda: finished == [job], timeout=WAIT_MS)
     assert [layer.name for layer in viewer.layers] == [sample_layer.name]
     assert not levels(notes, "error")
 

@@ -4,11 +4,13 @@ with the fields, defaults, tooltips and rules the forms always had."""
 from __future__ import annotations
 
 import pytest
+from expected_presets import PAPER
+from expected_presets import fields as config_fields
 from qtpy.QtWidgets import QFormLayout, QLabel
 
 from napari_isorecon._qt.recon_settings import FROM_FILE, FROM_TRAIN_WIDGET, ReconSettings
 from napari_isorecon._qt.train_settings import TrainSettings
-from napari_isorecon.core.settings.config import PRESETS, TrainConfig, preset
+from napari_isorecon.core.settings.config import preset
 from napari_isorecon.core.settings.device import available_devices
 
 
@@ -25,18 +27,18 @@ def form_labels(widget) -> list[str]:
 
 def test_train_settings_rules_hold_without_a_form():
     settings = TrainSettings()
-    paper = TrainConfig(**PRESETS["paper"])
     assert (settings.preset, settings.budget_unit, settings.budget) == ("fast, CPU", "minutes", 10.0)
     settings.channels = 8
     settings.preset = "paper (GPU)"  # a preset fills the budget and the advanced fields
     assert (settings.backbone, settings.channels, settings.blocks, settings.budget) == \
-        (paper.backbone, paper.channels, paper.blocks, paper.minutes)
+        (PAPER["backbone"], PAPER["channels"], PAPER["blocks"], PAPER["minutes"]) == ("drcnet", 64, 9, 60.0)
     settings.budget_unit = "steps"
     assert settings.budget == 2000
     settings.budget = 7
     settings.z_factor = 4.0
     config = settings.training_config()
-    assert (config.steps, config.minutes, config.channels) == (7, None, paper.channels)
+    assert (config.steps, config.minutes, config.channels) == (7, None, 64)
+    assert config_fields(config, PAPER) == {**PAPER, "minutes": None}
     settings.smooth_kernel = False
     assert settings.training_config().weights.kernel_smooth == 0.0
 
@@ -61,7 +63,7 @@ def test_train_form_follows_the_settings_and_edits_them(train_widget):
     fields["blocks"].native.setValue(3)  # the form -> the object
     assert settings.blocks == 3
     fields["preset"].native.setCurrentText("paper (GPU)")  # a rule of the settings, shown in the form
-    assert fields["channels"].native.value() == settings.channels == TrainConfig(**PRESETS["paper"]).channels
+    assert fields["channels"].native.value() == settings.channels == PAPER["channels"] == 64
     settings.budget_unit = "steps"
     assert fields["budget"].native.text() == "2000" and fields["budget_unit"].native.currentText() == "steps"
     settings.budget_unit = "minutes"

@@ -2,8 +2,8 @@
 once per worker, and the result is the local one."""
 
 import numpy as np
-import pytest
 import scale_helpers
+from optional_deps import optional_import
 from scale_helpers import CountingInterpolator, smooth_volume
 
 from napari_isorecon.cli import main
@@ -13,7 +13,7 @@ from napari_isorecon.core.io import read_zarr, write_zarr
 from napari_isorecon.core.model.intensity import Normalizer
 from napari_isorecon.core.settings.config import ReconConfig
 
-distributed = pytest.importorskip("distributed")
+distributed = optional_import("distributed")
 CPU = ReconConfig(device="cpu", precision="float32")  # the machinery is exact in float32
 NORM = Normalizer(0, 255, "|u1")
 
