@@ -96,7 +96,11 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise IsoReconError(f"{path} is not a napari-isorecon model (no '{FORMAT}' header).")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
+    version = payload.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise IsoReconError(f"{path} is a damaged napari-isorecon model (its format version {version!r} is not a "
+                            "whole number).")
+    if version > FORMAT_VERSION:
         raise IsoReconError(f"{path} was written by a newer napari-isorecon; upgrade to load it.")
     try:
         config = TrainConfig.from_dict(payload["config"])
