@@ -1,4 +1,4 @@
-"""Issue 11's bar as one table, read from the committed bench reports (nothing is trained here).
+"""The quality bar as one table, read from the committed bench reports (nothing is trained here).
 
 Each row is one simulated acquisition of the FIB-SEM volume at the product's default settings (sections one
 z-step thick +-50 %, 10 minutes): ours pooled over every seed that was run, the oracle and cubic from the

@@ -1,5 +1,5 @@
-"""The GPU path, measured in one prepared run (issue 30): training and blockwise reconstruction on CUDA in each
-precision against the CPU, with agreement.
+"""The GPU path, measured in one prepared run: training and blockwise reconstruction on CUDA in each precision
+against the CPU, with agreement.
 
     python benchmarks/gpu_check.py                      # on a machine with CUDA (~10 min)
     python benchmarks/gpu_check.py --device cpu --small  # a smoke run of the same code anywhere (~1 min)

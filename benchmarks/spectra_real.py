@@ -56,7 +56,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--z-factor", type=float, required=True, help="the factor they were reconstructed at")
     parser.add_argument("--truth", help="an isotropic volume of the same shape: adds share / correlation per band")
     parser.add_argument("--window", choices=("hann", "none"), default="hann",
-                        help="hann (default) or none: the plain periodogram of issue 27's first measurements")
+                        help="hann (default) or none: the plain periodogram (the fine bands also hold the coarse "
+                             "bands' leakage)")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
     truth = None

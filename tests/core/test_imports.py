@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def _modules_after(statement: str) -> set[str]:
     code = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
@@ -23,3 +25,30 @@ def test_package_import_is_light():
     modules = _modules_after("import napari_isorecon")
     assert "napari_isorecon" in modules
     assert "torch" not in modules and "napari" not in modules
+
+
+def test_package_import_leaves_the_engine_unimported():
+    modules = _modules_after("import napari_isorecon")
+    for heavy in ("napari_isorecon.core", "torch", "dask", "zarr"):
+        assert heavy not in modules, f"import napari_isorecon pulled in {heavy}"
+
+
+def test_public_api_is_reachable_from_the_package_root():
+    import napari_isorecon
+    import napari_isorecon.core as core
+
+    assert set(napari_isorecon.__all__) == {"__version__", *core.__all__}
+    for name in core.__all__:
+        assert getattr(napari_isorecon, name) is getattr(core, name), name
+        assert name in dir(napari_isorecon)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        napari_isorecon.no_such_name  # noqa: B018
+
+
+def test_root_api_import_does_not_import_torch():
+    for statement in ("from napari_isorecon import train_model, reconstruct_volume, validate, TrainConfig",
+                      "from napari_isorecon import *"):
+        modules = _modules_after(statement)
+        assert "napari_isorecon.core" in modules, statement
+        for heavy in ("torch", "dask", "zarr"):
+            assert heavy not in modules, f"{statement} pulled in {heavy}"

@@ -62,8 +62,9 @@ def test_big_endian_input_gives_native_output(rng):
 
 
 def test_sections_that_are_box_integrals_of_a_truth_are_reconstructed_without_intensity_bias():
-    """Issue 29: over a section's thickness the reconstruction's mean must equal what the section shows, and the
-    whole volume's mean the truth's, within half a grey level, for the default (declared-section) training."""
+    """No intensity bias: over a section's thickness the reconstruction's mean must equal what the section shows,
+    and the whole volume's mean the truth's, within half a grey level, for the default (declared-section)
+    training."""
     from napari_isorecon.bench.simulate import simulate_acquisition
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.inference.reconstruct import reconstruct, run_to_end

@@ -1,4 +1,4 @@
-"""Reduced precision (core.precision): detected, refused clearly where the device cannot, honoured by
+"""Reduced precision (core.settings.precision): detected, refused clearly where the device cannot, honoured by
 reconstruction (whole volume and blockwise) and training, and agreeing with float32."""
 
 import numpy as np

@@ -190,8 +190,8 @@ def _spectra_tables(report: dict) -> list[str]:
         peak = spectra["section_peak"]
         lines.append(f"| {name} | {cells} | {peak_cell(peak, '1/F')} | {peak_cell(peak, '2/F')} |")
     if "z_bands_unwindowed" in rows[0][1]:
-        lines += ["", ("The same shares / correlations without a window (the plain periodogram of issue 27's first "
-                       "measurements: the fine bands also hold the coarse bands' leakage)."), "",
+        lines += ["", ("The same shares / correlations without a window (the plain periodogram: the fine bands also "
+                       "hold the coarse bands' leakage)."), "",
                   f"| method | {head} |", "|---" * (len(bands) + 1) + "|"]
         lines += [f"| {name} | {' | '.join(share_cell(s['z_bands_unwindowed'][b], True) for b in bands)} |"
                   for name, s in rows]

@@ -11,7 +11,7 @@ import numpy as np
 from ..core.errors import IsoReconError
 from ..core.settings.config import ReconConfig, TrainConfig
 from ..core.settings.zfactor import check_z_factor
-from .methods import HANDMADE, INTERPOLATIONS, LEARNED, METHODS, RENAMED
+from .methods import HANDMADE, HINTS, INTERPOLATIONS, LEARNED, METHODS
 from .report import machine_description, summarise, write_report
 from .scores import (
     SHIFT_STEP,
@@ -65,8 +65,8 @@ def _check_arguments(iso_volume, degradation, methods, noise, seeds):
         raise IsoReconError(f"Unknown degradation {degradation!r}; choose one of {', '.join(KINDS)}.")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        renamed = "".join(f" ('{old}' is now '{new}')" for old, new in RENAMED.items() if old in unknown)
-        raise IsoReconError(f"Unknown methods {unknown}{renamed}; choose from {', '.join(METHODS)}.")
+        hints = "".join(f" ({name!r}: {HINTS[name]})" for name in unknown if name in HINTS)
+        raise IsoReconError(f"Unknown methods {unknown}{hints}; choose from {', '.join(METHODS)}.")
     if not (np.isfinite(noise) and noise >= 0):
         raise IsoReconError(f"The noise level must be a finite number of grey levels >= 0, got {noise}.")
     if int(seeds) != seeds or seeds < 1:

@@ -81,8 +81,8 @@ PEAKS = ("1/F", "2/F")
 
 def spectral_scores(result, truth, z_factor: float) -> dict:
     """core.checks.spectra on one reconstruction: per band of periods (drawn from F), the z power share and
-    correlation against ``truth`` (``z_bands``; ``z_bands_unwindowed``: the same without a window, the estimator
-    of issue 27's first measurements, whose fine bands hold the coarse ones' leakage) and the z power as a share of the result's own x power
+    correlation against ``truth`` (``z_bands``; ``z_bands_unwindowed``: the same without a window, the plain
+    periodogram, whose fine bands hold the coarse ones' leakage) and the z power as a share of the result's own x power
     (``z_vs_x``); the section-period peak at 1/F and 2/F (``section_peak``; None where not resolved)."""
     peak = section_peak(result, z_factor)
     return {"z_bands": z_band_power(result, truth, z_factor=z_factor),

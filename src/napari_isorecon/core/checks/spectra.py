@@ -28,8 +28,8 @@ Why the window: without one (``window="none"``, the plain periodogram) the ends 
 its last row back to its first) leak the coarse bands' power, and their correlation, into the fine ones. On
 the bench's FIB-SEM volume (250 rows) made into box sections x10 and interpolated back with cubic, share /
 correlation in the bands 20-40, 10-20, 5-10, 2.5-5 rows read 0.47/0.91, 0.07/0.37, 0.001/0.001, 0.002/0.001
-with the Hann window and 0.48/0.92, 0.10/0.39, 0.06/0.18, 0.08/0.21 without (close to the cubic row of issue
-27's first table, measured on another volume): cubic has no 5-10 detail, and the windowed estimate says so.
+with the Hann window and 0.48/0.92, 0.10/0.39, 0.06/0.18, 0.08/0.21 without: cubic has no 5-10 detail, and the
+windowed estimate says so.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ WINDOWS = ("hann", "none")
 
 def _window(n: int, window: str = "hann") -> np.ndarray:
     """The periodic Hann window sin^2(pi n / N), or none (all ones: the plain periodogram, whose leakage from
-    the strong coarse bands fills the fine ones; the issue's first measurements were made so)."""
+    the strong coarse bands fills the fine ones)."""
     if window not in WINDOWS:
         raise IsoReconError(f"Unknown window {window!r}; choose one of {', '.join(WINDOWS)}.")
     return np.sin(np.pi * np.arange(n) / n) ** 2 if window == "hann" else np.ones(n)
