@@ -43,7 +43,7 @@ from .ui import format_duration, path_label, result_label, set_small_font, set_t
 from .workers import TrainStepBatch
 
 TRAIN_SHARE = 0.9  # of the progress bar: training at 2F; the rest is reconstructing and scoring
-METHODS = ("ours", "cubic", "neighbour mean")
+METHODS = ("ours", "cubic", "neighbour mean", "sharp")
 COLUMNS = ("PSNR\ndB", "SSIM", "bias", "contrast")  # the unit under its name: the table fits a narrow dock
 REPORT_FILES = ("report.json", "report.md", "report.png")
 CHECK_LOOK = JobLook("Check on hidden sections", "Stop check", "Stopping...",

@@ -37,9 +37,14 @@ def volume_problem(layer) -> str | None:
     return None
 
 
+REFERENCE_KEY = "napari_isorecon_reference"  # in the metadata of a layer shown only during a comparison
+
+
 def volume_layers(layers: Iterable) -> list:
-    """The layers that :func:`volume_problem` accepts, in layer-list order."""
-    return [unwrap(layer) for layer in layers if volume_problem(layer) is None]
+    """The layers that :func:`volume_problem` accepts, in layer-list order, but for the comparison's temporary
+    reference (:func:`.compare.xy_reference`): it is no volume to train on or reconstruct."""
+    return [unwrap(layer) for layer in layers
+            if volume_problem(layer) is None and not getattr(layer, "metadata", {}).get(REFERENCE_KEY)]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The Reconstruct widget's settings: :class:`ReconSettings`, an evented dataclass holding what a run uses (which
-model, the device, the uncertainty map and the circular diagnostic, both off by default), and
-:class:`ReconSettingsForm`, its magicgui form under the image layer picker, with the model file row shown
-only for a model file."""
+model, the device, the uncertainty map, the sharp output and the circular diagnostic, all three off by default),
+and :class:`ReconSettingsForm`, its magicgui form under the image layer picker, with the model file row shown
+only for a model file and the sharp output greyed for a lazy layer (it is made in memory)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from qtpy.QtWidgets import QHBoxLayout, QPushButton, QWidget
 from ..core.settings.device import DEVICE_NAMES
 from ..core.settings.precision import PRECISION_NAMES
 from .layer_picker import LayerPicker
-from .recon_options import CONSISTENCY_TIP, UNCERTAINTY_TIP
+from .recon_options import CONSISTENCY_TIP, SHARP_LAZY_TIP, SHARP_TIP, UNCERTAINTY_TIP, is_lazy
 from .settings_form import field_widget, form, ui
 from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
 
@@ -35,6 +35,7 @@ class ReconSettings:
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
     precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
     uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
+    sharp: bool = field(default=False, metadata=ui("Sharp output", SHARP_TIP))
     fill_artefacts: bool = field(default=True, metadata=ui("Fill damaged sections\nfrom their neighbours", FILL_TIP))
     consistency: bool = field(default=False, metadata=ui("Circular consistency score\n(diagnostic only)",
                                                          CONSISTENCY_TIP))
@@ -47,7 +48,8 @@ class ReconSettingsForm(QWidget):
 
     def __init__(self, settings: ReconSettings, viewer, lifetime, parent=None):
         super().__init__(parent)
-        names = ("model_source", "model_path", "device", "precision", "uncertainty", "fill_artefacts", "consistency")
+        names = ("model_source", "model_path", "device", "precision", "uncertainty", "sharp", "fill_artefacts",
+                 "consistency")
         self.fields = fields = {name: field_widget(settings, name, lifetime) for name in names}
         self.layer_picker = LayerPicker(viewer, lifetime)
         self.model_info = small_hint()
@@ -63,10 +65,18 @@ class ReconSettingsForm(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(form([("Image", self.layer_picker), fields["model_source"], self.file_row, self.model_info,
-                               fields["device"], fields["precision"], fields["uncertainty"], fields["fill_artefacts"],
-                               fields["consistency"]]))
+                               fields["device"], fields["precision"], fields["uncertainty"], fields["sharp"],
+                               fields["fill_artefacts"], fields["consistency"]]))
         lifetime.connect(settings.events.model_source, self._show_source)
         self._show_source(settings.model_source)
+        self.layer_picker.layer_changed.connect(self.show_layer)
+        self.show_layer(self.layer_picker.layer())
+
+    def show_layer(self, layer) -> None:
+        """Grey the sharp output, saying why in its tooltip, when ``layer`` is lazy (dask / zarr)."""
+        lazy = is_lazy(layer)
+        self.fields["sharp"].enabled = not lazy
+        self.fields["sharp"].tooltip = SHARP_LAZY_TIP if lazy else SHARP_TIP
 
     def _show_source(self, source: str) -> None:
         self.file_row.setVisible(source == FROM_FILE)

@@ -1,8 +1,9 @@
-"""The Reconstruct dock widget: apply a model to a layer, add the isotropic and interpolated volumes
-placed to overlay the input, and compare them side by side."""
+"""The Reconstruct dock widget: apply a model to a layer, add the isotropic and interpolated volumes (and, when
+asked for, the uncertainty map and the sharp output) placed to overlay the input, and compare them side by side."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,16 @@ from ..core.jobs import lazy_reconstruct_events, reconstruct_with_twin
 from ..core.settings.config import ReconConfig
 from ..core.settings.precision import check_runtime
 from ..core.settings.zfactor import same_z_factor
-from .compare import show_side_by_side
+from .compare import show_side_by_side, xy_reference
 from .job_controller import JobController, JobLook
 from .layers import snapshot, unique_layer_name, unwrap, z_factor_of
 from .lifetime import WidgetLifetime
 from .model_source import CheckpointCache, describe_model
 from .recon_options import (
     QUALITY_POINTER,
+    SHARP_LAZY_NOTE,
     consistency_text,
+    sharp_note,
     uncertainty_layer_kwargs,
     uncertainty_note,
 )
@@ -41,6 +44,7 @@ from .ui import keep_min_height, scrolling_body, set_text_if_changed, small_hint
 
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
 PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
+SHARP_START = 0.95  # the share of the progress bar before the sharp output, when it is made (it has no progress)
 RECONSTRUCT_LOOK = JobLook("Reconstruct", "Cancel", "Cancelling...", running_note="Starting...")
 
 
@@ -65,6 +69,7 @@ class ReconstructWidget(QWidget):
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             self._lifetime.connect(emitter, self._update_compare_button)
         self._lifetime.connect(self.session.model_changed, self.refresh_model_info)
+        self._lifetime.at_end(self._restore_view_at_end)  # a dock closed mid-comparison: the viewer goes back too
         self.refresh_model_info()
 
     # ------------------------------------------------------------------ layout
@@ -86,7 +91,9 @@ class ReconstructWidget(QWidget):
         self.compare_button = QPushButton("Compare side by side")
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip("Interpolated and reconstructed volumes next to each other in an xz "
-                                       "plane (z vertical), with a linked camera. Click again to go back.")
+                                       "plane (z vertical), with a linked camera; with a sharp output, the "
+                                       "interpolated, isotropic and sharp volumes, and an xy section of the input "
+                                       "at the same scale for reference. Click again to go back.")
         self.compare_button.toggled.connect(self._on_compare_toggled)
         root.addWidget(self.compare_button)
         root.addStretch(1)
@@ -161,15 +168,17 @@ class ReconstructWidget(QWidget):
         data = source.data
         with_uncertainty, with_consistency = self.settings.uncertainty, self.settings.consistency
         lazy = not isinstance(data, np.ndarray)  # a dask / zarr layer: lazy results, computed block by block
+        with_sharp = self.settings.sharp and not lazy  # made in memory from the whole result
 
         def events(stop):  # the twin, the result, its checks (core.jobs); torch is imported in the worker
             if lazy:  # the scan for sections to fill reads every section: in the worker, as the rest
                 return lazy_reconstruct_events(data, model, config, with_uncertainty, stop)
             return reconstruct_with_twin(data, model, config, uncertainty=with_uncertainty,
-                                         consistency=with_consistency, stop=stop)
+                                         consistency=with_consistency, sharp=with_sharp, stop=stop)
 
         self.end_comparison()
-        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False, "lazy": lazy}
+        self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False, "lazy": lazy,
+                     "sharp": with_sharp, "sharp_skipped": self.settings.sharp and lazy}
         self.result_layers = {}
         desc = "IsoRecon: looking for damaged sections" if lazy and config.fill_artefacts else "IsoRecon: interpolating"
         self.job_controller.start(events, self._on_event, desc, on_finished=self._on_job_finished)
@@ -195,6 +204,12 @@ class ReconstructWidget(QWidget):
                 self._add_result(part, inner.volume)
                 if part == "isotropic" and inner.info.get("precision"):
                     self._run["precision"] = inner.info["precision"]
+                if part == "isotropic" and self._run.get("sharp"):
+                    self.job_controller.advance(SHARP_START, "IsoRecon: making the sharp output")
+                    self.status.setText("Making the sharp output...")
+                if part == "sharp":
+                    self._run["sharp_note"] = sharp_note(inner.info)
+                    self.status.setText(self._run["sharp_note"].strip())
                 if isinstance(inner, ReconWithUncertainty):
                     self._add_result("uncertainty", inner.uncertainty)
                     self._run["note"] = uncertainty_note(inner)
@@ -202,8 +217,10 @@ class ReconstructWidget(QWidget):
             self._run["consistency"] = inner.scores
 
     def _show_progress(self, part: str, event: ReconProgress) -> None:
+        if part not in PART_WEIGHT:
+            return
         done_before = sum(PART_WEIGHT[p] for p in PARTS[:PARTS.index(part)])
-        fraction = done_before + PART_WEIGHT[part] * event.progress
+        fraction = (done_before + PART_WEIGHT[part] * event.progress) * (SHARP_START if self._run.get("sharp") else 1)
         verb = "interpolating" if part == "interpolated" else "reconstructing"
         self.job_controller.advance(fraction, f"IsoRecon: {verb} ({event.axis} slices)")
         set_text_if_changed(self.status, f"{verb.capitalize()}: {event.axis} slices, {event.progress:.0%}.")
@@ -246,23 +263,39 @@ class ReconstructWidget(QWidget):
         return all(part in self.result_layers and id(self.result_layers[part]) in present for part in PARTS)
 
     def compare_side_by_side(self) -> bool:
-        """Grid view of the interpolated (left) and reconstructed (right) volumes in an xz plane."""
+        """Grid view of the interpolated (left or top) and reconstructed volumes in an xz plane; when the last run
+        also made a sharp output that is still open: interpolated, isotropic, sharp and, for reference, an xy
+        section of the input at the same scale (a layer added for the comparison only)."""
         if not self._results_present():
             show_warning("Nothing to compare yet: reconstruct a layer first (both result layers must be open).")
             self._set_comparing(False)
             return False
         if self._saved_view is None:
-            self._saved_view = show_side_by_side(self.viewer, self.result_layers["interpolated"],
-                                                 self.result_layers["isotropic"])
+            shown = [self.result_layers[part] for part in (*PARTS, "sharp") if self._present(part)]
+            reference = xy_reference(self._run["source"], shown[-1]) if self._present("sharp") else None
+            self._saved_view = show_side_by_side(self.viewer, *shown, reference=reference)
         self._set_comparing(True)
         return True
 
+    def _present(self, part: str) -> bool:
+        layer = self.result_layers.get(part)
+        return layer is not None and any(unwrap(known) is layer for known in self.viewer.layers)
+
     def end_comparison(self) -> None:
         """Put the viewer back as it was before :meth:`compare_side_by_side`."""
+        self._restore_view()
+        self._set_comparing(False)
+
+    def _restore_view(self) -> None:
+        """The viewer as it was before the comparison (its reference layer removed); touches no widget."""
         if self._saved_view is not None:
             saved, self._saved_view = self._saved_view, None
             saved.restore(self.viewer)
-        self._set_comparing(False)
+
+    def _restore_view_at_end(self) -> None:
+        """:meth:`_restore_view` when the dock goes away: the viewer may be closing too."""
+        with suppress(RuntimeError):  # a viewer whose canvas Qt has already deleted
+            self._restore_view()
 
     def _set_comparing(self, on: bool) -> None:
         self.compare_button.blockSignals(True)
@@ -287,9 +320,11 @@ def _done_text(run: dict, parts: list[str]) -> str:
     filled = f" {run['filled']}" if run.get("filled") else ""
     if run.get("lazy"):
         added = ", ".join(f"'{part}'" for part in parts)
+        skipped = f" No sharp output: {SHARP_LAZY_NOTE}" if run.get("sharp_skipped") else ""
         return (f"Done: lazy {added} layers added; blocks are computed as you view them (use `isorecon reconstruct "
-                f"... --out OUT.zarr` to write them all).{filled} " + QUALITY_POINTER)
-    added = " and ".join(f"'{part}'" for part in parts)
+                f"... --out OUT.zarr` to write them all).{filled}{skipped} " + QUALITY_POINTER)
+    quoted = [f"'{part}'" for part in parts]
+    added = " and ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 2 else quoted)
     ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
     return ((f"Done: {added} layers added." if added else "Done.") + filled + ran_in + run.get("note", "")
-            + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
+            + run.get("sharp_note", "") + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)
