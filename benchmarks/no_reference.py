@@ -8,8 +8,10 @@ Scores (napari_isorecon.core.checks.metrics):
   profiles along z and along y/x (0 = the result's z texture has the lateral power spectrum);
 - ``degradation_consistency``: PSNR/SSIM between the real input xz slices and G_hl applied to the result's
   xz slices (does the result degrade back into the data we measured?).
+- the sharp output's (``--sharp``, core.inference.sharp) consistency with the sections and the detail pulse of each.
 Writes report.json and xz_compare.png: an xy crop of the input section at the middle of the xz crop (the same
-tissue at the same pixel size, to judge isotropy by), the input's xz slice with each section repeated, cubic, ours.
+tissue at the same pixel size, to judge isotropy by), the input's xz slice with each section repeated, cubic, ours
+and, with ``--sharp``, the sharp output.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--sharp", action="store_true", help="also make, score and show the sharp output")
     args = parser.parse_args(argv)
     volume, _ = read_volume(args.volume)
     t0 = time.perf_counter()
@@ -44,13 +47,24 @@ def main(argv=None):
     report = {"volume": str(args.volume), "shape": list(volume.shape), "z_factor": args.z_factor,
               "minutes": args.minutes, "train_seconds": round(train_s, 1), "machine": machine_description(),
               "methods": {}}
-    for name, result in (("cubic", cubic), ("ours", ours)):
+    results = {"cubic": cubic, "ours": ours}
+    if args.sharp:
+        from napari_isorecon.core import sharpen_volume
+
+        results["sharp"] = sharpen_volume(ours, volume, model)
+    for name, result in results.items():
         report["methods"][name] = {"isotropy": isotropy_score(result),
                                    "degradation_consistency": input_consistency(model, result, volume)}
+        if args.sharp:
+            from napari_isorecon.core.inference.sharp import section_consistency, section_pulse
+
+            report["methods"][name]["section_consistency"] = section_consistency(
+                result, volume, args.z_factor, model.config.section_thickness)
+            report["methods"][name]["pulse"] = section_pulse(result, args.z_factor)["modulation"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    write_stack_figure(out / "xz_compare.png", volume, {"cubic": cubic, "ours": ours}, size=160)
+    write_stack_figure(out / "xz_compare.png", volume, results, size=160)
     print(json.dumps(report, indent=2))
 
 

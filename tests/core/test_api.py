@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # a run of well under a second per step on a CPU (see tests/conftest.py)
 TINY = dict(channels=8, blocks=1, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
 FUNCTIONS = ["interpolate_volume", "isotropic_voxel_size", "load_model", "open_volume", "reconstruct_volume",
-             "save_model", "save_volume", "train_model", "validate", "z_factor_from_voxel_size"]
+             "save_model", "save_volume", "sharpen_volume", "train_model", "validate", "z_factor_from_voxel_size"]
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_validate_scores_the_hidden_sections_with_the_given_settings():
                       **{**TINY, "lr_rows": 3, "patch_width": 16})
     assert [s["index"] for s in report.sections] == [1, 3, 5, 7] and report.thickness == 0.5
     assert report.z_factor == 3 and report.training["steps"] == 3
-    assert set(report.summary) == {"ours", "cubic", "neighbour mean"}
+    assert set(report.summary) == {"ours", "cubic", "neighbour mean", "sharp"}
     finished = next(e for e in events if isinstance(e, TrainFinished))
     assert finished.model.z_factor == 6  # the check trains at twice the factor
     assert any(isinstance(e, CheckProgress) for e in events)

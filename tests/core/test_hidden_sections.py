@@ -76,7 +76,8 @@ def test_the_check_trains_at_twice_the_factor_and_reports_every_method():
     assert isinstance(last, HiddenSectionsChecked) and not last.stopped
     report = last.report
     assert [s["index"] for s in report.sections] == [1, 3, 5, 7]
-    assert set(report.summary) == {"ours", "cubic", "neighbour mean"}
+    assert set(report.summary) == {"ours", "cubic", "neighbour mean", "sharp"}
+    assert set(report.against) == {"cubic", "neighbour mean"}  # the verdict judges ours against the baselines
     for scores in report.summary.values():
         assert np.isfinite(scores["psnr"]) and 0 < scores["ssim"] <= 1
     # the paired statistics are those of the rows the report shows, section by section (a mean of differences
@@ -208,7 +209,7 @@ def test_a_planted_duplicate_is_found_and_set_aside_in_the_report_and_the_cli(tm
     diffs = [s["ours"]["ssim"] - s["neighbour mean"]["ssim"] for s in scored]
     d = report["ours_minus"]["neighbour mean"]["ssim"]
     assert d["median"] == pytest.approx(np.median(diffs)) and d["sections_won"] == sum(x > 0 for x in diffs)
-    assert set(report["intensity"]) == {"ours", "cubic", "neighbour mean"} and "ours_minus_all_sections" in report
+    assert set(report["intensity"]) == {"ours", "cubic", "neighbour mean", "sharp"} and "ours_minus_all_sections" in report
 
 
 def test_too_few_hidden_sections_left_after_the_artefacts_is_one_line_and_writes_nothing(tmp_path, capsys):

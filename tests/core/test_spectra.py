@@ -200,7 +200,7 @@ def test_reconstruction_spectra_and_their_markdown():
     assert spectra_markdown({}) == []
 
 
-def test_the_hidden_section_check_reports_the_peak_and_z_vs_x_of_ours_and_cubic():
+def test_the_hidden_section_check_reports_the_peak_and_z_vs_x_of_ours_cubic_and_sharp():
     from napari_isorecon.core.checks.hidden_sections import run_hidden_section_check
     from napari_isorecon.core.checks.spectra import reconstruction_spectra
     from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
@@ -214,7 +214,7 @@ def test_the_hidden_section_check_reports_the_peak_and_z_vs_x_of_ours_and_cubic(
                       lr_rows=3, patch_width=16, batch_size=2)
     report = list(run_hidden_section_check(stack, cfg))[-1].report
     spectra = report.spectra
-    assert spectra["z_factor"] == 6 and set(spectra["section_peak"]) == {"ours", "cubic"}  # at the check's 2F
+    assert spectra["z_factor"] == 6 and set(spectra["section_peak"]) == {"ours", "cubic", "sharp"}  # at 2F
     cubic = run_to_end(interpolate(stack[0::2], 6, "cubic")).volume  # 9 kept sections -> 54 rows
     expected = reconstruction_spectra({"cubic": cubic}, 6)
     assert spectra["section_peak"]["cubic"] == expected["section_peak"]["cubic"]

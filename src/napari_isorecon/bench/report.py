@@ -15,7 +15,7 @@ from ..core.settings.config import describe_sections
 from .methods import INTERPOLATIONS
 
 _METRICS = (("xz", "psnr"), ("xz", "ssim"), ("yz", "psnr"), ("yz", "ssim"))
-_SHOWN = ("cubic", "oracle", "ours", "ours_g_lh", "ours_stage2", "ours_learned")  # in the figures, in this order
+_SHOWN = ("cubic", "oracle", "ours", "sharp", "ours_g_lh", "ours_stage2", "ours_learned")  # in the figures, in this order
 
 
 def machine_description() -> str:

@@ -20,8 +20,9 @@ from .inputs import (
 )
 from .progress import run_parts, train_with_progress
 
-WRITTEN = {"isotropic": "Isotropic volume", "interpolated": "Cubic interpolation", "uncertainty": "Uncertainty"}
-VERBS = {"interpolated": "interpolate", "isotropic": "reconstruct"}
+WRITTEN = {"isotropic": "Isotropic volume", "interpolated": "Cubic interpolation", "uncertainty": "Uncertainty",
+           "sharp": "Sharp volume"}
+VERBS = {"interpolated": "interpolate", "isotropic": "reconstruct", "sharp": "sharpen"}
 
 
 def _training_config(args, voxel, resume):
@@ -58,7 +59,8 @@ def cmd_reconstruct(args):
 
     volume, voxel, _ = load_volume(args.volume)
     outputs = outputs_of(args, voxel, {"isotropic": args.out, "interpolated": args.interpolated,
-                                       "uncertainty": args.uncertainty})
+                                       "uncertainty": args.uncertainty,
+                                       "sharp": sharp_path(args.out) if args.sharp else None})
     expected = z_factor_of(args, voxel) if args.z_factor is not None else None
     model = load_model(args.model, z_factor=expected)
     warn_if_voxel_disagrees(voxel, model.z_factor, args.volume)
@@ -67,9 +69,12 @@ def cmd_reconstruct(args):
     with dask_client(args.scheduler) as client:
         finals = run_parts(lambda stop: reconstruct_with_twin(
             volume, model, cfg, twin=bool(args.interpolated), uncertainty=bool(args.uncertainty),
-            consistency=args.consistency, outputs=replace(outputs, client=client), stop=stop), verbs, WRITTEN)
+            consistency=args.consistency, sharp=args.sharp, outputs=replace(outputs, client=client), stop=stop),
+            verbs, WRITTEN)
     if args.uncertainty:
         tta.report(finals["isotropic"])
+    if args.sharp:
+        _print_sharp(finals["sharp"])
     _print_checks(args, model, finals)
 
 
@@ -98,7 +103,8 @@ def cmd_run(args):
 
     volume, voxel, name = load_volume(args.volume)
     out_dir = Path(args.out_dir)
-    paths = {key: out_dir / f"{name}_{key}" for key in ("model.pt", "isotropic.tif", "interpolated.tif")}
+    keys = ("model.pt", "isotropic.tif", "interpolated.tif") + (("sharp.tif",) if args.sharp else ())
+    paths = {key: out_dir / f"{name}_{key}" for key in keys}
     autosave = autosave_path(paths["model.pt"])
     if args.resume and not autosave.exists():
         raise IsoReconError(f"Nothing to resume: {autosave} does not exist.")
@@ -126,13 +132,16 @@ def cmd_run(args):
     if stopped:
         print(f"Model saved to {paths['model.pt']}; reconstructing with it (Ctrl-C again stops that too).",
               file=sys.stderr)
-    outputs = Outputs({"isotropic": paths["isotropic.tif"], "interpolated": paths["interpolated.tif"]},
-                      voxel=voxel, overwrite=args.overwrite)
+    outputs = Outputs({"isotropic": paths["isotropic.tif"], "interpolated": paths["interpolated.tif"],
+                       "sharp": paths.get("sharp.tif")}, voxel=voxel, overwrite=args.overwrite)
     finals = run_parts(lambda stop: reconstruct_with_twin(volume, model, recon_config(args),
-                                                          consistency=args.consistency, outputs=outputs,
-                                                          stop=stop, artefacts=artefacts), VERBS, WRITTEN)
+                                                          consistency=args.consistency, sharp=args.sharp,
+                                                          outputs=outputs, stop=stop, artefacts=artefacts),
+                       VERBS, WRITTEN)
     for key, path in paths.items():
         print(f"{key:>17}: {path}")
+    if args.sharp:
+        _print_sharp(finals["sharp"])
     _print_checks(args, model, finals)
 
 
@@ -180,6 +189,22 @@ def _print_checks(args, model, finals: dict) -> None:
     print(f"To check quality without ground truth: isorecon validate {args.volume} {options} --out CHECK_DIR "
           "(hides every other section and scores our prediction of it against cubic interpolation).",
           file=sys.stderr)
+
+
+def sharp_path(out) -> Path:
+    """Where ``--sharp`` writes beside the result ``out``: <stem>_sharp<suffix> (iso.tif -> iso_sharp.tif)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_sharp{out.suffix}")
+
+
+def _print_sharp(finished) -> None:
+    """What the sharp output is and how it agrees with the sections (core.inference.sharp)."""
+    info = finished.info
+    print(f"Sharp output: fine detail evened over the section period (gain up to {info['largest_detail_gain']:.2f}, "
+          f"cap {info['gain_cap']:g}), then made to agree with every section: mean |sections - section model of the "
+          f"output| {info['consistency_sharp']:.2f} grey levels (the result: {info['consistency_faithful']:.2f}); "
+          f"detail pulse with the sections {info['pulse_sharp']:.2f} (the result: {info['pulse_faithful']:.2f}). "
+          "It looks more like a section; the result is the more faithful on average.", file=sys.stderr)
 
 
 def _print_kernel(model, voxel) -> None:

@@ -135,6 +135,14 @@ def _add_consistency(p):
                         "or worse: not a quality score; use 'isorecon validate' for that")
 
 
+def _add_sharp(p):
+    p.add_argument("--sharp", action="store_true",
+                   help="also write a sharp output, <name>_sharp beside the result: its fine detail evened out "
+                        "between the sections (as strong midway as at a section), then corrected so that the "
+                        "sections come back exactly. Looks more like a section; less faithful on average than the "
+                        "result (docs/method.md)")
+
+
 def _add_scale(p):
     p.add_argument("--block-size", default=None, metavar="Z,Y,X",
                    help="input voxels per block for a .zarr output (default 64,256,256; z is rounded to keep "
@@ -160,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recon(p)
     _add_fill(p)
     _add_consistency(p)
+    _add_sharp(p)
     p.add_argument("--out-dir", required=True, help="folder for the model and the two volumes")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run whose checkpoint (<name>_model.pt.autosave) is in DIR")
@@ -180,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recon(p)
     _add_fill(p)
     _add_consistency(p)
+    _add_sharp(p)
     _add_scale(p)
     p.add_argument("--model", required=True, help="model file from 'isorecon train'")
     p.add_argument("--out", required=True,

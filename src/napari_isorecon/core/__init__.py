@@ -12,6 +12,7 @@ from .api import (
     reconstruct_volume,
     save_model,
     save_volume,
+    sharpen_volume,
     train_model,
     validate,
     z_factor_from_voxel_size,
@@ -21,6 +22,6 @@ from .settings.config import ReconConfig, TrainConfig, preset
 
 __all__ = [
     "IsoReconError", "ReconConfig", "TrainConfig", "interpolate_volume", "isotropic_voxel_size", "load_model",
-    "open_volume", "preset", "reconstruct_volume", "save_model", "save_volume", "train_model", "validate",
-    "z_factor_from_voxel_size",
+    "open_volume", "preset", "reconstruct_volume", "save_model", "save_volume", "sharpen_volume", "train_model",
+    "validate", "z_factor_from_voxel_size",
 ]

@@ -13,9 +13,9 @@ from .files import (
     save_volume,
     z_factor_from_voxel_size,
 )
-from .tasks import interpolate_volume, reconstruct_volume, train_model, validate
+from .tasks import interpolate_volume, reconstruct_volume, sharpen_volume, train_model, validate
 
 __all__ = [
     "interpolate_volume", "isotropic_voxel_size", "load_model", "open_volume", "reconstruct_volume",
-    "save_model", "save_volume", "train_model", "validate", "z_factor_from_voxel_size",
+    "save_model", "save_volume", "sharpen_volume", "train_model", "validate", "z_factor_from_voxel_size",
 ]

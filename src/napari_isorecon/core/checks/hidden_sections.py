@@ -42,7 +42,7 @@ from .hidden_report import HiddenSectionReport
 from .metrics import data_range_of, psnr_ssim_2d
 from .spectra import reconstruction_spectra
 
-METHODS = ("ours", "cubic", "neighbour mean")
+METHODS = ("ours", "cubic", "neighbour mean", "sharp")  # sharp: core.inference.sharp of ours, scored beside
 _SAMPLES_PER_SECTION = 64  # midpoint-rule samples of a hidden section's z range
 MIN_SCORED = 4  # hidden sections left after setting artefacts aside
 
@@ -204,8 +204,13 @@ def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness, found
                 return
             else:
                 dense[name] = event.volume
+    from ..inference.sharp import sharpen
+
+    # the kept sections are half as thick at 2F as the user's at F (check_config)
+    dense["sharp"], _ = sharpen(dense["ours"], kept, cfg.z_factor, thickness / 2)
     yield CheckProgress(phase="scoring", progress=1.0)
     predictions = {name: predict_hidden(dense[name], kept.shape[0], thickness) for name in ("ours", "cubic")}
+    predictions["sharp"] = predict_hidden(dense["sharp"], kept.shape[0], thickness)
     predictions["neighbour mean"] = neighbour_mean(kept)
     # as the data would store them: what is scored is what the intensity and the figure show
     predictions = {name: _as_dtype(pred, hidden.dtype) for name, pred in predictions.items()}

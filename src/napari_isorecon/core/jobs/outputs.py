@@ -12,7 +12,9 @@ from typing import Any
 from ..errors import IsoReconError
 from ..events import Notice, OutputWritten, ReconFinished, ReconWithUncertainty
 
-OUTPUT_NAMES = ("isotropic", "interpolated", "uncertainty")
+OUTPUT_NAMES = ("isotropic", "interpolated", "uncertainty", "sharp")
+SHARP_IN_MEMORY = ("The sharp output is made in memory from the whole result: write it and the result as .tif, or "
+                   "leave the sharp output out.")
 
 
 def is_zarr_output(path) -> bool:
@@ -61,7 +63,9 @@ class Outputs:
         for name in OUTPUT_NAMES:
             if self.path(name) is not None:
                 check_output(self.path(name), self.overwrite)
-        result, spread = self.path("isotropic"), self.path("uncertainty")
+        result, spread, sharp = self.path("isotropic"), self.path("uncertainty"), self.path("sharp")
+        if sharp is not None and (is_zarr_output(sharp) or (result is not None and is_zarr_output(result))):
+            raise IsoReconError(SHARP_IN_MEMORY)
         if spread is not None and (result is None or is_zarr_output(spread) != is_zarr_output(result)):
             raise IsoReconError(f"The uncertainty map {spread.name} and the result "
                                 f"{result.name if result else '(none)'} must both be .tif or both .zarr (the "

@@ -11,19 +11,22 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import IsoReconError
 from ..events import InputConsistency, PartEvent, ReconFinished, ReconWithUncertainty, stop_requested
 from ..geometry import check_volume
 from ..settings.config import ReconConfig
-from .outputs import Outputs, whole_depth_note, written
+from .outputs import SHARP_IN_MEMORY, Outputs, whole_depth_note, written
 
-PARTS = ("input", "interpolated", "isotropic", "checks")  # in the order they run
+PARTS = ("input", "interpolated", "isotropic", "sharp", "checks")  # in the order they run
 
 
 def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, twin: bool = True,
-                          uncertainty: bool = False, consistency: bool = False, outputs: Outputs | None = None,
-                          stop=None, artefacts=None) -> Iterator[PartEvent]:
+                          uncertainty: bool = False, consistency: bool = False, sharp: bool = False,
+                          outputs: Outputs | None = None, stop=None, artefacts=None) -> Iterator[PartEvent]:
     """Interpolate (``twin``) and reconstruct ``volume`` with ``model``; every event comes as a
-    ``PartEvent(part, event)`` with part "interpolated", "isotropic" or "checks".
+    ``PartEvent(part, event)`` with part "interpolated", "isotropic", "sharp" or "checks". With ``sharp`` a
+    "sharp" part follows the result: its ReconFinished holds the sharp output (``core.inference.sharp``), made in
+    memory from the result and the (filled) input, with its consistency and section pulse in ``info``.
 
     Each of the first two yields ReconProgress, then ReconFinished (a ReconWithUncertainty with
     ``uncertainty``) and, for each volume that ``outputs`` names, an OutputWritten; before them, with
@@ -43,6 +46,8 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
     check_runtime(config)  # an unusable device or precision is refused before the twin is made
     if outputs is not None:
         outputs.check()
+        if sharp and outputs.blockwise("isotropic"):
+            raise IsoReconError(SHARP_IN_MEMORY)
     source = _Source(volume, config.fill_artefacts, artefacts)
     inner = config.replace(fill_artefacts=False)  # filled once here, for both parts
     parts = [("input", source.prepare)]
@@ -51,7 +56,10 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
                                                             source.outputs(outputs), stop)))
     parts.append(("isotropic", lambda: reconstruction(source.volume, model, inner, uncertainty,
                                                       source.outputs(outputs), stop)))
-    return _in_sequence(parts, (model, source) if consistency else None)
+    results = {}
+    if sharp:
+        parts.append(("sharp", lambda: sharpening(source.volume, results["isotropic"], model, outputs)))
+    return _in_sequence(parts, (model, source) if consistency else None, results)
 
 
 class _Source:
@@ -81,8 +89,8 @@ class _Source:
         return replace(outputs, source=f"{outputs.source}|filled {','.join(map(str, self.filled))}")
 
 
-def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
-    results = {}
+def _in_sequence(parts, consistency_of, results: dict) -> Iterator[PartEvent]:
+    """Run ``parts`` in order; ``results`` gets each part's final volume as it ends (a later part may use it)."""
     for part, make_events in parts:
         finished = None
         for event in make_events():
@@ -93,8 +101,7 @@ def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
             continue
         if finished is None or finished.stopped:
             return
-        if consistency_of is not None:
-            results[part] = finished.volume
+        results[part] = finished.volume
     if consistency_of is not None:
         from ..checks.metrics import input_consistency  # imports torch
 
@@ -102,6 +109,24 @@ def _in_sequence(parts, consistency_of) -> Iterator[PartEvent]:
         yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, source.volume)
                                                     for part, result in results.items()
                                                     if isinstance(result, np.ndarray)}))
+
+
+def sharpening(volume, faithful, model, outputs: Outputs | None = None) -> Iterator:
+    """The sharp output of ``faithful`` (the result of ``model`` on ``volume``, in memory): ReconFinished with
+    ``info`` holding the consistency with the sections and the section pulse of both, then OutputWritten when
+    ``outputs`` names a "sharp" path."""
+    import time
+
+    from ..inference.sharp import model_section_thickness, section_pulse, sharpen
+
+    start = time.perf_counter()
+    sections = np.asarray(volume)
+    faithful = np.asarray(faithful)
+    sharp, info = sharpen(faithful, sections, model.z_factor, model_section_thickness(model))
+    info.update(pulse_faithful=section_pulse(faithful, model.z_factor)["modulation"],
+                pulse_sharp=section_pulse(sharp, model.z_factor)["modulation"])
+    events = [ReconFinished(sharp, elapsed=time.perf_counter() - start, info=info)]
+    return written(iter(events), outputs, "sharp", sections.shape[0], model.z_factor)
 
 
 def interpolation(volume, z_factor: float, order: str = "cubic", config: ReconConfig | None = None,
