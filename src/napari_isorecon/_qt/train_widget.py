@@ -10,7 +10,7 @@ import copy
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Signal
+from qtpy.QtCore import QCoreApplication, QEvent, QPoint, QTimer, Signal
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from ..core.errors import IsoReconError
@@ -75,6 +75,8 @@ class TrainWidget(QWidget):
         self.autosave_folder = default_autosave_folder()
         self.autosave_every_s = 300.0  # seconds of training between checkpoints
         self.checkpoint_path: Path | None = None  # the current run's checkpoint file
+        self._following = False  # whether the dock keeps the run in view (show_run) until the user scrolls
+        self._shown_at = 0  # the scroll value show_run set
         self._build()
         self.job_controller.changed.connect(self._show_state)
         self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
@@ -136,6 +138,8 @@ class TrainWidget(QWidget):
         self.job_controller.show_on(self.start_button, self.status, TRAINING_LOOK, self.start_training)
         root.addStretch(1)
         keep_min_height(self._scroll, 260)
+        self._scroll.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.loss_plot.installEventFilter(self)
 
     def training_config(self) -> TrainConfig:
         """The TrainConfig the widget shows (raises IsoReconError with a message for bad values)."""
@@ -181,7 +185,45 @@ class TrainWidget(QWidget):
                                        preview_every=preview_every)
 
         self.job_controller.start(events, self._on_event, "IsoRecon training")
+        self._following = True
+        self.show_run()
         return True
+
+    def show_run(self) -> None:
+        """Scroll the dock so that the run is in view: from the Stop button and the status line (the
+        progress) down to the live loss plot. The settings above, disabled while training, scroll away (the
+        user may scroll back); the dock scrolls no further than that. Too short for all of it, it shows the
+        whole plot, or the plot's top if even that does not fit."""
+        # the layouts that the new texts and hidden lines (the button's, the form's hints) asked for, done
+        # before measuring: the form above the button may have changed its height
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        body = self._scroll.widget()
+
+        def top(widget) -> int:
+            return widget.mapTo(body, QPoint(0, 0)).y()
+
+        first, plot_top = top(self.start_button), top(self.loss_plot)
+        last = plot_top + self.loss_plot.height()
+        bar, shown = self._scroll.verticalScrollBar(), self._scroll.viewport().height()
+        lowest, highest = last - shown, first  # the scroll values that show it all, when lowest <= highest
+        value = min(max(bar.value(), lowest), highest) if lowest <= highest else min(lowest, plot_top)
+        self._shown_at = value
+        bar.setValue(value)
+
+    def _on_scrolled(self, value: int) -> None:
+        if value != self._shown_at:  # the user scrolled: leave the dock where they put it
+            self._following = False
+
+    def _follow_run(self) -> None:
+        if self._following and self.job_controller.busy:
+            self.show_run()
+
+    def eventFilter(self, watched, event) -> bool:
+        """The loss plot moved while the dock follows the run (the lines above it changed: the status, the
+        form's hints): show the run again, once the layouts are done."""
+        if watched is self.loss_plot and event.type() == QEvent.Type.Move and self._following:
+            QTimer.singleShot(0, self._follow_run)
+        return super().eventFilter(watched, event)
 
     def _model_to_continue(self):
         """With "Continue" ticked: a copy of the current model (the Reconstruct widget may be using the
