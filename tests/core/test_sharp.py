@@ -168,3 +168,18 @@ def test_the_command_line_and_the_api_make_the_same_sharp_output(tmp_path, tiny_
                  "--sharp"]) == 2
     assert "isorecon: error: The sharp output is made in memory from the whole result" in capsys.readouterr().err
     assert not (tmp_path / "iso.zarr").exists()
+
+
+def test_the_section_model_of_declared_and_learned_pairs():
+    """Declared pairs: the declared thickness. A learned kernel started as the f-tap box (f = 5: variance 2 taps^2)
+    has the equivalent thickness sqrt(12 * 2) / 5 z-steps."""
+    from napari_isorecon.core import TrainConfig
+    from napari_isorecon.core.inference.sharp import model_section_thickness
+    from napari_isorecon.core.model.intensity import Normalizer
+    from napari_isorecon.core.model.iso_model import IsoModel
+
+    normalizer = Normalizer(0.0, 255.0, "|u1")
+    declared = IsoModel(TrainConfig(z_factor=5, steps=1, minutes=None, section_thickness=0.5), normalizer)
+    learned = IsoModel(TrainConfig(z_factor=5, steps=1, minutes=None, stage2_pairs="kernel"), normalizer)
+    assert model_section_thickness(declared) == 0.5
+    assert model_section_thickness(learned) == pytest.approx(np.sqrt(24) / 5, rel=1e-6)

@@ -162,15 +162,12 @@ def y_step_for(shape, columns: int = SAMPLED_COLUMNS) -> int:
 
 def model_section_thickness(model) -> float:
     """The section thickness, in z-steps, of the section model a trained IsoModel's pairs assume: the declared one,
-    or the learned kernel's equivalent thickness (sqrt(12 variance) / F, clipped to [0, 2])."""
-    cfg = model.config
-    if cfg.stage2_pairs == "section":
-        return float(cfg.section_thickness)
-    taps = model.pair_kernel().detach().cpu().numpy().astype(np.float64)
-    taps = taps / taps.sum()
-    t = np.arange(taps.size) - (taps.size - 1) / 2
-    variance = float((taps * (t - (taps * t).sum()) ** 2).sum())
-    return float(np.clip(np.sqrt(12 * max(variance, 0.0)) / model.z_factor, 0.0, 2.0))
+    or the learned kernel's equivalent thickness (``checks.kernel_summary``), clipped to [0, 2]."""
+    if model.config.stage2_pairs == "section":
+        return float(model.config.section_thickness)
+    from ..checks.kernel_summary import model_kernel_summary
+
+    return float(np.clip(model_kernel_summary(model)["equivalent_thickness_z_steps"], 0.0, 2.0))
 
 
 def _as_input_dtype(values: np.ndarray, dtype) -> np.ndarray:
