@@ -48,6 +48,10 @@ def main(argv=None) -> None:
             ours = psnr(reconstruct_volume(sections_b, model), truth_b)
             say(f"{precision} seed {seed} {args.steps} steps: ours {ours:.3f} dB, margin {ours - spline:+.3f} dB "
                 f"({time.perf_counter() - start:.1f} s)")
+    model = train_model(sections_a, config=TrainConfig(z_factor=Z_FACTOR, steps=1, minutes=None, seed=0,
+                                                       precision="float32"))
+    ours = psnr(reconstruct_volume(sections_b, model), truth_b)
+    say(f"float32 seed 0 1 step (untrained): ours {ours:.3f} dB, margin {ours - spline:+.3f} dB")
     stack = box_sections(truth_a, 2)
     for steps in args.check_steps:
         for hold in (True, False):
