@@ -1,194 +1,141 @@
-"""Does the test-time-augmentation spread (core.inference.uncertainty) say where the reconstruction is wrong, and does
-the augmented mean gain quality? Measured against ground truth on the bench volume.
+"""Does the uncertainty (core.inference.error_model) predict the faithful output's error, and does its 90 % interval
+hold? Measured against ground truth on an isotropic volume made into box sections.
 
-    python benchmarks/uncertainty_bench.py [--steps 3000] [--model M.pt] [--save-model M.pt]
+    python benchmarks/uncertainty_bench.py --volume ../shared/data/fibsem_medulla_iso10nm_250.tif --z-factor 10 \
+        --steps 3000 --check-scale 1.23 --out benchmarks/results/uncertainty
 
-1. The isotropic FIB-SEM volume (250^3, 10 nm) is degraded x10 along z (core.training.sections, antialiased
-   bicubic: the paper's protocol), a model is trained on it with a FIXED step budget (results do not
-   depend on machine load; --model reuses a saved one).
-2. It is reconstructed plainly and with test-time augmentation (core.inference.uncertainty, the flips its rule
-   allows for this model); both are timed (wall times on a shared machine are contaminated by other jobs:
-   the ratio is the figure to read, and it is close to the number of flips).
-3. PSNR/SSIM on xz/yz (core.checks.metrics.axial_scores) of the plain result, the augmented mean and cubic.
-4. Does the spread predict the error? Spearman rank correlations of the per-voxel spread with the absolute
-   error of the augmented mean (2 M random voxels), of the per-xz-slice mean spread with the per-slice mean
-   absolute error, of the per-output-row mean spread with the per-row error (rows between measured
-   sections are worse: is that what the spread sees?), and the per-voxel correlation within each row
-   phase (output row mod f, averaged: what the spread knows beyond the distance to the nearest section).
-   For scale, the same correlations for a trivial predictor: the local gradient magnitude of the result.
+1. The truth is made into box sections (each the mean of F rows); the default settings train for ``--steps`` (a
+   fixed step budget: the scores do not depend on the machine's load), or ``--model`` is used.
+2. The faithful output, the cubic interpolation and the uncertainty (the error model fitted on the sections'
+   own lateral planes, seed ``--seed``) are made as ``isorecon reconstruct --uncertainty`` makes them.
+3. Against the truth: the Spearman rank correlation of the uncertainty with the absolute error (400,000 random
+   voxels); the best a perfect map of the same spread could reach (``rank_ceiling``); for scale, the same for an
+   oracle that knows the truth (the local RMS of the real error over its 124 neighbours, 5 x 5 x 5 without the
+   voxel itself) and for the test-time-augmentation spread (core.inference.uncertainty); and the share of the
+   voxels inside the 90 % interval with the default scale, with the scale the hidden-section check measured
+   on the sections alone (``--check-scale``, from ``isorecon validate`` or ``research/experiments/...``) and the
+   scale the truth asks for.
 
-Writes benchmarks/results/uncertainty.json and .md.
+Writes uncertainty.json and uncertainty.md in ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-DATA = Path("/work/shared/data/fibsem_medulla_iso10nm_250.tif")
-OUT = Path(__file__).resolve().parent / "results"
-Z_FACTOR = 10
-VOXELS = 2_000_000
+from sharp_bench import box_sections  # a sibling: run this file as a script, from the repository root
 
 
-def spearman(a, b) -> float:
-    from scipy.stats import spearmanr
+def local_rms_oracle(error: np.ndarray) -> np.ndarray:
+    """The RMS of ``error`` over each voxel's 5 x 5 x 5 neighbourhood without the voxel itself (knows the truth)."""
+    from scipy import ndimage
 
-    return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)
-
-
-def gradient_magnitude(volume: np.ndarray) -> np.ndarray:
-    v = volume.astype(np.float32)
-    gz, gy, gx = np.gradient(v)
-    return np.sqrt(gz * gz + gy * gy + gx * gx)
+    kernel = np.ones((5, 5, 5))
+    kernel[2, 2, 2] = 0
+    return np.sqrt(ndimage.convolve(error.astype(np.float64) ** 2, kernel / kernel.sum(), mode="nearest"))
 
 
-def predictor_scores(predictor: np.ndarray, error: np.ndarray, rng, z_factor: int) -> dict:
-    """Spearman correlations of ``predictor`` with the absolute ``error``: per voxel, per xz slice, per row,
-    and per voxel within each row phase (output row mod f)."""
-    flat = rng.choice(error.size, size=min(VOXELS, error.size), replace=False)
-    per_phase = []
-    rows = np.arange(error.shape[0])
-    for phase in range(z_factor):
-        sel = rows[rows % z_factor == phase]
-        p, e = predictor[sel], error[sel]
-        pick = rng.choice(e.size, size=min(VOXELS // z_factor, e.size), replace=False)
-        per_phase.append(spearman(p.ravel()[pick], e.ravel()[pick]))
-    return {
-        "voxel": spearman(predictor.ravel()[flat], error.ravel()[flat]),
-        "xz_slice": spearman(predictor.mean(axis=(0, 2)), error.mean(axis=(0, 2))),
-        "row": spearman(predictor.mean(axis=(1, 2)), error.mean(axis=(1, 2))),
-        "voxel_within_row_phase": float(np.mean(per_phase)),
-        "voxel_within_row_phase_each": per_phase,
-    }
-
-
-def train(volume, steps: int, log):
-    from napari_isorecon.core import TrainConfig
-    from napari_isorecon.core.events import StageStarted, TrainFinished
-    from napari_isorecon.core.training.train import train as train_events
-
-    cfg = TrainConfig(z_factor=Z_FACTOR, steps=steps, minutes=None, seed=0, device="cpu")
-    t0 = time.perf_counter()
-    for event in train_events(volume, cfg):
-        if isinstance(event, StageStarted):
-            log(f"stage {event.stage} ({event.name}) at {time.perf_counter() - t0:.0f} s")
-        elif isinstance(event, TrainFinished):
-            log(f"trained {event.steps} steps in {event.elapsed:.0f} s")
-            return event.model, event.elapsed
-    raise RuntimeError("training ended without a model")
+def _as(volume: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if np.issubdtype(like.dtype, np.integer):
+        info = np.iinfo(like.dtype)
+        return np.clip(np.rint(volume), info.min, info.max).astype(like.dtype)
+    return volume.astype(like.dtype)
 
 
 def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--volume", required=True)
+    ap.add_argument("--z-factor", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--check-scale", type=float, default=None, help="the scale the hidden-section check measured")
+    ap.add_argument("--tta", action="store_true", help="also score the test-time-augmentation spread")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
     import tifffile
 
-    from napari_isorecon.core import ReconConfig
-    from napari_isorecon.core.checks.metrics import axial_scores
-    from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
-    from napari_isorecon.core.inference.uncertainty import (
-        flip_ensemble,
-        kernel_asymmetry,
-        reconstruct_with_uncertainty,
+    from napari_isorecon.core import (
+        TrainConfig,
+        interpolate_volume,
+        load_model,
+        reconstruct_volume,
+        train_model,
     )
-    from napari_isorecon.core.model.checkpoint import load_model, save_model
-    from napari_isorecon.core.training.sections import degrade_volume
+    from napari_isorecon.core.checks.metrics import axial_scores
+    from napari_isorecon.core.inference.error_model import (
+        DEFAULT_SCALE,
+        calibration_scale,
+        fit_error_model,
+        interval_coverage,
+        rank_ceiling,
+        spearman,
+    )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=3000, help="training budget in steps (default 3000)")
-    parser.add_argument("--model", default=None, help="use this saved model instead of training")
-    parser.add_argument("--save-model", default=None, help="save the trained model here")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
-    truth = tifffile.imread(DATA)
-    observed = degrade_volume(truth, Z_FACTOR, "cubic")
-    log(f"truth {truth.shape}, observed {observed.shape}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    truth = tifffile.imread(args.volume)
+    f = args.z_factor
+    sections = box_sections(truth, f)
+    stored = truth[:sections.shape[0] * f]  # scored as stored (its dtype's range), the error in float
+    truth = stored.astype(np.float32)
     if args.model:
-        model, train_seconds = load_model(args.model), None
+        model = load_model(args.model)
     else:
-        model, train_seconds = train(observed, args.steps, log)
-        if args.save_model:
-            save_model(model, args.save_model, overwrite=True)
-    cfg = ReconConfig(device="cpu")
-
-    t0 = time.perf_counter()
-    plain = run_to_end(reconstruct(observed, model, cfg)).volume
-    plain_seconds = time.perf_counter() - t0
-    ensemble = flip_ensemble(model)
-    t0 = time.perf_counter()
-    augmented = run_to_end(reconstruct_with_uncertainty(observed, model, cfg, ensemble=ensemble))
-    tta_seconds = time.perf_counter() - t0
-    cubic = run_to_end(interpolate(observed, Z_FACTOR, "cubic", cfg)).volume
-    log(f"plain {plain_seconds:.1f} s, augmented {tta_seconds:.1f} s ({ensemble.reason})")
-
-    mean, spread = augmented.volume, augmented.uncertainty
-    error = np.abs(mean.astype(np.float32) - truth.astype(np.float32))
+        model = train_model(sections, config=TrainConfig(z_factor=f, steps=args.steps, minutes=None, seed=args.seed))
+    start = time.perf_counter()
+    faithful = reconstruct_volume(sections, model).astype(np.float32)
+    recon_seconds = time.perf_counter() - start
+    cubic = interpolate_volume(sections, f).astype(np.float32)
+    start = time.perf_counter()
+    event = list(fit_error_model(sections, model, seed=args.seed))[-1]
+    errors = event.model.calibrated(1.0, "raw")
+    raw = errors.sigma(faithful, cubic, sections.shape[0])
+    uncertainty_seconds = time.perf_counter() - start
+    error = faithful - truth
     rng = np.random.default_rng(0)
-    report = {
-        "data": str(DATA), "z_factor": Z_FACTOR, "degradation": "cubic", "observed_shape": list(observed.shape),
-        "training_steps": args.steps if not args.model else None, "model": args.model,
-        "train_seconds": train_seconds,
-        "kernel_asymmetry": kernel_asymmetry(model.g_hl.axial_kernel().detach().cpu().numpy()),
-        "flips": [list(f) for f in ensemble.flips], "augmentation": ensemble.reason,
-        "scores": {"plain": axial_scores(plain, truth), "tta_mean": axial_scores(mean, truth),
-                   "cubic": axial_scores(cubic, truth)},
-        "seconds": {"plain": plain_seconds, "tta": tta_seconds, "ratio": tta_seconds / plain_seconds},
-        "spread_grey_levels": {"mean": float(spread.mean()), "median": float(np.median(spread)),
-                               "p99": float(np.percentile(spread, 99)), "max": float(spread.max())},
-        "abs_error_grey_levels": {"tta_mean": float(error.mean()),
-                                  "plain": float(np.abs(plain.astype(np.float32) - truth).mean())},
-        "spearman_spread_vs_error": predictor_scores(spread, error, rng, Z_FACTOR),
-        "spearman_gradient_vs_error": predictor_scores(gradient_magnitude(mean), error, rng, Z_FACTOR),
-        "machine": f"{platform.processor() or platform.machine()}, shared 2-core machine under load",
-    }
-    OUT.mkdir(exist_ok=True)
-    (OUT / "uncertainty.json").write_text(json.dumps(report, indent=2))
-    (OUT / "uncertainty.md").write_text(markdown(report))
-    print(markdown(report))
+    pick = rng.choice(error.size, 400_000, replace=False)
+    needed = calibration_scale(error, raw)
+    oracle = local_rms_oracle(error)
+    rows = {"error model": {"spearman": spearman(raw.ravel()[pick], np.abs(error).ravel()[pick]),
+                            "rank_ceiling": rank_ceiling(raw * needed)},
+            "oracle (local RMS of the true error)": {
+                "spearman": spearman(oracle.ravel()[pick], np.abs(error).ravel()[pick]),
+                "rank_ceiling": rank_ceiling(oracle)}}
+    if args.tta:
+        from napari_isorecon.core.inference.reconstruct import run_to_end
+        from napari_isorecon.core.inference.uncertainty import reconstruct_with_uncertainty
+
+        spread = run_to_end(reconstruct_with_uncertainty(sections, model)).uncertainty
+        rows["test-time-augmentation spread"] = {"spearman": spearman(spread.ravel()[pick],
+                                                                      np.abs(error).ravel()[pick]),
+                                                 "rank_ceiling": rank_ceiling(spread * calibration_scale(error, spread))}
+    scales = {"default": DEFAULT_SCALE, "needed (from the truth)": needed}
+    if args.check_scale:
+        scales["the check's (hidden sections only)"] = args.check_scale
+    coverage = {name: interval_coverage(error, raw * s) for name, s in scales.items()}
+    report = {"volume": str(args.volume), "z_factor": f, "seed": args.seed, "steps": args.steps,
+              "model": args.model, "scores": {"faithful": axial_scores(_as(faithful, stored), stored)["xz"],
+                                              "cubic": axial_scores(_as(cubic, stored), stored)["xz"]},
+              "predictors": rows, "scales": scales, "coverage": coverage, "fit": event.model.info,
+              "seconds": {"faithful": recon_seconds, "uncertainty": uncertainty_seconds}}
+    (args.out / "uncertainty.json").write_text(json.dumps(report, indent=1))
+    lines = [f"# Uncertainty against the truth: {Path(args.volume).name}, box sections x{f}, seed {args.seed}", "",
+             (f"Faithful xz PSNR {report['scores']['faithful']['psnr']:.2f} dB (cubic "
+             f"{report['scores']['cubic']['psnr']:.2f})."), "",
+             "| predictor | Spearman with the absolute error | a perfect map of its spread would reach |",
+             "|---|---|---|"]
+    lines += [f"| {name} | {r['spearman']:.3f} | {r['rank_ceiling']:.3f} |" for name, r in rows.items()]
+    lines += ["", "| scale | value | 90 % interval holds |", "|---|---|---|"]
+    lines += [f"| {name} | {scales[name]:.2f} | {100 * c:.1f} % |" for name, c in coverage.items()]
+    lines += ["", (f"Faithful reconstruction {recon_seconds:.1f} s; uncertainty (fit {event.model.info['seconds']:.0f} s "
+              f"and map) {uncertainty_seconds:.1f} s.")]
+    (args.out / "uncertainty.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
     return report
-
-
-def markdown(r: dict) -> str:
-    s, sp, gr = r["scores"], r["spearman_spread_vs_error"], r["spearman_gradient_vs_error"]
-    budget = f"{r['training_steps']} steps" if r["training_steps"] else f"model {r['model']}"
-    lines = [
-        "# Uncertainty by test-time augmentation: does the spread predict the error?", "",
-        (f"`python benchmarks/uncertainty_bench.py --steps {r['training_steps']}`: {r['data']} degraded x"
-         f"{r['z_factor']} along z ({r['degradation']}), observed {tuple(r['observed_shape'])}; model trained "
-         f"for {budget}. Flips: {r['augmentation']}."), "",
-        "| result | xz PSNR | xz SSIM | yz PSNR | yz SSIM |", "|---|---|---|---|---|"]
-    for name in ("cubic", "plain", "tta_mean"):
-        sc = s[name]
-        lines.append(f"| {name} | {sc['xz']['psnr']:.2f} | {sc['xz']['ssim']:.3f} | {sc['yz']['psnr']:.2f} | "
-                     f"{sc['yz']['ssim']:.3f} |")
-    lines += ["", "Spearman rank correlation with the absolute error of the augmented mean:", "",
-              "| predictor | per voxel | per xz slice | per output row | per voxel within a row phase |",
-              "|---|---|---|---|---|",
-              (f"| TTA spread | {sp['voxel']:.3f} | {sp['xz_slice']:.3f} | {sp['row']:.3f} | "
-               f"{sp['voxel_within_row_phase']:.3f} |"),
-              (f"| gradient magnitude of the result (trivial baseline) | {gr['voxel']:.3f} | {gr['xz_slice']:.3f} | "
-               f"{gr['row']:.3f} | {gr['voxel_within_row_phase']:.3f} |"), "",
-              (f"Spread (grey levels): mean {r['spread_grey_levels']['mean']:.2f}, median "
-               f"{r['spread_grey_levels']['median']:.2f}, 99th percentile {r['spread_grey_levels']['p99']:.2f}; "
-               f"mean absolute error {r['abs_error_grey_levels']['tta_mean']:.2f} (plain "
-               f"{r['abs_error_grey_levels']['plain']:.2f})."), "",
-              (f"Time: plain {r['seconds']['plain']:.1f} s, augmented {r['seconds']['tta']:.1f} s (x"
-               f"{r['seconds']['ratio']:.2f}); training {r['train_seconds'] or 0:.0f} s. {r['machine']}: wall "
-               "times are contaminated by other jobs; the step budget makes the scores independent of it."), ""]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

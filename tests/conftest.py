@@ -40,3 +40,14 @@ def tiny_model_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny_z5.pt"
     save_model(train_to_end(volume, cfg), path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def quick_error_model(monkeypatch):
+    """The uncertainty's error model (core.inference.error_model) fitted in 20 steps instead of FIT_STEPS in every
+    test (the check and the jobs fit one): what they do with it, not how well it fits, is tested with it; a test
+    of the fit itself passes ``steps``."""
+    from napari_isorecon.core.inference import error_model
+
+    monkeypatch.setattr(error_model, "FIT_STEPS", 20)
+    return 20

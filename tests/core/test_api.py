@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # a run of well under a second per step on a CPU (see tests/conftest.py)
 TINY = dict(channels=8, blocks=1, lr_rows=4, patch_width=32, batch_size=2, device="cpu")
 FUNCTIONS = ["interpolate_volume", "isotropic_voxel_size", "load_model", "open_volume", "reconstruct_volume",
-             "save_model", "save_volume", "sharpen_volume", "train_model", "validate", "z_factor_from_voxel_size"]
+             "run_to_folder", "save_model", "save_volume", "sharpen_volume", "train_model", "validate",
+             "z_factor_from_voxel_size"]
 
 
 @pytest.fixture(scope="module")

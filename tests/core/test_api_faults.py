@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from old_checkpoints import version_1_payload
 from test_faults import _fills_the_disk, _refuse
 from test_matrix import _one_line_error
 
@@ -461,20 +462,22 @@ def test_a_zarr_chunk_that_cannot_be_decoded_is_named_and_a_missing_one_reads_as
 
 
 def test_models_of_an_older_format_load_and_a_newer_one_is_named(ctx):
-    """FORMAT_VERSION is 1, the first: a file without the field, or with an older number and today's layout,
-    loads and reconstructs as the model does; a newer number asks for an upgrade (another layout: the
-    "model-of-an-older-format-with-another-layout" case above)."""
+    """FORMAT_VERSION is 2: a file of version 1, or of 0 or without the field (version 1's layout), goes
+    through the migrations (core.model.migrations) and reconstructs as the model does; a newer number asks for
+    an upgrade (another layout: the "model-of-an-older-format-with-another-layout" case above)."""
     from napari_isorecon.core.model.checkpoint import FORMAT_VERSION
 
-    assert FORMAT_VERSION == 1
+    assert FORMAT_VERSION == 2
     crop = ctx.volume[:, :48, :48]
     expected = api.reconstruct_volume(crop, ctx.model, device="cpu", precision="float32")
-    for name, change in [("v0.pt", lambda p: {**p, "format_version": 0}),
-                         ("unversioned.pt", lambda p: {k: v for k, v in p.items() if k != "format_version"})]:
+    for name, change in [("v1.pt", version_1_payload),
+                         ("v0.pt", lambda p: {**version_1_payload(p), "format_version": 0}),
+                         ("unversioned.pt", lambda p: {k: v for k, v in version_1_payload(p).items()
+                                                       if k != "format_version"})]:
         older = api.load_model(ctx.checkpoint(name, change), z_factor=5)
         np.testing.assert_array_equal(api.reconstruct_volume(crop, older, device="cpu", precision="float32"),
                                       expected)
-    newer = ctx.checkpoint("v2.pt", lambda p: {**p, "format_version": FORMAT_VERSION + 1})
+    newer = ctx.checkpoint("newer.pt", lambda p: {**p, "format_version": FORMAT_VERSION + 1})
     assert "was written by a newer napari-isorecon; upgrade to load it" in _api_error(
         lambda c: api.load_model(newer), ctx)
 

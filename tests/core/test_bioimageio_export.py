@@ -258,3 +258,12 @@ def test_export_refuses_a_volume_unlike_the_training_one(tmp_path):
     with pytest.raises(IsoReconError, match="3 z slices; the package's test input needs at least 4"):
         export_package(model, np.zeros((3, 32, 32), np.uint8), tmp_path / "a.zip")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--sharp", "--uncertainty"])
+def test_export_refuses_the_sharp_output_and_the_uncertainty_in_one_line(flag, tiny_model_file, tmp_path, capsys):
+    out = tmp_path / "model.zip"
+    assert main(["export", str(tiny_model_file), "--volume", "sample", "--out", str(out), flag]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and flag in err and "isorecon reconstruct --model PACKAGE.zip" in err
+    assert not out.exists()

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from old_checkpoints import version_1_payload
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.model.checkpoint import load_model, save_model
@@ -79,7 +80,7 @@ def test_a_checkpoint_from_before_the_acquisition_loads_and_says_what_it_assumed
     """Older checkpoints have no ``acquisition``: one with the default pairs is 'serial-sections', one whose
     pairs no entry's default matches is 'custom'; both load."""
     path = save_model(model, tmp_path / "m.pt")
-    payload = torch.load(path, weights_only=True)
+    payload = version_1_payload(torch.load(path, weights_only=True))
     del payload["config"]["acquisition"]
     torch.save(payload, tmp_path / "old.pt")
     loaded = load_model(tmp_path / "old.pt")

@@ -78,6 +78,10 @@ def test_the_check_trains_at_twice_the_factor_and_reports_every_method():
     assert [s["index"] for s in report.sections] == [1, 3, 5, 7]
     assert set(report.summary) == {"ours", "cubic", "neighbour mean", "sharp"}
     assert set(report.against) == {"cubic", "neighbour mean"}  # the verdict judges ours against the baselines
+    assert set(report.agreement) == {"ours", "cubic", "sharp"}  # consistency and pulse against the kept sections
+    assert report.agreement["sharp"]["consistency"] < 0.6  # projected onto them (stored as integers: rounding)
+    assert all(a["consistency"] >= 0 and a["pulse"] >= 0 for a in report.agreement.values())
+    assert "Agreement with the kept sections" in report.to_markdown()
     for scores in report.summary.values():
         assert np.isfinite(scores["psnr"]) and 0 < scores["ssim"] <= 1
     # the paired statistics are those of the rows the report shows, section by section (a mean of differences
@@ -122,6 +126,7 @@ def test_cli_validate_writes_report_and_figure_and_refuses_to_overwrite(tmp_path
     report = json.loads((out / "report.json").read_text())
     assert report["check_z_factor"] == 6 and len(report["sections"]) == 4
     assert report["training"]["steps"] == 4
+    assert report["uncertainty"]["scale"] > 0 and "Uncertainty at the hidden sections" in printed  # validate: on
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "# Hidden-section check" in (out / "report.md").read_text()
     assert main(args) == 2
@@ -221,3 +226,16 @@ def test_too_few_hidden_sections_left_after_the_artefacts_is_one_line_and_writes
     err = capsys.readouterr().err.strip()
     assert "Only 3 of the 4 hidden sections can be scored" in err and "(section 3)" in err and "\n" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_check_calibrates_the_uncertainty_on_the_hidden_sections_when_asked():
+    plain = list(run_hidden_section_check(check_stack(), check_config()))[-1].report
+    assert plain.uncertainty == {} and "Uncertainty at the hidden sections" not in plain.to_markdown()
+    report = list(run_hidden_section_check(check_stack(), check_config(), uncertainty=True))[-1].report
+    u = report.uncertainty
+    assert u["sections"] == 4
+    assert u["scale"] > 0 and 0 < u["averaging_factor"] <= 1.5 and -1 <= u["spearman"] <= 1
+    assert 0 <= u["coverage"] <= 1 and 0 <= u["coverage_default_scale"] <= 1
+    assert "Uncertainty at the hidden sections" in report.to_markdown()
+    assert f"--uncertainty-scale {u['scale']:.2f}" in report.to_markdown()
+    assert json.loads(report.to_json())["uncertainty"]["scale"] == pytest.approx(u["scale"])

@@ -13,7 +13,6 @@ from napari_isorecon.core.events import (
     PartEvent,
     ReconFinished,
     ReconProgress,
-    ReconWithUncertainty,
 )
 from napari_isorecon.core.inference.reconstruct import interpolate, reconstruct, run_to_end
 from napari_isorecon.core.io import read_volume, read_zarr
@@ -57,12 +56,56 @@ def test_twin_first_then_the_result_equal_to_the_single_jobs(volume, model):
     assert set(alone) == {"isotropic"}
 
 
-def test_checks_and_uncertainty_only_when_asked(volume, model):
+def test_checks_and_uncertainty_only_when_asked(volume, model, quick_error_model):
+    from napari_isorecon.core.inference.error_model import DEFAULT_CALIBRATION, DEFAULT_SCALE
+
     events = list(reconstruct_with_twin(volume, model, CPU, uncertainty=True, consistency=True))
+    parts = [e.part for e in events]
+    assert parts == sorted(parts, key=["interpolated", "isotropic", "uncertainty", "checks"].index)
     finals = _finals(events)
-    assert isinstance(finals["isotropic"], ReconWithUncertainty) and finals["isotropic"].uncertainty is not None
+    assert type(finals["isotropic"]) is ReconFinished  # the plain result, not changed by the uncertainty
+    np.testing.assert_array_equal(finals["isotropic"].volume, run_to_end(reconstruct(volume, model, CPU)).volume)
+    fitting = [e.event for e in events if e.part == "uncertainty" and isinstance(e.event, ReconProgress)]
+    assert fitting and {p.axis for p in fitting} == {"error model"} and fitting[-1].progress == 1.0
+    sigma = finals["uncertainty"].volume
+    assert sigma.dtype == np.float32 and sigma.shape == finals["isotropic"].volume.shape == (50, 48, 64)
+    assert np.isfinite(sigma).all() and sigma.min() >= 0 and sigma.mean() > 0
+    info = finals["uncertainty"].info
+    assert (info["scale"], info["calibrated_on"], info["steps"]) == (DEFAULT_SCALE, DEFAULT_CALIBRATION, 20)
+    assert {"planes", "seconds", "thickness"} <= set(info)
+    # the circular score is for the volumes only, not the uncertainty
     assert events[-1].part == "checks" and set(finals["checks"].scores) == {"interpolated", "isotropic"}
     assert all(np.isfinite(s["psnr"]) for s in finals["checks"].scores.values())
+    assert "uncertainty" not in [e.part for e in reconstruct_with_twin(volume, model, CPU)]
+
+
+def test_the_uncertainty_scale_multiplies_the_map(volume, model, quick_error_model):
+    from napari_isorecon.core.inference.error_model import DEFAULT_SCALE
+
+    default = _finals(reconstruct_with_twin(volume, model, CPU, twin=False, uncertainty=True))["uncertainty"]
+    doubled = _finals(reconstruct_with_twin(volume, model, CPU, twin=False, uncertainty=True,
+                                            uncertainty_scale=2 * DEFAULT_SCALE))["uncertainty"]
+    np.testing.assert_allclose(doubled.volume, 2 * default.volume, rtol=1e-5)  # the same fit (seeded), scaled
+    assert doubled.info["scale"] == 2 * DEFAULT_SCALE and doubled.info["calibrated_on"] != "default"
+
+
+def test_the_uncertainty_is_written_beside_a_tif_result_and_refused_with_a_zarr_one(volume, model, tmp_path,
+                                                                                    quick_error_model):
+    from napari_isorecon.core.jobs.outputs import UNCERTAINTY_IN_MEMORY
+
+    outputs = Outputs({"isotropic": tmp_path / "iso.tif", "uncertainty": tmp_path / "u.tif"},
+                      voxel=(50.0, 10.0, 10.0))
+    events = list(reconstruct_with_twin(volume, model, CPU, twin=False, uncertainty=True, outputs=outputs))
+    written = {e.event.output: e for e in events if isinstance(e.event, OutputWritten)}
+    assert written["uncertainty"].part == "uncertainty" and written["uncertainty"].event.shape == (50, 48, 64)
+    spread, voxel = read_volume(tmp_path / "u.tif")
+    assert voxel == pytest.approx((10.0, 10.0, 10.0))
+    np.testing.assert_array_equal(spread, _finals(events)["uncertainty"].volume)
+
+    blockwise = Outputs({"isotropic": tmp_path / "iso.zarr"}, voxel=(50.0, 10.0, 10.0))
+    with pytest.raises(IsoReconError) as refused:  # at the call, before any work
+        reconstruct_with_twin(volume, model, CPU, uncertainty=True, outputs=blockwise)
+    assert str(refused.value) == UNCERTAINTY_IN_MEMORY and not (tmp_path / "iso.zarr").exists()
 
 
 def test_a_stop_ends_the_job_after_the_stopped_part(volume, model):
@@ -73,9 +116,9 @@ def test_a_stop_ends_the_job_after_the_stopped_part(volume, model):
 
 
 def test_outputs_are_written_whole_or_blockwise_as_their_paths_say(volume, model, tmp_path):
-    outputs = Outputs({"isotropic": tmp_path / "iso.zarr", "interpolated": tmp_path / "cubic.tif",
-                       "uncertainty": tmp_path / "spread.zarr"}, voxel=(50.0, 10.0, 10.0), block=(5, 32, 32))
-    events = list(reconstruct_with_twin(volume, model, CPU, uncertainty=True, outputs=outputs))
+    outputs = Outputs({"isotropic": tmp_path / "iso.zarr", "interpolated": tmp_path / "cubic.tif"},
+                      voxel=(50.0, 10.0, 10.0), block=(5, 32, 32))
+    events = list(reconstruct_with_twin(volume, model, CPU, outputs=outputs))
     written = {e.event.output: e.event for e in events if isinstance(e.event, OutputWritten)}
     assert {name: w.path for name, w in written.items()} == outputs.paths
     assert all(w.shape == (50, 48, 64) for w in written.values())
@@ -83,10 +126,9 @@ def test_outputs_are_written_whole_or_blockwise_as_their_paths_say(volume, model
     assert voxel == pytest.approx((10.0, 10.0, 10.0))
     np.testing.assert_array_equal(twin, run_to_end(interpolate(volume, 5.0, "cubic", CPU)).volume)
     result, zarr_voxel = read_zarr(tmp_path / "iso.zarr")
-    in_memory = _finals(reconstruct_with_twin(volume, model, CPU, twin=False, uncertainty=True))["isotropic"]
+    in_memory = _finals(reconstruct_with_twin(volume, model, CPU, twin=False))["isotropic"]
     assert zarr_voxel == pytest.approx((10.0, 10.0, 10.0))
     assert np.abs(np.asarray(result[:]).astype(int) - in_memory.volume.astype(int)).max() <= 1
-    np.testing.assert_allclose(read_zarr(tmp_path / "spread.zarr")[0][:], in_memory.uncertainty, atol=1e-3)
     with pytest.raises(IsoReconError, match="exists"):  # checked at the call, before any work
         reconstruct_with_twin(volume, model, CPU, outputs=outputs)
 
@@ -97,8 +139,10 @@ def test_outputs_are_checked_before_any_work(tmp_path):
     with pytest.raises(IsoReconError, match="exists"):
         Outputs({"isotropic": tmp_path / "there.tif"}).check()
     Outputs({"isotropic": tmp_path / "there.tif"}, overwrite=True).check()
-    with pytest.raises(IsoReconError, match="must both be .tif or both .zarr"):
-        Outputs({"isotropic": tmp_path / "iso.zarr", "uncertainty": tmp_path / "u.tif"}).check()
+    for result, spread in (("iso.zarr", "u.tif"), ("iso.tif", "u.zarr")):  # made in memory: .tif only
+        with pytest.raises(IsoReconError, match="The uncertainty is made in memory"):
+            Outputs({"isotropic": tmp_path / result, "uncertainty": tmp_path / spread}).check()
+    Outputs({"isotropic": tmp_path / "iso.tif", "uncertainty": tmp_path / "u.tif"}).check()
     with pytest.raises(IsoReconError, match="does not exist"):
         Outputs({"interpolated": tmp_path / "no" / "c.tif"}).check()
 
@@ -106,10 +150,10 @@ def test_outputs_are_checked_before_any_work(tmp_path):
 def test_a_lazy_volume_gets_lazy_parts_equal_to_the_in_memory_ones(volume, model):
     import dask.array as da
 
-    parts = lazy_reconstruct_with_twin(da.from_array(volume, chunks=(5, 24, 32)), model, CPU, uncertainty=True)
-    assert list(parts) == ["interpolated", "isotropic", "uncertainty"]
+    parts = lazy_reconstruct_with_twin(da.from_array(volume, chunks=(5, 24, 32)), model, CPU)
+    assert list(parts) == ["interpolated", "isotropic"]  # no uncertainty: it is made in memory
     assert all(isinstance(p, da.Array) for p in parts.values())
-    finals = _finals(reconstruct_with_twin(volume, model, CPU, uncertainty=True))
+    finals = _finals(reconstruct_with_twin(volume, model, CPU))
     np.testing.assert_array_equal(parts["interpolated"].compute(), finals["interpolated"].volume)
     assert np.abs(parts["isotropic"].compute().astype(int) - finals["isotropic"].volume.astype(int)).max() <= 1
 
@@ -131,13 +175,13 @@ def test_lazy_events_fill_the_sections_first_and_scan_only_when_asked(model, mon
     scans = []
     real_measure = scan_module._measure
     monkeypatch.setattr(scan_module, "_measure", lambda *a, **k: scans.append(1) or real_measure(*a, **k))
-    events = list(lazy_reconstruct_events(lazy, model, CPU, uncertainty=True))
+    events = list(lazy_reconstruct_events(lazy, model, CPU))
     assert [e.part for e in events] == ["input", "interpolated", "isotropic"] and len(scans) == 1
     assert isinstance(events[0].event, SectionsFilled) and events[0].event.filled == (6,)
     iso = events[2].event
-    assert isinstance(iso, ReconWithUncertainty) and iso.info["lazy"]
-    assert all(isinstance(a, da.Array) for a in (events[1].event.volume, iso.volume, iso.uncertainty))
-    finals = _finals(reconstruct_with_twin(volume, model, CPU, uncertainty=True))  # in memory, filled too
+    assert type(iso) is ReconFinished and iso.info["lazy"]
+    assert all(isinstance(a, da.Array) for a in (events[1].event.volume, iso.volume))
+    finals = _finals(reconstruct_with_twin(volume, model, CPU))  # in memory, filled too
     np.testing.assert_array_equal(events[1].event.volume.compute(), finals["interpolated"].volume)
     assert np.abs(iso.volume.compute().astype(int) - finals["isotropic"].volume.astype(int)).max() <= 1
     assert events[1].event.volume[32].mean().compute() > 0.8 * volume[[5, 7]].mean()  # not dark

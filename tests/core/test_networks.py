@@ -1,5 +1,6 @@
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 from torch.nn import functional as F
 
 from napari_isorecon.core.errors import IsoReconError
@@ -110,25 +111,29 @@ def test_seamless_sub_pixel_rows_cross_fade_without_a_seam():
     assert out[:6].abs().max() == 0 and out[14:].abs().max() == 0
 
 
-def test_old_models_keep_their_triangular_cross_fade_and_a_bad_window_is_refused():
+def test_old_models_keep_their_triangular_cross_fade_and_a_bad_join_is_refused():
     from napari_isorecon.core.errors import IsoReconError
     from napari_isorecon.core.model.iso_model import build_networks
     from napari_isorecon.core.settings.config import TrainConfig
 
-    old = TrainConfig.from_dict({k: v for k, v in TrainConfig().to_dict().items() if k != "subpixel_window"})
-    assert old.subpixel_window == "triangle" and TrainConfig().subpixel_window == "cosine"
-    assert build_networks(old)["g_lh"].window == "triangle" and build_networks(TrainConfig())["g_lh"].window == "cosine"
+    config = version_1_config(TrainConfig().to_dict())
+    del config["subpixel_window"]  # a version-1 checkpoint cross-faded from before the window was a setting
+    old = load_version_1_config(config)
+    assert old.subpixel_join == "triangle" and TrainConfig().subpixel_join == "cosine"
+    assert build_networks(old)["g_lh"].join == "triangle" and build_networks(TrainConfig())["g_lh"].join == "cosine"
     assert TrainConfig().network_mismatch(old) is not None  # the window is part of what the weights mean
-    with pytest.raises(IsoReconError, match="subpixel_window"):
-        TrainConfig(subpixel_window="hann")
+    with pytest.raises(IsoReconError, match="subpixel_join must be one of butt, triangle, cosine"):
+        TrainConfig(subpixel_join="hann")
 
 
-def test_old_models_keep_their_seamed_sub_pixel_tail():
+def test_old_models_keep_their_butted_sub_pixel_tail():
     from napari_isorecon.core.model.iso_model import build_networks
     from napari_isorecon.core.settings.config import TrainConfig
 
-    old = TrainConfig.from_dict({k: v for k, v in TrainConfig().to_dict().items() if k != "seamless_subpixel"})
-    assert not old.seamless_subpixel
+    config = version_1_config(TrainConfig().to_dict())
+    del config["seamless_subpixel"]  # a version-1 checkpoint from before the cross-fade existed
+    old = load_version_1_config(config)
+    assert old.subpixel_join == "butt"
     assert build_networks(old)["g_lh"].tail.out_channels == 10
     assert build_networks(TrainConfig())["g_lh"].tail.out_channels == 20
     assert TrainConfig().network_mismatch(old) is not None  # a seamed model cannot continue as a seamless one

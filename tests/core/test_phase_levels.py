@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import version_1_payload
 from planted import check_config, tissue
 from torch import nn
 
@@ -154,7 +155,7 @@ def test_levels_survive_a_checkpoint_and_shape_the_output(tmp_path):
 def test_checkpoints_from_before_hold_no_levels(tmp_path):
     model = train_to_end(tissue(z=12, size=48), check_config())
     path = save_model(model, tmp_path / "m.pt")
-    payload = torch.load(path, weights_only=True)
+    payload = version_1_payload(torch.load(path, weights_only=True))
     del payload["phase_levels"]
     del payload["config"]["hold_section_mean"]
     torch.save(payload, path)

@@ -4,6 +4,7 @@ reconstruction (whole volume and blockwise) and training, and agreeing with floa
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core import ReconConfig, TrainConfig
 from napari_isorecon.core.errors import IsoReconError
@@ -63,9 +64,9 @@ def test_usable_precisions_follow_the_devices(monkeypatch):
 
 
 def test_old_checkpoints_say_they_trained_in_float32():
-    data = TrainConfig().to_dict()
+    data = version_1_config(TrainConfig().to_dict())
     del data["precision"]
-    assert TrainConfig.from_dict(data).precision == "float32"
+    assert load_version_1_config(data).precision == "float32"
 
 
 @pytest.fixture

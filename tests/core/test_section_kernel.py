@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core.checks.kernel_summary import kernel_summary
 from napari_isorecon.core.errors import IsoReconError
@@ -93,9 +94,9 @@ def test_training_with_the_section_model_and_matched_noise_runs_and_old_configs_
                       lr_rows=3, patch_width=16, batch_size=2, kernel_model="section", match_noise=True)
     model = train_to_end(vol, cfg)
     assert model.g_hl.kernel_model == "section" and model.reconstructor is not None
-    old = TrainConfig().to_dict()
+    old = version_1_config(TrainConfig().to_dict())
     del old["kernel_model"], old["match_noise"], old["stage2_loss"]
-    restored = TrainConfig.from_dict(old)
+    restored = load_version_1_config(old)
     assert restored.kernel_model == "free" and restored.match_noise is False and restored.stage2_loss == "l1"
     assert TrainConfig().match_noise is True and TrainConfig().stage2_loss == "l2"  # new runs: docs/method.md
 

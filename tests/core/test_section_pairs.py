@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core import TrainConfig
 from napari_isorecon.core.checks.kernel_summary import describe_kernel, kernel_summary, model_kernel_summary
@@ -18,9 +19,9 @@ def test_sections_are_the_default_and_old_checkpoints_keep_their_pairs():
     cfg = TrainConfig()
     assert cfg.stage2_pairs == "section" and not cfg.learns_degradation
     assert cfg.replace(stage2_pairs="kernel").learns_degradation
-    old = cfg.to_dict()
+    old = version_1_config(cfg.to_dict())
     del old["stage2_pairs"]  # a checkpoint from before the setting existed trained on the whole G_hl
-    assert TrainConfig.from_dict(old).stage2_pairs == "full"
+    assert load_version_1_config(old).stage2_pairs == "full"
 
 
 def test_section_pairs_train_stage_2_alone(em_volume, tiny_config):

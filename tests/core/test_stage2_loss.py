@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import TrainStep
@@ -11,9 +12,9 @@ from napari_isorecon.core.training.train import train
 def test_unknown_stage2_loss_is_refused_and_old_configs_keep_l1():
     with pytest.raises(IsoReconError, match="stage2_loss"):
         TrainConfig(stage2_loss="huber")
-    old = TrainConfig().to_dict()
+    old = version_1_config(TrainConfig().to_dict())
     del old["stage2_loss"]
-    assert TrainConfig.from_dict(old).stage2_loss == "l1"
+    assert load_version_1_config(old).stage2_loss == "l1"
 
 
 @pytest.mark.parametrize("loss", ["l1", "l2"])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core import TrainConfig
 from napari_isorecon.core.errors import IsoReconError
@@ -81,6 +82,6 @@ def test_training_with_spread_runs_and_keeps_it_in_the_model(em_volume, tiny_con
 
 
 def test_old_checkpoints_trained_without_spread():
-    old = TrainConfig().to_dict()
+    old = version_1_config(TrainConfig().to_dict())
     del old["thickness_spread"]
-    assert TrainConfig.from_dict(old).thickness_spread == 0.0
+    assert load_version_1_config(old).thickness_spread == 0.0

@@ -3,6 +3,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from old_checkpoints import load_version_1_config, version_1_config
 
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import StageStarted, TrainFinished, TrainStep
@@ -184,9 +185,9 @@ def test_unknown_stage2_pairs_is_refused(tiny_config):
 def test_configs_saved_before_the_kernel_prior_load_as_they_trained():
     from napari_isorecon.core import TrainConfig
 
-    old = TrainConfig().to_dict()
+    old = version_1_config(TrainConfig().to_dict())
     del old["stage2_pairs"], old["weights"]["kernel_smooth"], old["stage1_max_steps"]
-    loaded = TrainConfig.from_dict(old)
+    loaded = load_version_1_config(old)
     assert loaded.stage2_pairs == "full" and loaded.weights.kernel_smooth == 0.0
     assert loaded.stage1_max_steps is None
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()

@@ -34,10 +34,14 @@ def one_torch_thread():
 @pytest.fixture
 def notes(monkeypatch):
     """Every notification the widgets show, as (level, message) pairs."""
-    from napari_isorecon._qt import hidden_check, job_controller, layer_picker, recon_widget, train_widget
+    from napari_isorecon._qt.checks import check_jobs, hidden_section_check
+    from napari_isorecon._qt.reconstruct import recon_widget
+    from napari_isorecon._qt.shared import job_controller, layer_picker, report_saving
+    from napari_isorecon._qt.train import train_widget
 
     shown: list[tuple[str, str]] = []
-    for module in (train_widget, recon_widget, hidden_check, job_controller, layer_picker):
+    for module in (train_widget, recon_widget, hidden_section_check, check_jobs, report_saving, job_controller,
+                   layer_picker):
         for level in ("error", "warning", "info"):
             if hasattr(module, f"show_{level}"):
                 monkeypatch.setattr(module, f"show_{level}", lambda message, level=level: shown.append((level, message)))

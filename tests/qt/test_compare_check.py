@@ -8,15 +8,17 @@ import json
 import pytest
 from qt_helpers import WAIT_MS, levels, set_tiny_settings
 
-from napari_isorecon._qt import compare_check
-from napari_isorecon._qt.compare_check import COLUMNS, DEFAULT_TICKED
+from napari_isorecon._qt.checks import acquisition_comparison
+from napari_isorecon._qt.checks.acquisition_comparison import COLUMNS, DEFAULT_TICKED
 
 
 @pytest.fixture
 def compare_notes(notes, monkeypatch):
     """``notes`` with the compare panel's notifications too."""
     for level in ("error", "warning", "info"):
-        monkeypatch.setattr(compare_check, f"show_{level}", lambda message, level=level: notes.append((level, message)))
+        if hasattr(acquisition_comparison, f"show_{level}"):
+            monkeypatch.setattr(acquisition_comparison, f"show_{level}",
+                                lambda message, level=level: notes.append((level, message)))
     return notes
 
 

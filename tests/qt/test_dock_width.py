@@ -3,7 +3,7 @@ cut off at the dock's right edge (the body never scrolls sideways).
 
 The viewer is shown (under Xvfb) at napari's default window size, so that its main window lays the docks out
 as it does for a user; the width is measured there, not assumed. What a dock asks for is its scroll area's size
-hint (``_qt.ui.BodyScrollArea``): at most ``DOCK_WIDTH_LINES`` lines of text wide, whatever the body wants. Its
+hint (``_qt.shared.ui.BodyScrollArea``): at most ``DOCK_WIDTH_LINES`` lines of text wide, whatever the body wants. Its
 minimum is the body's: a body too wide for the default would widen the dock past it, and fail here."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from qt_helpers import PLUGIN
 from qtpy.QtCore import QPoint
 from qtpy.QtWidgets import QAbstractScrollArea, QDockWidget, QTableWidgetItem, QWidget
 
-from napari_isorecon._qt.compare_check import pair_cells
-from napari_isorecon._qt.ui import DOCK_WIDTH_LINES
+from napari_isorecon._qt.checks.acquisition_comparison import pair_cells
+from napari_isorecon._qt.shared.ui import DOCK_WIDTH_LINES
 from napari_isorecon.core.checks.paired_stats import paired_difference
 
 

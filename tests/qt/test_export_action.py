@@ -11,7 +11,7 @@ optional_import("bioimageio.spec")
 
 @pytest.fixture
 def export_notes(notes, monkeypatch):
-    from napari_isorecon._qt import export_action
+    from napari_isorecon._qt.train import export_action
 
     for level in ("error", "warning", "info"):
         monkeypatch.setattr(export_action, f"show_{level}", lambda message, level=level: notes.append((level, message)))
@@ -40,7 +40,7 @@ def test_export_writes_a_package_that_load_model_takes_back(qtbot, train_widget,
 
 
 def test_the_sample_layers_scale_becomes_the_packages_voxel_size(sample_layer):
-    from napari_isorecon._qt.export_action import layer_voxel_size
+    from napari_isorecon._qt.train.export_action import layer_voxel_size
 
     assert layer_voxel_size(sample_layer) == ((50.0, 10.0, 10.0), None)  # napari's units: pixels
     sample_layer.scale = (1, 1, 1)

@@ -8,7 +8,7 @@ import numpy as np
 from qt_helpers import WAIT_MS, levels, set_tiny_settings
 from qtpy.QtCore import Qt
 
-from napari_isorecon._qt.hidden_check import METHODS
+from napari_isorecon._qt.checks.hidden_section_check import METHODS
 
 
 def _wait_check(qtbot, check, *states: str) -> None:
@@ -45,6 +45,10 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
     assert (f"ours - / {peaks['ours']['2/F']:.2f}, cubic - / {peaks['cubic']['2/F']:.2f}"
             in check.spectra_label.text())
     assert "peak at 1/10 / 2/10" in check.spectra_label.text() and "z/x" in check.spectra_label.toolTip()
+    u = report.uncertainty  # the widget's check calibrates the uncertainty on the hidden sections, and says so
+    assert u and check.uncertainty_label.isVisibleTo(train_widget)
+    assert f"--uncertainty-scale {u['scale']:.2f}" in check.uncertainty_label.text()
+    assert f"{100 * u['coverage']:.0f} %" in check.uncertainty_label.text()
     assert check.figure_rgba is not None and not check.figure_label.pixmap().isNull()
     assert check.figure_label.full_size.width() == check.figure_rgba.shape[1]
     assert check.minimumSizeHint().width() < 250  # the results never widen the dock
@@ -67,12 +71,12 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
     paths["md"].write_text("mine")
     assert check.save_report_to(tmp_path / "report") is None  # never replaced silently
     assert any("exists" in m for m in levels(notes, "error")) and paths["md"].read_text() == "mine"
-    monkeypatch.setattr(check, "_ask_report_folder", lambda: str(tmp_path / "report"))
-    monkeypatch.setattr(check, "_confirm_replace", lambda folder, existing: False)  # the user says no
+    monkeypatch.setattr(check.saver, "ask_folder", lambda: str(tmp_path / "report"))
+    monkeypatch.setattr(check.saver, "confirm_replace", lambda folder, existing: False)  # the user says no
     check.save_button.click()
     assert paths["md"].read_text() == "mine"
-    monkeypatch.setattr(check, "_confirm_replace", lambda folder, existing: existing == ["report.json", "report.md",
-                                                                                         "report.png"])
+    replaced = ["report.json", "report.md", "report.png"]  # the user is asked about all three, and says yes
+    monkeypatch.setattr(check.saver, "confirm_replace", lambda folder, existing: existing == replaced)
     check.save_button.click()
     assert paths["md"].read_text() == before
 

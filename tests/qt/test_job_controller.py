@@ -7,9 +7,9 @@ import pytest
 from qt_helpers import levels
 from qtpy.QtWidgets import QLabel, QPushButton, QWidget
 
-from napari_isorecon._qt.job_controller import JobController, JobLook
-from napari_isorecon._qt.lifetime import WidgetLifetime
-from napari_isorecon._qt.state import JobState, JobStateMachine
+from napari_isorecon._qt.shared.job_controller import JobController, JobLook
+from napari_isorecon._qt.shared.job_state import JobState, JobStateMachine
+from napari_isorecon._qt.shared.lifetime import WidgetLifetime
 from napari_isorecon.core.events import TrainFinished
 
 LOOK = JobLook("Go", "Stop", "Stopping...", start_tip="starts", stop_tip="stops", running_note="Running.",

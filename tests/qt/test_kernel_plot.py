@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qt_helpers import wait_for_state
 
-from napari_isorecon._qt.kernel_plot import PIXELS, KernelCanvas, lateral_axis
+from napari_isorecon._qt.train.kernel_plot import PIXELS, KernelCanvas, lateral_axis
 
 
 def _learned_line(plot: KernelCanvas, label: str = "learned"):

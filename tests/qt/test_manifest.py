@@ -30,8 +30,8 @@ def test_samples_carry_voxel_size_and_overlay(viewer):
 
 
 def test_widgets_dock_from_the_plugins_menu(viewer, sample_layer):
-    from napari_isorecon._qt.recon_widget import ReconstructWidget
-    from napari_isorecon._qt.train_widget import TrainWidget
+    from napari_isorecon._qt.reconstruct.recon_widget import ReconstructWidget
+    from napari_isorecon._qt.train.train_widget import TrainWidget
 
     _, train = viewer.window.add_plugin_dock_widget(PLUGIN, "Train")
     _, recon = viewer.window.add_plugin_dock_widget(PLUGIN, "Reconstruct")

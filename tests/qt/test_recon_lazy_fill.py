@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from qt_helpers import WAIT_MS, levels, wait_for_state
 
-from napari_isorecon._qt.recon_widget import FROM_FILE
+from napari_isorecon._qt.reconstruct.recon_settings import FROM_FILE
 
 ROWS = slice(30, 35)  # the output rows of section 6 at z-factor 5
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from qt_helpers import WAIT_MS, levels, wait_for_state
 
-from napari_isorecon._qt.layers import REFERENCE_KEY, unwrap
-from napari_isorecon._qt.recon_options import QUALITY_POINTER, SHARP_LAZY_TIP, SHARP_TIP
-from napari_isorecon._qt.recon_widget import FROM_FILE
+from napari_isorecon._qt.reconstruct.recon_results import QUALITY_POINTER
+from napari_isorecon._qt.reconstruct.recon_settings import FROM_FILE, SHARP_LAZY_TIP, SHARP_TIP
+from napari_isorecon._qt.shared.layers import REFERENCE_KEY, unwrap
 
 
 def use_file(widget, path):
@@ -85,7 +85,7 @@ def test_sharp_output_is_greyed_and_skipped_for_a_lazy_layer(qtbot, viewer, samp
 
 def test_compare_shows_three_volumes_and_an_xy_reference_with_a_sharp_output(qtbot, viewer, sample_layer,
                                                                            recon_widget, tiny_model_file, notes):
-    from napari_isorecon._qt.compare import grid_of
+    from napari_isorecon._qt.reconstruct.side_by_side import grid_of
 
     run_sharp(qtbot, recon_widget, tiny_model_file)
     qtbot.waitUntil(lambda: recon_widget.compare_button.isEnabled(), timeout=WAIT_MS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from qt_helpers import WAIT_MS, levels, wait_for_state
 
-from napari_isorecon._qt.recon_widget import FROM_FILE
+from napari_isorecon._qt.reconstruct.recon_settings import FROM_FILE
 
 
 def use_file(widget, path):
@@ -128,7 +128,7 @@ def test_cancel_stops_and_keeps_what_is_done(qtbot, viewer, sample_layer, recon_
     """Cancelled once the interpolation is done: its layer stays, whole, and no half-made isotropic layer
     is added. The job waits after the interpolation until the test has pressed Cancel (a worker thread
     would otherwise race on to the end)."""
-    from napari_isorecon._qt import recon_widget as module
+    from napari_isorecon._qt.reconstruct import recon_widget as module
     from napari_isorecon.core.events import ReconFinished
     from napari_isorecon.core.inference.reconstruct import interpolate, run_to_end
 
@@ -165,7 +165,7 @@ def test_cancel_stops_and_keeps_what_is_done(qtbot, viewer, sample_layer, recon_
 
 def test_side_by_side_shows_xz_grid_and_goes_back(qtbot, viewer, sample_layer, recon_widget, tiny_model_file,
                                                   notes):
-    from napari_isorecon._qt.compare import grid_of
+    from napari_isorecon._qt.reconstruct.side_by_side import grid_of
 
     assert recon_widget.compare_side_by_side() is False  # nothing to compare yet
     assert levels(notes, "warning")
@@ -228,7 +228,7 @@ def test_reconstruct_started_twice_is_refused_with_a_warning(qtbot, viewer, samp
 
 def test_closing_the_dock_mid_run_stops_the_job_and_adds_nothing(qtbot, viewer, sample_layer, recon_widget,
                                                                   tiny_model_file, notes, monkeypatch):
-    from napari_isorecon._qt.workers import Job
+    from napari_isorecon._qt.shared.workers import Job
 
     # the worker's finished signal reaches this thread after every event it yielded: once it has arrived, so has
     # any late callback. Listened to from before the worker starts, so that it cannot be missed.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from napari.components import ViewerModel
 from napari.utils._proxies import PublicOnlyProxy
 
-from napari_isorecon._qt.session import ModelProvenance, session_for
+from napari_isorecon._qt.shared.session import ModelProvenance, session_for
 
 
 def test_one_session_per_viewer_behind_naparis_proxy():

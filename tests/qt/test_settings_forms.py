@@ -8,8 +8,8 @@ from expected_presets import PAPER
 from expected_presets import fields as config_fields
 from qtpy.QtWidgets import QFormLayout, QLabel
 
-from napari_isorecon._qt.recon_settings import FROM_FILE, FROM_TRAIN_WIDGET, ReconSettings
-from napari_isorecon._qt.train_settings import TrainSettings
+from napari_isorecon._qt.reconstruct.recon_settings import FROM_FILE, FROM_TRAIN_WIDGET, ReconSettings
+from napari_isorecon._qt.train.train_settings import TrainSettings
 from napari_isorecon.core.settings.config import preset
 from napari_isorecon.core.settings.device import available_devices
 
@@ -50,6 +50,8 @@ def test_train_form_follows_the_settings_and_edits_them(train_widget):
         "Backbone", "Channels", "Blocks", "Patch width", "Batch size", "Stage-2 share", "Stage-2 pairs",
         "Section thickness", "Thickness spread", "Preview every"]
     assert fields["smooth_kernel"].native.text() == "Smooth axial kernel"
+    assert fields["early_stop"].native.text() == "Stop when learned" and fields["early_stop"].native.isChecked()
+    assert train_widget.settings_box.advanced.isAncestorOf(fields["early_stop"].native)
     assert fields["z_factor"].native.toolTip().startswith("z spacing / xy spacing")
     assert "Greyed: not on this machine" in fields["device"].native.toolTip()
     fields["precision"].native.setCurrentText("float32")  # the form -> the object -> the run's config
@@ -123,7 +125,7 @@ def test_the_acquisition_is_a_basic_field_that_sets_the_pairs_and_reaches_the_ru
 def test_every_training_option_the_form_shows_reaches_the_run(train_widget):
     """The form's fields for the training options are made from their declarations (label, help, range):
     each one, changed in the form, is in the run's config."""
-    from napari_isorecon._qt.train_settings import OPTIONS
+    from napari_isorecon._qt.train.train_settings import OPTIONS
 
     settings, fields = train_widget.settings, train_widget.settings_box.fields
     assert {"backbone", "channels", "blocks", "patch_width", "batch_size", "stage2_pairs", "section_thickness",
@@ -134,6 +136,9 @@ def test_every_training_option_the_form_shows_reaches_the_run(train_widget):
         if opt.allowed() is not None:
             value = next(v for v in opt.allowed() if v != getattr(settings, opt.name))
             widget.native.setCurrentText(str(value))
+        elif opt.type is bool:  # a check box
+            value = not getattr(settings, opt.name)
+            widget.native.setChecked(value)
         else:
             value = getattr(settings, opt.name) + (opt.step or 1)
             widget.native.setValue(value)
@@ -147,7 +152,7 @@ def test_recon_form_follows_the_settings(recon_widget, tiny_model_file):
         (FROM_TRAIN_WIDGET, "auto", False, False) == (ReconSettings().model_source, "auto", False, False)
     assert form_labels(recon_widget.settings_box) == ["Image", "Model", "Device", "Precision"]
     assert settings.precision == "auto" and "Interpolation is always float32" in fields["precision"].native.toolTip()
-    assert fields["uncertainty"].native.text() == "Uncertainty map (flipped predictions)"
+    assert fields["uncertainty"].native.text() == "Uncertainty map (error model)"
     assert not recon_widget.settings_box.file_row.isVisibleTo(recon_widget)  # only for a model file
     settings.model_source = FROM_FILE
     assert recon_widget.settings_box.file_row.isVisibleTo(recon_widget)

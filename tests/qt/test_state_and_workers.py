@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from napari_isorecon._qt.state import JobState, JobStateMachine
-from napari_isorecon._qt.workers import Job, JobFailed, TrainStepBatch, throttled
+from napari_isorecon._qt.shared.job_state import JobState, JobStateMachine
+from napari_isorecon._qt.shared.workers import Job, JobFailed, TrainStepBatch, throttled
 from napari_isorecon.core.errors import IsoReconError
 from napari_isorecon.core.events import (
     PartEvent,

@@ -55,6 +55,8 @@ def test_training_feeds_plot_preview_progress_and_keeps_the_model(qtbot, viewer,
     assert STAGE1_LOSSES | {"reconstruction L2"} <= set(plot.loss_names)
     assert plot.point_count("D_l") == 3 and plot.point_count("reconstruction L2") == 3  # 6 steps, half each
     assert plot._stage_marks == [3]
+    assert plot.held_out_count == 2  # the held-back pairs, scored when stage 2 started and at the end
+    assert train_widget.status.text().endswith("; the whole budget was used.")
     assert train_widget.preview.step == 6 and train_widget.preview.axial_image.pixmap() is not None
     model = train_widget.model
     assert model is not None and announced == [model]
@@ -84,6 +86,23 @@ def test_stop_ends_early_and_keeps_a_usable_model(qtbot, train_widget, sample_la
     assert any("stopped" in m for m in levels(notes, "info"))
     degraded = model.degrade(np.zeros((40, 32), np.uint8))  # the kept model runs
     assert degraded.shape == (8, 32)
+
+
+def test_a_converged_run_says_so_and_draws_the_held_back_curve(qtbot, train_widget, monkeypatch):
+    """Stage 2 ends early when the held-back pairs stop improving (here the rule says so at once): the plot has
+    the held-back curve beside the stage-2 loss, and the status line says why training ended."""
+    from napari_isorecon.core.training.early_stop import PlateauRule
+
+    monkeypatch.setattr(PlateauRule, "should_stop", lambda self, progress: self.evaluations >= 2)
+    set_tiny_settings(train_widget, steps=400, pairs="section")
+    assert train_widget.start_training()
+    wait_for_state(qtbot, train_widget, "done")
+    plot, status = train_widget.loss_plot, train_widget.status.text()
+    assert plot.held_out_count == 2 and train_widget.model.state.step == 100  # scored at steps 0 and 100
+    line = next(line for line in plot.axes.get_lines() if line.get_label() == "held-back L2")
+    psnr = [entry[2] for entry in train_widget.model.state.held_out]
+    np.testing.assert_allclose(line.get_ydata(), [10 ** (-p / 10) for p in psnr])  # the L2 behind each PSNR
+    assert "steps" in status and "stopped early, converged: the held-back PSNR rose less than 0.02 dB" in status
 
 
 def test_failure_in_the_worker_becomes_a_notification(qtbot, train_widget, notes, monkeypatch):
@@ -221,7 +240,7 @@ def test_checkpoints_survive_a_crash_and_training_continues_from_one(qtbot, trai
 def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
     import numpy as np
 
-    from napari_isorecon._qt.session import ModelProvenance
+    from napari_isorecon._qt.shared.session import ModelProvenance
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.model.intensity import Normalizer
     from napari_isorecon.core.model.iso_model import IsoModel
@@ -235,7 +254,7 @@ def test_continue_refuses_a_model_for_another_z_factor(train_widget, notes):
 
 
 def test_continue_applies_what_the_form_sets_by_the_rules_of_the_command_line(qtbot, train_widget, notes):
-    from napari_isorecon._qt.session import ModelProvenance
+    from napari_isorecon._qt.shared.session import ModelProvenance
     from napari_isorecon.core import TrainConfig
     from napari_isorecon.core.jobs import training_config
     from napari_isorecon.core.model.intensity import Normalizer
@@ -284,7 +303,7 @@ def test_a_loaded_model_with_other_settings_continues_as_it_was_trained(qtbot, t
 
 
 def test_continuing_a_paper_model_shows_the_paper_preset_and_keeps_what_may_change(train_widget, notes):
-    from napari_isorecon._qt.session import ModelProvenance
+    from napari_isorecon._qt.shared.session import ModelProvenance
     from napari_isorecon.core import preset
     from napari_isorecon.core.errors import IsoReconError
     from napari_isorecon.core.model.intensity import Normalizer
@@ -331,7 +350,7 @@ def test_the_kernel_smoothness_prior_is_on_by_default_and_can_be_switched_off(tr
 
 
 def test_by_default_stage_2_trains_alone_on_the_declared_sections(qtbot, train_widget):
-    from napari_isorecon._qt.train_settings import TrainSettings
+    from napari_isorecon._qt.train.train_settings import TrainSettings
 
     assert TrainSettings().stage2_pairs == "section" and TrainSettings().section_thickness == 1.0
     assert TrainSettings().acquisition == "serial-sections"

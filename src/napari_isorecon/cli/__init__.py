@@ -5,8 +5,10 @@ VOLUME is a .tif file, a zarr / OME-Zarr (read lazily; its voxel size gives the 
 ``interpolate`` is written block by block (flat memory, resumable, optionally on a dask cluster).
 Every error a user can fix is one line on stderr and exit status 2; nothing is written then.
 
-The package: ``parser`` (arguments), ``inputs`` (volume, z-factor, settings, output checks), ``progress``
-(progress bars, Ctrl-C), ``commands`` (one function per subcommand).
+The package: ``parser`` (the parser, from the table of subcommands), ``flags`` (the flags they share; imports no
+subcommand), ``inputs`` (volume, z-factor, settings, output checks), ``progress`` (progress bars, Ctrl-C),
+``commands`` (run, train, reconstruct, interpolate, bench: each one's arguments and command), and a module per
+other subcommand or option (``validate``, ``info``, ``export``, ``uncertainty``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import sys
 
+from .inputs import load_volume
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -28,7 +30,15 @@ def add_parser(sub) -> None:
                    help="SPDX licence of the package (default BSD-3-Clause; mind the licence of the data the test "
                         "tensors and cover are cut from)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    for flag in ("--sharp", "--uncertainty"):
+        p.add_argument(flag, action="store_true", help=f"not in a package: {NOT_IN_PACKAGE}")
     p.set_defaults(func=cmd_export)
+
+
+NOT_IN_PACKAGE = ("the sharp output and the uncertainty are made from the whole result and the input sections "
+                  "(the uncertainty with an error model fitted on the volume), which a bioimage.io model's one "
+                  "network pass cannot do; the package gives the faithful result. Make them with 'isorecon "
+                  "reconstruct --model PACKAGE.zip --sharp --uncertainty OUT' (the package holds the checkpoint).")
 
 
 def _voxel(text: str):
@@ -47,8 +57,11 @@ def cmd_export(args):
     from ..core.bioimageio.export import export_package, require_bioimageio
     from ..core.io.files import check_writable
     from ..core.model.checkpoint import load_model
-    from .inputs import load_volume
 
+    if args.sharp or args.uncertainty:
+        from ..core.errors import IsoReconError
+
+        raise IsoReconError(f"{'--sharp' if args.sharp else '--uncertainty'}: {NOT_IN_PACKAGE}")
     require_bioimageio()  # before any slow work
     check_writable(args.out, args.overwrite)
     model = load_model(args.model)

@@ -1,4 +1,5 @@
-"""``isorecon info MODEL``: a model's settings, training history and learned kernel."""
+"""``isorecon info MODEL``: a model's settings, training history (why it ended, its held-back scores) and learned
+kernel."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def cmd_info(args):
     from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary
     from ..core.model.checkpoint import load_model
     from ..core.model.phase_levels import describe_phase_levels
+    from ..core.training.early_stop import describe_held_out
 
     model = load_model(args.model)
     cfg, state = model.config, model.state
@@ -33,6 +35,9 @@ def cmd_info(args):
          f"kernel_smooth {w.kernel_smooth:g}"),
         (f"  trained: {state.step} steps (stage 1: {state.stage_steps[0]}, stage 2: {state.stage_steps[1]}) in "
          f"{state.elapsed / 60:.1f} min; {'stage-2 network trained' if model.reconstructor is not None else 'no stage 2 yet: G_lh reconstructs'}"),
+        f"  training ended: {state.stop_reason or 'not recorded'}",
+        (f"  held-back pairs (early stopping {'on' if cfg.early_stop else 'off'}): "
+         f"{describe_held_out(state.held_out) or 'not scored'}"),
         f"  intensities: {model.normalizer.low:g} -> 0, {model.normalizer.high:g} -> 1 ({model.normalizer.dtype})",
         "  " + describe_phase_levels(model),
         "  " + describe_kernel(model_kernel_summary(model, args.xy_nm)),

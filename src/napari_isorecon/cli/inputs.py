@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import IsoReconError
+from .flags import option_values
 
 SAMPLE = "sample"
 
@@ -36,10 +37,9 @@ def z_factor_of(args, voxel) -> float:
 
 def train_options(args, z_factor):
     """The training settings given on the command line (``None``: not given; see core.jobs.training_config
-    for what a resumed model keeps): every training option's flag (cli/parser.py ``add_option_flags``) by
+    for what a resumed model keeps): every training option's flag (cli/flags.py ``add_option_flags``) by
     its TrainConfig name, the acquisition apart (its pair settings come first, the flags override them)."""
     from ..core.jobs import TrainOptions
-    from .parser import option_values
 
     given = option_values(args)
     return TrainOptions(z_factor=z_factor, preset=args.preset, acquisition=given.pop("acquisition", None),

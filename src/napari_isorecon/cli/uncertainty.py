@@ -1,27 +1,43 @@
-"""`isorecon reconstruct ... --uncertainty OUT`: the result by test-time augmentation and its spread
-(core.inference.uncertainty), written like the result (core.jobs.reconstruct_with_twin: both .tif, or both .zarr block
-by block)."""
+"""`--uncertainty`: the standard deviation of the result's error per voxel (core.inference.error_model), written
+beside the result (`run`: DIR/<name>_uncertainty.tif; `reconstruct --uncertainty OUT`), and what it is worth."""
 
 from __future__ import annotations
 
-import sys
+from .flags import finite
 
-HELP = ("also write the uncertainty map here (.tif, or .zarr when --out is one): the result becomes the mean of "
-        "predictions of flipped copies of every slice (x and y, and z when the learned kernel is symmetric) and "
-        "OUT their per-voxel standard deviation, in the input's grey levels; 2-4x the time. Not a reliable "
-        "error map: on a volume with ground truth it ranked voxels by error hardly better than the image "
-        "gradient (docs/benchmarks.md)")
-
-
-def add_argument(parser) -> None:
-    parser.add_argument("--uncertainty", default=None, metavar="OUT", help=HELP)
+WHAT = ("the standard deviation of the result's error per voxel, in the input's grey levels (+-1.645 of it: a 90 %% "
+        "interval), from an error model fitted on the volume's own lateral planes (about a minute more)")
+SCALE_HELP = ("the uncertainty's calibrating scale for this volume, from `isorecon validate` (its 'Uncertainty at "
+              "the hidden sections' table); default: the scale measured on other volumes")
 
 
-def report(event) -> None:
-    """What the uncertainty map holds (``event``: the result's ReconWithUncertainty), and what it is not."""
-    from ..core.inference.uncertainty import NOT_AN_ERROR_MAP
+def add_argument(parser, flag_only: bool = False) -> None:
+    """``--uncertainty`` as a flag (``run``: written into its folder) or with the path to write (``reconstruct``)
+    and ``--uncertainty-scale``."""
+    if flag_only:
+        parser.add_argument("--uncertainty", action="store_true", help=f"also write <name>_uncertainty.tif: {WHAT}")
+    else:
+        parser.add_argument("--uncertainty", default=None, metavar="OUT",
+                            help=f"also write the uncertainty here (.tif; the result must be one too): {WHAT}")
+    parser.add_argument("--uncertainty-scale", type=finite, default=None, metavar="SCALE", help=SCALE_HELP)
 
-    info = event.info
-    print(f"The uncertainty is the per-voxel spread of {len(info['flips']) * len(info.get('axes', ('xz', 'yz')))} "
-          f"predictions ({info['augmentation']}).")
-    print(f"Note: {NOT_AN_ERROR_MAP}", file=sys.stderr)
+
+def check_scale(args) -> None:
+    from ..core.errors import IsoReconError
+
+    scale = getattr(args, "uncertainty_scale", None)
+    if scale is not None and not args.uncertainty:
+        raise IsoReconError("--uncertainty-scale calibrates the uncertainty: give --uncertainty too.")
+    if scale is not None and not scale > 0:
+        raise IsoReconError(f"--uncertainty-scale must be positive, got {scale:g}.")
+
+
+def report(finished) -> None:
+    """How the written uncertainty is calibrated (``finished``: the "uncertainty" part's ReconFinished)."""
+    from ..core.inference.error_model import DEFAULT_CALIBRATION
+
+    info = finished.info
+    how = ("measured on other volumes; `isorecon validate` measures this volume's and prints it"
+           if info["calibrated_on"] == DEFAULT_CALIBRATION else "the scale you gave")
+    print(f"Uncertainty: the standard deviation of the result's error per voxel (error model fitted on "
+          f"{info['planes']} lateral planes in {info['seconds']:.0f} s), scaled by {info['scale']:.2f} ({how}).")

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from ..core.errors import IsoReconError
+from .flags import add_common, add_training
 from .inputs import load_volume, train_options, z_factor_of
 from .progress import advance, progress_bar, stop_on_interrupt
 
 
-def add_parser(sub, add_common, add_training) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser(
         "validate", help="check quality without ground truth: hide every other section and predict it",
         description="Keep every other section, train with the same settings at twice the z-factor, predict each "
@@ -80,7 +81,8 @@ def cmd_validate(args):
     from ..core.events import HiddenSectionsChecked
 
     with stop_on_interrupt() as stop:
-        events = run_hidden_section_check(volume, cfg, stop=stop)  # checks first; scored with --section-thickness
+        # checks first; scored with --section-thickness; the uncertainty calibrated on the hidden sections too
+        events = run_hidden_section_check(volume, cfg, stop=stop, uncertainty=True)
         print(f"Hidden-section check on {name} {tuple(volume.shape)}: training on {(volume.shape[0] + 1) // 2} "
               f"sections at z-factor {2 * z_factor:g}, budget "
               f"{f'{cfg.steps} steps' if cfg.steps else f'{cfg.minutes:g} min'}", file=sys.stderr)

@@ -10,6 +10,7 @@ from .api import (
     load_model,
     open_volume,
     reconstruct_volume,
+    run_to_folder,
     save_model,
     save_volume,
     sharpen_volume,
@@ -22,6 +23,6 @@ from .settings.config import ReconConfig, TrainConfig, preset
 
 __all__ = [
     "IsoReconError", "ReconConfig", "TrainConfig", "interpolate_volume", "isotropic_voxel_size", "load_model",
-    "open_volume", "preset", "reconstruct_volume", "save_model", "save_volume", "sharpen_volume", "train_model",
-    "validate", "z_factor_from_voxel_size",
+    "open_volume", "preset", "reconstruct_volume", "run_to_folder", "save_model", "save_volume", "sharpen_volume",
+    "train_model", "validate", "z_factor_from_voxel_size",
 ]

@@ -83,11 +83,50 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class HeldOutScore:
+    """Stage 2's reconstruction network scored on the fixed held-back pairs (core.training.early_stop): the
+    PSNR of its prediction in normalised units (0..1), the best so far, and how many evaluations have passed
+    since the score last rose by the rule's ``min_delta`` of ``patience`` that would end stage 2 now."""
+
+    step: int  # steps done over both stages
+    elapsed: float  # seconds of training
+    psnr: float  # dB, on the unit scale (data range 1)
+    best: float  # the highest held-back PSNR so far, dB
+    since_best: int  # evaluations since the score last rose by at least min_delta
+    patience: int = 0  # evaluations without such a rise that end stage 2 (once its minimum share is used)
+    min_delta: float = 0.0  # dB
+
+    @property
+    def mse(self) -> float:
+        """The held-back L2 (mean squared error, unit scale) behind ``psnr``."""
+        return 10 ** (-self.psnr / 10)
+
+
+# why training ended (TrainFinished.reason starts with one of these)
+CONVERGED, BUDGET_USED, STOPPED_BY_USER = "converged", "budget", "stopped by the user"
+
+
+@dataclass(frozen=True)
 class TrainFinished:
     model: Any  # IsoModel
     stopped: bool  # True when the stop flag ended training early
     steps: int
     elapsed: float
+    # why it ended: "converged: <the rule and the scores>" (the held-back pairs stopped improving),
+    # "budget" (the whole budget was used) or "stopped by the user"; "" when not said
+    reason: str = ""
+
+    @property
+    def converged(self) -> bool:
+        """True when stage 2 ended early because the held-back pairs stopped improving."""
+        return self.reason.startswith(CONVERGED)
+
+
+@dataclass(frozen=True)
+class ModelSaved:
+    """The main job (core.jobs.main_job) wrote the trained model to ``path``; its reconstruction follows."""
+
+    path: Any  # pathlib.Path
 
 
 @dataclass(frozen=True)
@@ -117,6 +156,25 @@ class ReconWithUncertainty(ReconFinished):
     float32, in input intensity units); ``info["augmentation"]`` says which flips were used and why."""
 
     uncertainty: Any = None
+
+
+@dataclass(frozen=True)
+class ErrorModelProgress:
+    """The error model (core.inference.error_model) being fitted: ``step`` of ``steps``, its loss."""
+
+    step: int
+    steps: int
+    loss: float
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class ErrorModelFitted:
+    """The fitted error model (an ``ErrorModel``); ``stopped`` when the stop flag ended the fit early."""
+
+    model: Any
+    stopped: bool = False
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True)

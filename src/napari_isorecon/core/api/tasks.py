@@ -21,7 +21,7 @@ from ..errors import IsoReconError
 from ..settings.config import ReconConfig, TrainConfig
 from .files import load_model
 
-__all__ = ["interpolate_volume", "reconstruct_volume", "train_model", "validate"]
+__all__ = ["interpolate_volume", "reconstruct_volume", "run_to_folder", "sharpen_volume", "train_model", "validate"]
 
 Progress = Callable[[Any], None]
 
@@ -95,7 +95,9 @@ def train_model(volume, z_factor: float | None = None, config: TrainConfig | Non
         Checked between steps; when set, training ends early and the model so far is returned.
     **settings
         Any :class:`TrainConfig` field, e.g. ``minutes=10`` or ``steps=2000`` (the budget),
-        ``section_thickness=0`` (single planes, FIB-SEM), ``seed``, ``device``, ``precision``.
+        ``section_thickness=0`` (single planes, FIB-SEM), ``seed``, ``device``, ``precision``,
+        ``early_stop=False`` (train to the end of the budget; by default stage 2 stops once its held-back pairs
+        stop improving, and the final ``TrainFinished.reason`` says why the run ended).
 
     Returns
     -------
@@ -125,6 +127,113 @@ def train_model(volume, z_factor: float | None = None, config: TrainConfig | Non
 
         check_budget_left(resume, cfg)
     return _run(train(volume, cfg, stop=stop, resume=resume), progress).model
+
+
+def run_to_folder(volume, out_dir, z_factor: float | None = None, config: TrainConfig | None = None, *,
+                  name: str = "volume", voxel_size=None, recon_config: ReconConfig | None = None,
+                  sharp: bool = False, uncertainty: bool = False, uncertainty_scale: float | None = None,
+                  consistency: bool = False, overwrite: bool = False, resume=None, checkpoint_minutes: float = 0.0,
+                  progress: Progress | None = None, stop=None, reconstruction_stop=None, **settings):
+    """The main job, as ``isorecon run`` does it: train a model on ``volume``, save it, then reconstruct
+    ``volume`` with it and write the result and its cubic twin, all into one folder.
+
+    Parameters
+    ----------
+    volume : array-like, shape (Z, Y, X)
+        The anisotropic volume (numpy, dask or zarr), scanned once for sections that are no real image:
+        training sets them aside, the reconstruction fills them from their neighbours.
+    out_dir : str or path
+        The folder, made once training has checked the volume. It gets ``<name>_model.pt``,
+        ``<name>_isotropic.tif`` and ``<name>_interpolated.tif`` (and ``<name>_sharp.tif``,
+        ``<name>_uncertainty.tif`` when asked for); a file already there is refused before any work unless
+        ``overwrite``.
+    z_factor : float, optional
+        z spacing / xy spacing (> 1). Required unless ``config``, ``resume`` or ``voxel_size`` gives it.
+    config : TrainConfig, optional
+        The training settings to start from, as for :func:`train_model`.
+    name : str, default "volume"
+        The files' prefix.
+    voxel_size : tuple of 3 floats, optional
+        The input's (z, y, x), e.g. from :func:`open_volume`: the outputs are written with the isotropic one
+        (:func:`isotropic_voxel_size`), and it gives the z-factor when nothing else does.
+    recon_config : ReconConfig, optional
+        How to reconstruct (default: on the training's device and precision).
+    sharp, uncertainty, consistency : bool, default False
+        Also write the sharp output (:func:`sharpen_volume`) and the uncertainty (the standard deviation of
+        the result's error per voxel, scaled by ``uncertainty_scale``, e.g. the check's from :func:`validate`),
+        and score the circular consistency with the input (an ``InputConsistency`` event).
+    overwrite : bool, default False
+        Replace the files of an earlier run.
+    resume : IsoModel or path, optional
+        A model to continue, e.g. ``<name>_model.pt.autosave`` of an interrupted run (see
+        ``checkpoint_minutes``); without it such a checkpoint in the folder is refused, never overwritten.
+    checkpoint_minutes : float, default 0
+        Save the model so far to ``<name>_model.pt.autosave`` every so many minutes of training (0: never);
+        it is removed once the model is saved.
+    progress : callable, optional
+        Called with every event: training's (``StageStarted``, ``TrainStep``, ..., ``TrainFinished``), then
+        ``ModelSaved``, then the reconstruction's, each a ``PartEvent`` (see :mod:`napari_isorecon.core.events`).
+    stop : threading.Event or callable, optional
+        Checked between training steps; when set, training ends early and the model so far is still saved
+        and reconstructed.
+    reconstruction_stop : threading.Event or callable, optional
+        Checked between batches of the reconstruction; when set, the volume being made is not written and
+        the job ends.
+    **settings
+        Any :class:`TrainConfig` field, as for :func:`train_model` (``steps=2000``, ``device="cpu"``, ...).
+
+    Returns
+    -------
+    dict
+        The files written, by key (``"model.pt"``, ``"isotropic.tif"``, ``"interpolated.tif"``, ...) in the
+        order above; a stopped reconstruction leaves out what it did not write.
+
+    Raises
+    ------
+    IsoReconError
+        Bad settings, a volume too small for the z-factor, an output that exists, or a model to resume
+        that cannot continue.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_isorecon.core import run_to_folder
+    >>> from napari_isorecon.sample import anisotropic_sample
+    >>> volume, voxel_size = anisotropic_sample()  # z-factor 5
+    >>> files = run_to_folder(volume, tempfile.mkdtemp(), name="sample", voxel_size=voxel_size, steps=2,
+    ...                       device="cpu")  # a real run: minutes=10 (default)
+    >>> [path.name for path in files.values()]
+    ['sample_model.pt', 'sample_isotropic.tif', 'sample_interpolated.tif']
+    """
+    from ..events import ModelSaved, OutputWritten, PartEvent
+    from ..jobs import check_autosave, check_budget_left, run_autosave, run_files, run_main_job
+
+    if isinstance(resume, (str, os.PathLike)):
+        check_autosave(run_autosave(out_dir, name), resume)
+        resume = load_model(resume)
+    if z_factor is None and config is None and resume is None and voxel_size is not None:
+        from .files import z_factor_from_voxel_size
+
+        z_factor = z_factor_from_voxel_size(voxel_size)
+    cfg = _train_config(z_factor, config, resume, settings)
+    if resume is not None:
+        check_budget_left(resume, cfg)
+    if recon_config is None:
+        recon_config = ReconConfig(device=cfg.device, precision=cfg.precision)
+    events = run_main_job(volume, cfg, out_dir, name, voxel=voxel_size, overwrite=overwrite,
+                          recon_config=recon_config, consistency=consistency, sharp=sharp, uncertainty=uncertainty,
+                          uncertainty_scale=uncertainty_scale, resume=resume, checkpoint_every=checkpoint_minutes,
+                          stop=stop, reconstruction_stop=reconstruction_stop)
+    written = set()
+    for event in events:
+        if progress is not None:
+            progress(event)
+        if isinstance(event, ModelSaved):
+            written.add(event.path)
+        elif isinstance(event, PartEvent) and isinstance(event.event, OutputWritten):
+            written.add(event.event.path)
+    files = run_files(out_dir, name, sharp=sharp, uncertainty=uncertainty)
+    return {key: path for key, path in files.items() if path in written}
 
 
 def reconstruct_volume(volume, model, config: ReconConfig | None = None, *, progress: Progress | None = None,
@@ -276,7 +385,7 @@ def interpolate_volume(volume, z_factor: float, order: str = "cubic", config: Re
 
 
 def validate(volume, z_factor: float | None = None, config: TrainConfig | None = None, *,
-             progress: Progress | None = None, stop=None, **settings):
+             progress: Progress | None = None, stop=None, uncertainty: bool = True, **settings):
     """Check the method on your data without ground truth: hide every other section, train on the rest
     (at twice the z-factor) with the same settings, predict the hidden sections and score ours, cubic
     interpolation and the mean of the two neighbours against the real ones (``isorecon validate``).
@@ -293,6 +402,10 @@ def validate(volume, z_factor: float | None = None, config: TrainConfig | None =
         Called with every event (training's, ``CheckProgress``, then ``HiddenSectionsChecked``).
     stop : threading.Event or callable, optional
         Checked between steps; when set, no report is made.
+    uncertainty : bool, default True
+        Also fit the error model of the check's network and measure, at the hidden sections, how well its
+        uncertainty ranks the error, how often its 90 % interval holds, and the scale that calibrates it for
+        this volume (``report.uncertainty``; about a minute more).
     **settings
         Any :class:`TrainConfig` field; ``section_thickness`` is also what the hidden sections are
         predicted with.
@@ -321,5 +434,6 @@ def validate(volume, z_factor: float | None = None, config: TrainConfig | None =
     """
     from ..checks.hidden_sections import run_hidden_section_check
 
-    events = run_hidden_section_check(volume, _train_config(z_factor, config, None, settings), stop=stop)
+    events = run_hidden_section_check(volume, _train_config(z_factor, config, None, settings), stop=stop,
+                                      uncertainty=uncertainty)
     return _run(events, progress).report

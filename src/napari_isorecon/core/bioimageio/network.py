@@ -61,15 +61,14 @@ class _SubPixelSlices(nn.Module):
         super().__init__()
         self.head, self.body, self.tail = net.head, net.body, net.tail
         self.sub_rows = int(net.sub_rows)
-        self.seamless = bool(net.seamless)
-        self.window = str(net.window)
+        self.join = str(net.join)  # TrainConfig.subpixel_join
 
     def forward(self, x: torch.Tensor, out_rows: int) -> torch.Tensor:
         n, rows, cols = x.shape[0], x.shape[-2], x.shape[-1]
         feat = self.head(x)
         detail = self.tail(feat + self.body(feat))
-        if self.seamless:
-            detail = overlap_add_rows(detail, self.sub_rows, self.window)
+        if self.join != "butt":
+            detail = overlap_add_rows(detail, self.sub_rows, self.join)
         else:
             detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
         if detail.shape[-2] != out_rows:

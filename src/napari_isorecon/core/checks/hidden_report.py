@@ -86,6 +86,11 @@ class HiddenSectionReport:
     kept_not_real: dict = field(default_factory=dict)  # kept section index -> what it is (training sees it)
     artefacts: dict = field(default_factory=dict)  # the scan of the input (SectionArtefacts.to_dict())
     against_all_sections: dict = field(default_factory=dict)  # as ``against``, artefacts included (when any)
+    # {method: {"consistency", "pulse"}} of the check's reconstructions against the kept sections
+    agreement: dict = field(default_factory=dict)
+    # the error model's rank correlation, coverage and calibrating scale at the hidden sections
+    # (core.inference.error_model.hidden_section_calibration); empty when not measured
+    uncertainty: dict = field(default_factory=dict)
 
     @classmethod
     def from_scores(cls, scores: dict, hidden, predictions: dict, z_factor: float, thickness: float,
@@ -192,7 +197,9 @@ class HiddenSectionReport:
                               "kept_not_real": {str(i): w for i, w in sorted(self.kept_not_real.items())}},
                 **({"ours_minus_all_sections": self.against_all_sections} if self.against_all_sections else {}),
                 "training": self.training, "sections": self.sections,
-                **({"spectra": self.spectra} if self.spectra else {})}
+                **({"spectra": self.spectra} if self.spectra else {}),
+                **({"agreement_with_kept_sections": self.agreement} if self.agreement else {}),
+                **({"uncertainty": self.uncertainty} if self.uncertainty else {})}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -205,7 +212,9 @@ class HiddenSectionReport:
             lines.append(f"| {m} | {s['psnr']:.2f} +- {s['psnr_std']:.2f} | {s['ssim']:.3f} +- {s['ssim_std']:.3f} |")
         lines += ["", f"(mean +- standard deviation over the {self.n_scored} scored hidden sections)", ""]
         lines += self._paired_markdown() + self._intensity_markdown() + self._artefact_markdown()
-        lines += [f"Training: {self.training}", "", *self._spectra_markdown(), "## Per section", "",
+        lines += [f"Training: {self.training}", "", *self._spectra_markdown(), *self._agreement_markdown(),
+                  *self._uncertainty_markdown(),
+                  "## Per section", "",
                   "| section | " + " | ".join(f"{m} PSNR / SSIM" for m in self.summary) + " | scored |",
                   "|---" * (len(self.summary) + 2) + "|"]
         for sec in self.sections:
@@ -213,6 +222,32 @@ class HiddenSectionReport:
             lines.append(f"| {sec['index']} | " + " | ".join(
                 f"{sec[m]['psnr']:.2f} / {sec[m]['ssim']:.3f}" for m in self.summary) + f" | {scored} |")
         return "\n".join(lines) + "\n"
+
+    def _agreement_markdown(self) -> list[str]:
+        if not self.agreement:
+            return []
+        lines = ["## Agreement with the kept sections", "",
+                 "| method | consistency (grey levels) | detail pulse with the sections |", "|---|---|---|"]
+        lines += [f"| {m} | {a['consistency']:.2f} | {a['pulse']:.2f} |" for m, a in self.agreement.items()]
+        note = ("Consistency: the mean absolute difference between the kept sections and the section model applied "
+                "to the check's reconstruction (0: every section returned). Pulse: how the fine detail's contrast "
+                "varies with the phase within the section period, (max - min) / mean (0: as detailed midway as at "
+                "a section).")
+        return lines + ["", note, ""]
+
+    def _uncertainty_markdown(self) -> list[str]:
+        u = self.uncertainty
+        if not u:
+            return []
+        coverage = "-" if u["coverage"] is None else f"{100 * u['coverage']:.0f} %"
+        header = ("| rank correlation with the error | best a perfect map could reach | scale for this volume | "
+                  "90 % interval holds | with the default scale |")
+        row = (f"| {u['spearman']:.2f} | {u['rank_ceiling']:.2f} | {u['scale']:.2f} | {coverage} | "
+               f"{100 * u['coverage_default_scale']:.0f} % |")
+        note = ("The error model of the check's own model, read at the hidden sections. The interval's coverage is "
+                "counted on every other section with the scale fitted on the others. Use the scale with "
+                f"`isorecon reconstruct --uncertainty OUT --uncertainty-scale {u['scale']:.2f}`.")
+        return ["## Uncertainty at the hidden sections", "", header, "|---|---|---|---|---|", row, "", note, ""]
 
     def _spectra_markdown(self) -> list[str]:
         from .spectra import spectra_markdown

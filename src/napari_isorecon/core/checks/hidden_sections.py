@@ -161,7 +161,7 @@ def check_config(cfg: TrainConfig, thickness: float | None = None) -> tuple[Trai
 
 def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None = None, stop=None,
                              thickness: float | None = None, preview_every: int = 0,
-                             artefacts: SectionArtefacts | None = None) -> Iterator:
+                             artefacts: SectionArtefacts | None = None, uncertainty: bool = False) -> Iterator:
     """Train at 2F on the kept sections (``cfg`` with the volume's factor F; the rest of its settings kept),
     reconstruct, and score the hidden sections. Yields core.training.train's events, ``CheckProgress`` and finally
     ``HiddenSectionsChecked`` (report None when stopped). The input is checked before the first event.
@@ -178,10 +178,10 @@ def run_hidden_section_check(volume, cfg: TrainConfig, recon: ReconConfig | None
     events = train(kept, check_cfg, stop=stop, preview_every=preview_every)  # checks sizes before any work
     recon = recon or ReconConfig(device=cfg.device, precision=cfg.precision)
     found = {"artefacts": artefacts.to_dict(), "excluded": set_aside, "kept_not_real": kept_not_real}
-    return _check_events(events, kept, hidden, check_cfg, recon, stop, thickness, found)
+    return _check_events(events, kept, hidden, check_cfg, recon, stop, thickness, found, uncertainty)
 
 
-def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness, found) -> Iterator:
+def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness, found, uncertainty=False) -> Iterator:
     from ..inference.reconstruct import interpolate, reconstruct
 
     final = None
@@ -220,5 +220,42 @@ def _check_events(train_events, kept, hidden, cfg, recon, stop, thickness, found
         training={"steps": final.steps, "seconds": round(final.elapsed, 1), "seed": cfg.seed,
                   "minutes": cfg.minutes, "step_budget": cfg.steps}, **found)
     report.spectra = reconstruction_spectra(dense, cfg.z_factor)  # the section grid and z vs x, at 2F
+    report.agreement = section_agreement(dense, kept, cfg.z_factor, thickness / 2)
+    if uncertainty:
+        yield CheckProgress(phase="calibrating the uncertainty", progress=1.0)
+        report.uncertainty = _uncertainty_at_hidden(kept, hidden, final.model, dense, predictions["ours"],
+                                                    thickness, [s.get("scored", True) for s in report.sections],
+                                                    stop)
     yield HiddenSectionsChecked(report=report, stopped=False)
+
+
+def section_agreement(dense: dict, kept, z_factor: float, thickness: float) -> dict:
+    """{method: {"consistency", "pulse"}} of the check's reconstructions at 2F: how far the section model applied
+    to each is from the kept sections (mean absolute difference, grey levels) and how its fine detail pulses with
+    them (core.inference.sharp.section_pulse)."""
+    from ..inference.sharp import section_consistency, section_pulse
+
+    return {name: {"consistency": section_consistency(volume, kept, z_factor, thickness),
+                   "pulse": section_pulse(volume, z_factor)["modulation"]} for name, volume in dense.items()}
+
+
+def _uncertainty_at_hidden(kept, hidden, model, dense, ours, thickness, scored, stop) -> dict:
+    """The error model of the check's model (core.inference.error_model) read at the hidden sections like the
+    reconstruction is, against the real error there: its rank correlation, coverage and calibrating scale."""
+    from ..inference.error_model import fit_error_model, hidden_section_calibration
+
+    fitted = None
+    def hidden_in_pairs(n_sections, depth):  # hidden sections placed in the lateral pairs as in the check
+        return hidden_section_weights(n_sections, depth, thickness)
+
+    for event in fit_error_model(kept, model, stop=stop, averaged_as=hidden_in_pairs):
+        fitted = event
+    if fitted is None or fitted.stopped:
+        return {}
+    raw = fitted.model.calibrated(1.0, "raw").sigma(dense["ours"], dense["cubic"], kept.shape[0])
+    # a hidden section is a mean over rows, whose error is smaller than a voxel's by the averaging factor
+    factor = fitted.model.info["averaging_factor"]
+    sigma_hidden = predict_hidden(raw, kept.shape[0], thickness) * factor
+    errors = np.asarray(ours, np.float64) - np.asarray(hidden, np.float64)
+    return {**hidden_section_calibration(sigma_hidden, errors, np.asarray(scored, bool)), "averaging_factor": factor}
 

@@ -27,7 +27,7 @@ def check_autosave(autosave: Path, resume_from) -> None:
     autosave = Path(autosave)
     if autosave.exists() and (resume_from is None or Path(resume_from).resolve() != autosave.resolve()):
         raise IsoReconError(f"{autosave} holds the last checkpoint of an interrupted run; continue it with "
-                            f"--resume {autosave}, or delete it to start over.")
+                            "--resume (the same command), or delete it to start over.")
 
 
 def finish_autosave(autosave: Path) -> None:

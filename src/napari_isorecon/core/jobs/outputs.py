@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IsoReconError
-from ..events import Notice, OutputWritten, ReconFinished, ReconWithUncertainty
+from ..events import Notice, OutputWritten, ReconFinished
 
 OUTPUT_NAMES = ("isotropic", "interpolated", "uncertainty", "sharp")
 SHARP_IN_MEMORY = ("The sharp output is made in memory from the whole result: write it and the result as .tif, or "
                    "leave the sharp output out.")
+UNCERTAINTY_IN_MEMORY = ("The uncertainty is made in memory from the whole result: write it and the result as .tif, "
+                         "or leave the uncertainty out.")
 
 
 def is_zarr_output(path) -> bool:
@@ -66,10 +68,8 @@ class Outputs:
         result, spread, sharp = self.path("isotropic"), self.path("uncertainty"), self.path("sharp")
         if sharp is not None and (is_zarr_output(sharp) or (result is not None and is_zarr_output(result))):
             raise IsoReconError(SHARP_IN_MEMORY)
-        if spread is not None and (result is None or is_zarr_output(spread) != is_zarr_output(result)):
-            raise IsoReconError(f"The uncertainty map {spread.name} and the result "
-                                f"{result.name if result else '(none)'} must both be .tif or both .zarr (the "
-                                "uncertainty is made with the result, the same way).")
+        if spread is not None and (is_zarr_output(spread) or (result is not None and is_zarr_output(result))):
+            raise IsoReconError(UNCERTAINTY_IN_MEMORY)
 
     def output_voxel(self, n_slices: int, z_factor: float):
         from ..inference.blockwise.plan import iso_voxel_size
@@ -86,24 +86,20 @@ class Outputs:
 
 
 def written(events, outputs: Outputs | None, name: str, n_slices: int, z_factor: float):
-    """Pass a reconstruction's events through; after its final volume (and the uncertainty of an augmented
-    one), write each that has a path and is not already written block by block, and yield OutputWritten."""
+    """Pass a part's events through; after its final volume, write it when the output ``name`` has a path and is
+    not already written block by block, and yield OutputWritten."""
     from ..io import write_volume
 
     for event in events:
         yield event
         if outputs is None or not isinstance(event, ReconFinished) or event.stopped:
             continue
-        volumes = [(name, event.volume)]
-        if isinstance(event, ReconWithUncertainty):
-            volumes.append(("uncertainty", event.uncertainty))
-        for output, volume in volumes:
-            path = outputs.path(output)
-            if path is None:
-                continue
-            if not outputs.blockwise(output):
-                write_volume(path, volume, outputs.output_voxel(n_slices, z_factor), overwrite=outputs.overwrite)
-            yield OutputWritten(output, path, tuple(volume.shape))
+        path = outputs.path(name)
+        if path is None:
+            continue
+        if not outputs.blockwise(name):
+            write_volume(path, event.volume, outputs.output_voxel(n_slices, z_factor), overwrite=outputs.overwrite)
+        yield OutputWritten(name, path, tuple(event.volume.shape))
 
 
 def whole_depth_note(shape, z_factor: float, radius: int, block) -> Notice | None:

@@ -1,5 +1,5 @@
-"""The reconstruction job both front-ends run: the cubic-interpolated twin (quick, shown first), the result
-(plain, or by test-time augmentation with its uncertainty) and the optional circular consistency check, as
+"""The reconstruction job both front-ends run: the cubic-interpolated twin (quick, shown first), the result, the
+sharp output and the uncertainty when asked, and the optional circular consistency check, as
 one stream of typed events; written to files when ``outputs`` says where (:mod:`.outputs`). Sections that are no
 real image are filled from their neighbours first (``core.inference.filling``), once for the twin and the result
 alike; for a volume larger than memory, :func:`lazy_reconstruct_events` gives both as lazy dask arrays made
@@ -12,29 +12,33 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import IsoReconError
-from ..events import InputConsistency, PartEvent, ReconFinished, ReconWithUncertainty, stop_requested
+from ..events import InputConsistency, PartEvent, ReconFinished, stop_requested
 from ..geometry import check_volume
 from ..settings.config import ReconConfig
-from .outputs import SHARP_IN_MEMORY, Outputs, whole_depth_note, written
+from .outputs import SHARP_IN_MEMORY, UNCERTAINTY_IN_MEMORY, Outputs, whole_depth_note, written
 
-PARTS = ("input", "interpolated", "isotropic", "sharp", "checks")  # in the order they run
+PARTS = ("input", "interpolated", "isotropic", "sharp", "uncertainty", "checks")  # in the order they run
 
 
 def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, twin: bool = True,
                           uncertainty: bool = False, consistency: bool = False, sharp: bool = False,
-                          outputs: Outputs | None = None, stop=None, artefacts=None) -> Iterator[PartEvent]:
+                          outputs: Outputs | None = None, stop=None, artefacts=None,
+                          uncertainty_scale: float | None = None) -> Iterator[PartEvent]:
     """Interpolate (``twin``) and reconstruct ``volume`` with ``model``; every event comes as a
-    ``PartEvent(part, event)`` with part "interpolated", "isotropic", "sharp" or "checks". With ``sharp`` a
-    "sharp" part follows the result: its ReconFinished holds the sharp output (``core.inference.sharp``), made in
-    memory from the result and the (filled) input, with its consistency and section pulse in ``info``.
+    ``PartEvent(part, event)`` with part "interpolated", "isotropic", "sharp", "uncertainty" or "checks". With
+    ``sharp`` a "sharp" part follows the result: its ReconFinished holds the sharp output (``core.inference.sharp``), made in
+    memory from the result and the (filled) input, with its consistency and section pulse in ``info``. With
+    ``uncertainty`` an "uncertainty" part follows: the error model fitted on the input's own lateral planes
+    (``core.inference.error_model``; ReconProgress while it fits), then a ReconFinished holding the standard
+    deviation of the result's error per voxel, scaled by ``uncertainty_scale`` (the check's, for this volume) or
+    the default scale, with the calibration in ``info``.
 
-    Each of the first two yields ReconProgress, then ReconFinished (a ReconWithUncertainty with
-    ``uncertainty``) and, for each volume that ``outputs`` names, an OutputWritten; before them, with
+    Each of the first two yields ReconProgress, then ReconFinished and, for each volume that ``outputs`` names, an OutputWritten; before them, with
     ``config.fill_artefacts`` (the default), the input is scanned and, when it has sections that are no real
     image, an "input" part yields the SectionsFilled that names those filled for both; a .zarr output is
     computed block by block straight into the file (its ReconFinished holds the written array, opened
     lazily). A stopped part (ReconFinished.stopped) ends the job. With ``consistency`` a last "checks" part
-    yields InputConsistency for the results held in memory (not for .zarr outputs). Checks the input and
+    yields InputConsistency for the volumes held in memory (not for .zarr outputs, nor the uncertainty). Checks the input and
     the outputs at the call, before any work. ``artefacts``: a scan of ``volume`` already made
     (``core.checks.artefacts.find_section_artefacts``, e.g. by the training just before), used instead of
     scanning it again.
@@ -48,17 +52,22 @@ def reconstruct_with_twin(volume, model, config: ReconConfig | None = None, *, t
         outputs.check()
         if sharp and outputs.blockwise("isotropic"):
             raise IsoReconError(SHARP_IN_MEMORY)
+        if uncertainty and outputs.blockwise("isotropic"):
+            raise IsoReconError(UNCERTAINTY_IN_MEMORY)
     source = _Source(volume, config.fill_artefacts, artefacts)
     inner = config.replace(fill_artefacts=False)  # filled once here, for both parts
     parts = [("input", source.prepare)]
     if twin:
         parts.append(("interpolated", lambda: interpolation(source.volume, model.z_factor, "cubic", inner,
                                                             source.outputs(outputs), stop)))
-    parts.append(("isotropic", lambda: reconstruction(source.volume, model, inner, uncertainty,
-                                                      source.outputs(outputs), stop)))
+    parts.append(("isotropic", lambda: reconstruction(source.volume, model, inner, source.outputs(outputs), stop)))
     results = {}
     if sharp:
         parts.append(("sharp", lambda: sharpening(source.volume, results["isotropic"], model, outputs)))
+    if uncertainty:
+        parts.append(("uncertainty", lambda: error_estimate(source.volume, results["isotropic"],
+                                                            results.get("interpolated"), model, inner,
+                                                            uncertainty_scale, outputs, stop)))
     return _in_sequence(parts, (model, source) if consistency else None, results)
 
 
@@ -108,7 +117,7 @@ def _in_sequence(parts, consistency_of, results: dict) -> Iterator[PartEvent]:
         model, source = consistency_of
         yield PartEvent("checks", InputConsistency({part: input_consistency(model, result, source.volume)
                                                     for part, result in results.items()
-                                                    if isinstance(result, np.ndarray)}))
+                                                    if isinstance(result, np.ndarray) and part != "uncertainty"}))
 
 
 def sharpening(volume, faithful, model, outputs: Outputs | None = None) -> Iterator:
@@ -127,6 +136,44 @@ def sharpening(volume, faithful, model, outputs: Outputs | None = None) -> Itera
                 pulse_sharp=section_pulse(sharp, model.z_factor)["modulation"])
     events = [ReconFinished(sharp, elapsed=time.perf_counter() - start, info=info)]
     return written(iter(events), outputs, "sharp", sections.shape[0], model.z_factor)
+
+
+def error_estimate(volume, faithful, cubic, model, config: ReconConfig | None = None, scale: float | None = None,
+                   outputs: Outputs | None = None, stop=None) -> Iterator:
+    """The standard deviation of ``faithful``'s error per voxel (core.inference.error_model), fitted on
+    ``volume``'s own lateral planes: ReconProgress while the error model fits, then ReconFinished (its ``info``
+    says how it is calibrated), then OutputWritten when ``outputs`` names an "uncertainty" path. ``cubic``: the
+    interpolated twin when it was made (else made here); ``scale``: the check's for this volume, or None for
+    the default."""
+    return written(_error_events(volume, faithful, cubic, model, config, scale, stop), outputs, "uncertainty",
+                   volume.shape[0], model.z_factor)
+
+
+def _error_events(volume, faithful, cubic, model, config, scale, stop) -> Iterator:
+    import time
+
+    from ..events import ErrorModelFitted, ReconProgress
+    from ..inference.error_model import fit_error_model
+    from ..inference.reconstruct import interpolate, run_to_end
+
+    start = time.perf_counter()
+    fitted = None
+    for event in fit_error_model(volume, model, stop=stop):
+        if isinstance(event, ErrorModelFitted):
+            fitted = event
+        else:
+            yield ReconProgress("error model", event.step, event.steps, event.elapsed)
+    if fitted is None or fitted.stopped or stop_requested(stop):
+        yield ReconFinished(stopped=True, elapsed=time.perf_counter() - start)
+        return
+    errors = fitted.model
+    if scale is not None:
+        errors = errors.calibrated(scale, "the hidden-section check of this volume (the scale given)")
+    if cubic is None:
+        cubic = run_to_end(interpolate(volume, model.z_factor, "cubic", config or ReconConfig())).volume
+    sigma = errors.sigma(np.asarray(faithful), np.asarray(cubic), volume.shape[0])
+    yield ReconFinished(sigma, elapsed=time.perf_counter() - start,
+                        info={"scale": errors.scale, "calibrated_on": errors.calibrated_on, **errors.info})
 
 
 def interpolation(volume, z_factor: float, order: str = "cubic", config: ReconConfig | None = None,
@@ -151,34 +198,21 @@ def interpolation(volume, z_factor: float, order: str = "cubic", config: ReconCo
                   written(events, outputs, "interpolated", n_slices, z_factor))
 
 
-def reconstruction(volume, model, config: ReconConfig | None = None, uncertainty: bool = False,
-                   outputs: Outputs | None = None, stop=None) -> Iterator:
-    """Reconstruct ``volume`` (by test-time augmentation with ``uncertainty``): in memory, written whole to
-    the "isotropic" (and "uncertainty") outputs, or block by block when they are .zarr."""
+def reconstruction(volume, model, config: ReconConfig | None = None, outputs: Outputs | None = None,
+                   stop=None) -> Iterator:
+    """Reconstruct ``volume``: in memory, written whole to the "isotropic" output, or block by block when it is
+    a .zarr."""
     config = config or ReconConfig()
     n_slices, z_factor = volume.shape[0], model.z_factor
     if outputs is None or not outputs.blockwise("isotropic"):
-        if uncertainty:
-            from ..inference.uncertainty import reconstruct_with_uncertainty
+        from ..inference.reconstruct import reconstruct
 
-            events = reconstruct_with_uncertainty(volume, model, config, stop)
-        else:
-            from ..inference.reconstruct import reconstruct
+        return written(reconstruct(volume, model, config, stop), outputs, "isotropic", n_slices, z_factor)
+    from ..inference.blockwise import write_blockwise
 
-            events = reconstruct(volume, model, config, stop)
-        return written(events, outputs, "isotropic", n_slices, z_factor)
-    if uncertainty:
-        from ..inference.uncertainty import write_with_uncertainty_blockwise
-
-        events = write_with_uncertainty_blockwise(
-            volume, model, outputs.path("isotropic"), outputs.path("uncertainty"), config,
-            **_blockwise_args(outputs, n_slices, z_factor, "reconstruct-with-uncertainty", stop))
-    else:
-        from ..inference.blockwise import write_blockwise
-
-        events = write_blockwise(volume, model.reconstruction_network(), z_factor, model.normalizer,
-                                 outputs.path("isotropic"), config,
-                                 **_blockwise_args(outputs, n_slices, z_factor, "reconstruct", stop))
+    events = write_blockwise(volume, model.reconstruction_network(), z_factor, model.normalizer,
+                             outputs.path("isotropic"), config,
+                             **_blockwise_args(outputs, n_slices, z_factor, "reconstruct", stop))
     radius = model.reconstruction_network().receptive_radius
     return _noted(volume.shape, z_factor, radius, outputs, written(events, outputs, "isotropic", n_slices, z_factor))
 
@@ -195,14 +229,14 @@ def _noted(shape, z_factor, radius, outputs: Outputs, events) -> Iterator:
     yield from events
 
 
-def lazy_reconstruct_events(volume, model, config: ReconConfig | None = None, uncertainty: bool = False,
-                            stop=None) -> Iterator[PartEvent]:
+def lazy_reconstruct_events(volume, model, config: ReconConfig | None = None, stop=None) -> Iterator[PartEvent]:
     """The lazy job (:func:`lazy_reconstruct_with_twin`) as events, for a front-end that must not wait while
     the input is scanned (the scan reads every section's centre): with ``config.fill_artefacts``, an "input"
     part's SectionsFilled when sections were filled (the lazy parts are made from the filled, still lazy
-    volume), then one ReconFinished per part holding its lazy dask array, "interpolated" then "isotropic" (a
-    ReconWithUncertainty with ``uncertainty``; ``info["lazy"]`` is True). Stopped during the scan: one
-    ReconFinished(stopped=True) and no array. Everything, the input's checks included, runs when iterated."""
+    volume), then one ReconFinished per part holding its lazy dask array, "interpolated" then "isotropic"
+    (``info["lazy"]`` is True). Stopped during the scan: one ReconFinished(stopped=True) and no array.
+    Everything, the input's checks included, runs when iterated. The sharp output and the uncertainty are made
+    in memory from the whole result, so not here."""
     config = config or ReconConfig()
     check_volume(volume)
     source = _Source(volume, config.fill_artefacts)
@@ -211,28 +245,17 @@ def lazy_reconstruct_events(volume, model, config: ReconConfig | None = None, un
     if stop_requested(stop):
         yield PartEvent("interpolated", ReconFinished(stopped=True))
         return
-    parts = lazy_reconstruct_with_twin(source.volume, model, config.replace(fill_artefacts=False), uncertainty)
+    parts = lazy_reconstruct_with_twin(source.volume, model, config.replace(fill_artefacts=False))
     info = {"lazy": True}
     yield PartEvent("interpolated", ReconFinished(parts["interpolated"], info=info))
-    if uncertainty:
-        yield PartEvent("isotropic", ReconWithUncertainty(parts["isotropic"], info=info,
-                                                          uncertainty=parts["uncertainty"]))
-    else:
-        yield PartEvent("isotropic", ReconFinished(parts["isotropic"], info=info))
+    yield PartEvent("isotropic", ReconFinished(parts["isotropic"], info=info))
 
 
-def lazy_reconstruct_with_twin(volume, model, config: ReconConfig | None = None,
-                               uncertainty: bool = False) -> dict:
+def lazy_reconstruct_with_twin(volume, model, config: ReconConfig | None = None) -> dict:
     """For a volume larger than memory (dask / zarr): lazy dask arrays whose blocks are computed when read,
-    {"interpolated", "isotropic"[, "uncertainty"]}, of ``volume`` as it is (no section is filled here:
-    :func:`lazy_reconstruct_events` fills them first). Checks the input at the call."""
+    {"interpolated", "isotropic"}, of ``volume`` as it is (no section is filled here: :func:`lazy_reconstruct_events`
+    fills them first). Checks the input at the call."""
     from ..inference.blockwise import interpolate_blockwise, reconstruct_model_blockwise
 
-    parts = {"interpolated": interpolate_blockwise(volume, model.z_factor, "cubic", config)}
-    if uncertainty:
-        from ..inference.uncertainty import reconstruct_blockwise_with_uncertainty
-
-        parts["isotropic"], parts["uncertainty"] = reconstruct_blockwise_with_uncertainty(volume, model, config)
-    else:
-        parts["isotropic"] = reconstruct_model_blockwise(volume, model, config)
-    return parts
+    return {"interpolated": interpolate_blockwise(volume, model.z_factor, "cubic", config),
+            "isotropic": reconstruct_model_blockwise(volume, model, config)}

@@ -1,7 +1,8 @@
 """One checkpoint file per model: weights, the full config, normalisation, training state, versions.
 
 Writing is atomic (a temporary file renamed into place) and never replaces an existing file unless
-asked; loading is strict and names what is wrong with a file that is not ours.
+asked; loading is strict and names what is wrong with a file that is not ours. A checkpoint of an older
+format version is brought to today's layout first (:mod:`.migrations`, which owns ``FORMAT_VERSION``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from ..settings.config import TrainConfig
 from ..settings.zfactor import same_z_factor
 from .intensity import Normalizer
 from .iso_model import IsoModel, TrainState, build_networks
+from .migrations import FORMAT_VERSION, migrate
 
 FORMAT = "napari-isorecon/checkpoint"
-FORMAT_VERSION = 1
 
 
 def _versions() -> dict:
@@ -103,7 +104,12 @@ def load_model(path, z_factor: float | None = None, device="cpu") -> IsoModel:
     if version > FORMAT_VERSION:
         raise IsoReconError(f"{path} was written by a newer napari-isorecon; upgrade to load it.")
     try:
-        config = TrainConfig.from_dict(payload["config"])
+        payload = migrate(payload)
+        try:
+            config = TrainConfig.from_dict(payload["config"])
+        except IsoReconError as exc:
+            raise IsoReconError(f"{path} is a damaged or incompatible napari-isorecon model (format version "
+                                f"{version}: {str(exc).rstrip('.')}).") from None
         normalizer = Normalizer(**payload["normalizer"])
         networks = build_networks(config)
         for name, net in networks.items():

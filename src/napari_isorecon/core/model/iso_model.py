@@ -18,8 +18,7 @@ def build_networks(cfg: TrainConfig) -> dict[str, torch.nn.Module]:
     return {
         "g_hl": AxialDegradation(cfg.z_factor, cfg.ghl_channels, cfg.ghl_blocks, cfg.kernel_model,
                                  cfg.section_thickness),
-        "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel,
-                                cfg.subpixel_window),
+        "g_lh": build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.subpixel_join),
         "d_l": AxialDiscriminator(cfg.disc_channels),
         "d_h": PatchDiscriminator(cfg.disc_channels),
     }
@@ -35,16 +34,25 @@ class TrainState:
     elapsed: float = 0.0  # seconds of training so far
     rng_state: dict | None = None
     optimizers: dict = field(default_factory=dict)  # name -> state_dict
+    # stage 2's scores on the held-back pairs (core.training.early_stop): [step, elapsed s, PSNR dB] per
+    # evaluation, over every run of this model; empty when none was scored (early stopping off, older models)
+    held_out: list = field(default_factory=list)
+    # why the last run ended (TrainFinished.reason: "converged: ...", "budget", "stopped by the user"); "" when
+    # not recorded (a model saved during training, or before it was recorded)
+    stop_reason: str = ""
 
     def to_dict(self) -> dict:
         return {"stage": self.stage, "step": self.step, "stage_steps": list(self.stage_steps),
-                "elapsed": self.elapsed, "rng_state": self.rng_state, "optimizers": self.optimizers}
+                "elapsed": self.elapsed, "rng_state": self.rng_state, "optimizers": self.optimizers,
+                "held_out": [list(entry) for entry in self.held_out], "stop_reason": self.stop_reason}
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainState:
         return cls(stage=int(data["stage"]), step=int(data["step"]), stage_steps=tuple(data["stage_steps"]),
                    elapsed=float(data["elapsed"]), rng_state=data.get("rng_state"),
-                   optimizers=data.get("optimizers") or {})
+                   optimizers=data.get("optimizers") or {},
+                   held_out=[[int(s), float(t), float(p)] for s, t, p in data.get("held_out") or ()],
+                   stop_reason=str(data.get("stop_reason") or ""))
 
 
 class IsoModel:
@@ -75,8 +83,7 @@ class IsoModel:
     def new_reconstructor(self) -> torch.nn.Module:
         """A stage-2 network of the configured backbone, started from G_lh's weights."""
         cfg = self.config
-        net = build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.seamless_subpixel,
-                                cfg.subpixel_window)
+        net = build_backbone(cfg.backbone, cfg.z_factor, cfg.channels, cfg.blocks, cfg.subpixel_join)
         net.load_state_dict(self.g_lh.state_dict())
         return net
 
@@ -117,13 +124,14 @@ class IsoModel:
             return torch.from_numpy(taps.astype(np.float32)).to(next(self.g_hl.parameters()).device)
         return self.g_hl.axial_kernel()
 
-    def stage2_inputs(self, hr: torch.Tensor, out_rows: int, noise=None) -> torch.Tensor:
+    def stage2_inputs(self, hr: torch.Tensor, out_rows: int, noise=None, draw: int | None = None) -> torch.Tensor:
         """Stage 2's inputs made from a batch of HR patches: :meth:`pair_degradation`, each patch's section
         drawn from ``config.thickness_spread`` around the declared thickness (seeded by the run's seed and
-        step), plus the pixel noise the kernel averaged away (``noise``: a ``noise.PixelNoise`` or None)."""
+        step, or by ``draw`` instead of the step), plus the pixel noise the kernel averaged away (``noise``: a
+        ``noise.PixelNoise`` or None)."""
         cfg = self.config
         if cfg.stage2_pairs == "section" and cfg.thickness_spread > 0:
-            rng = np.random.default_rng([cfg.seed, self.state.step])
+            rng = np.random.default_rng([cfg.seed, self.state.step if draw is None else draw])
             spread = cfg.section_thickness * cfg.thickness_spread
             low, high = cfg.section_thickness - spread, cfg.section_thickness + spread
             thicknesses = rng.uniform(low, high, hr.shape[0])

@@ -30,17 +30,16 @@ def check_backbone(name: str) -> str:
     return name
 
 
-def build_backbone(name: str, z_factor: float, channels: int, blocks: int, seamless: bool = True,
-                   window: str = "cosine"):
-    """The registered backbone ``name`` as a torch module. ``seamless``: the sub-pixel backbones (edsr, rcan)
-    cross-fade neighbouring rows' sub-pixel blocks (``resample.overlap_add_rows``) instead of butting them
-    together (False: models trained before the cross-fade existed), with the cross-fade ``window``."""
+def build_backbone(name: str, z_factor: float, channels: int, blocks: int, join: str = "cosine"):
+    """The registered backbone ``name`` as a torch module. ``join`` (``TrainConfig.subpixel_join``): how the
+    sub-pixel backbones (edsr, rcan) join neighbouring rows' sub-pixel blocks: cross-faded with a "cosine" or
+    "triangle" window (``resample.overlap_add_rows``), or "butt"ed together (models trained before the
+    cross-fade existed)."""
     check_backbone(name)
     if not _REGISTRY:
         _register_all()
     if name in ("edsr", "rcan"):
-        return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks, seamless=seamless,
-                               window=window)
+        return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks, join=join)
     return _REGISTRY[name](z_factor=z_factor, channels=channels, blocks=blocks)
 
 
@@ -131,16 +130,17 @@ def _register_all():
     class SubPixelNet(AxialBackbone):
         """Features at low resolution, then ``r = ceil(f)`` sub-rows per row, resampled to out_rows. Seamless
         (the default): every row predicts 2r sub-rows centred on its own r, cross-faded with its neighbours'
-        (``resample.overlap_add_rows``), so that no seam marks where one row's sub-rows meet the next one's."""
+        (``resample.overlap_add_rows``), so that no seam marks where one row's sub-rows meet the next one's;
+        ``join="butt"``: r sub-rows per row, butted together (models trained before the cross-fade)."""
 
         name = "edsr"
         attention = False
 
-        def __init__(self, z_factor, channels, blocks, seamless: bool = True, window: str = "cosine"):
+        def __init__(self, z_factor, channels, blocks, join: str = "cosine"):
             super().__init__(z_factor, channels, blocks)
             self.sub_rows = int(math.ceil(self.z_factor))
-            self.seamless = bool(seamless)
-            self.window = str(window)
+            self.join = str(join)
+            self.seamless = self.join != "butt"  # cross-faded (with the window ``join``)
             self.head = nn.Conv2d(1, channels, 3, padding=1)
             self.body = nn.Sequential(*[ResBlock(channels, self.attention) for _ in range(blocks)],
                                       nn.Conv2d(channels, channels, 3, padding=1))
@@ -154,7 +154,7 @@ def _register_all():
             feat = self.head(x)
             detail = self.tail(feat + self.body(feat))  # (n, r or 2r, rows, cols)
             if self.seamless:
-                detail = overlap_add_rows(detail, self.sub_rows, self.window)
+                detail = overlap_add_rows(detail, self.sub_rows, self.join)
             else:
                 detail = detail.permute(0, 2, 1, 3).reshape(n, 1, rows * self.sub_rows, cols)
             if detail.shape[-2] != out_rows:

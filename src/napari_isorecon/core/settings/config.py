@@ -26,7 +26,9 @@ from .zfactor import check_z_factor, same_z_factor
 STAGE2_PAIRS = ("section", "kernel", "full")
 LEARNED_PAIRS = ("kernel", "full")
 STAGE2_LOSSES = ("l1", "l2")
-SUBPIXEL_WINDOWS = ("cosine", "triangle")  # networks.resample.overlap_add_rows
+# how the sub-pixel backbones join neighbouring rows' sub-rows: butted together, or cross-faded with a window
+# (networks.resample.overlap_add_rows)
+SUBPIXEL_JOINS = ("butt", "triangle", "cosine")
 # G_hl's axial kernel: free taps (with the smoothness prior), or a section (a box of learnable thickness
 # blurred by a Gaussian of learnable width, centred: two parameters; see networks.generators.section_kernel).
 KERNEL_MODELS = ("free", "section")
@@ -158,6 +160,21 @@ class TrainConfig:
     # stage 2): the learned kernel is best after ~1,500-3,000 steps and drifts after (docs/method.md)
     stage1_max_steps: int | None = option(3000, "Stage-1 cap", "Stage 1 ends after this many steps.",
                                           level="experimental", low=1)
+    # stage 2 ends when its network stops improving on a fixed draw of held-back pairs, scored every
+    # steps_per_epoch / 2 stage-2 steps (core.training.early_stop): the budget becomes a ceiling. Stage 1 keeps
+    # its own rule. The rule: no rise of early_stop_min_delta dB over the best for early_stop_patience
+    # evaluations and for a quarter of the evaluations so far (the gains shrink like log(steps)), and never
+    # before early_stop_after of the budget is used
+    early_stop: bool = option(True, "Stop when learned", "Stop when the held-back pairs stop improving: stage 2 "
+                              "ends once the reconstruction of a fixed set of held-back training pairs has not "
+                              "improved for a while; the budget is then a ceiling.", flag="--early-stop")
+    early_stop_patience: int = option(10, "Early-stop patience", "Evaluations of the held-back pairs without a "
+                                      "rise of the minimum gain that end stage 2 (at least).", level="experimental",
+                                      low=1)
+    early_stop_min_delta: float = option(0.02, "Early-stop minimum gain", "The held-back PSNR rise, in dB, that "
+                                         "counts as an improvement.", level="experimental", low=0.0)
+    early_stop_after: float = option(0.25, "Early-stop minimum share", "Share of the budget always used before "
+                                     "stage 2 may stop early.", level="experimental", low=0.0, high=1.0)
     lr_generators: float = 2e-4
     lr_discriminators: float = 1e-4
     lr_decay: float = 0.98  # generator learning rate factor per epoch
@@ -172,13 +189,12 @@ class TrainConfig:
     # the networks' arithmetic (core.settings.precision): "auto" takes bfloat16 / float16 where the hardware has it
     precision: str = "auto"
     log_every: int = 1
-    # the sub-pixel backbones (edsr, rcan) cross-fade neighbouring rows' sub-rows instead of butting them
-    # together, which printed the section spacing into the volume (networks.resample.overlap_add_rows)
-    seamless_subpixel: bool = True
-    # the cross-fade's window: "cosine" (raised cosine) or "triangle" (models trained before 2026-12-03; with it
-    # the z spectrum kept a peak at twice the section frequency, 1.30-1.41 on CREMI against 1.09-1.14 with the
-    # cosine; docs/method.md, "Why the sub-pixel rows cross-fade")
-    subpixel_window: str = "cosine"
+    # how the sub-pixel backbones (edsr, rcan) join neighbouring rows' sub-rows (networks.resample.overlap_add_rows):
+    # cross-faded with a raised "cosine", or a "triangle" (models trained before 2026-12-03; with it the z spectrum
+    # kept a peak at twice the section frequency, 1.30-1.41 on CREMI against 1.09-1.14 with the cosine;
+    # docs/method.md, "Why the sub-pixel rows cross-fade"), or "butt"ed together (models trained before the
+    # cross-fade: it printed the section spacing into the volume)
+    subpixel_join: str = "cosine"
 
     def declared_sections(self) -> str:
         """The sections the stage-2 section pairs assume, in words (:func:`describe_sections`)."""
@@ -207,9 +223,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise IsoReconError(f"{name} must be a positive integer, got {value!r}.")
-        if self.subpixel_window not in SUBPIXEL_WINDOWS:
-            raise IsoReconError(f"subpixel_window must be one of {', '.join(SUBPIXEL_WINDOWS)}, got "
-                                f"{self.subpixel_window!r}.")
+        if self.subpixel_join not in SUBPIXEL_JOINS:
+            raise IsoReconError(f"subpixel_join must be one of {', '.join(SUBPIXEL_JOINS)}, got "
+                                f"{self.subpixel_join!r}.")
         if self.ghl_blocks < 0:
             raise IsoReconError(f"ghl_blocks must be >= 0, got {self.ghl_blocks!r}.")
         if self.steps is None and self.minutes is None:
@@ -266,36 +282,34 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """The config of a :meth:`to_dict` of today's, every setting there: a checkpoint of an older format
+        version comes through core.model.migrations first, which gives it the settings it lacks."""
         data = dict(data)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise IsoReconError(f"Unknown training settings: {sorted(unknown)}.")
-        # checkpoints from before these settings existed trained without them
-        data.setdefault("stage2_pairs", "full")
-        data.setdefault("stage1_max_steps", None)
-        data.setdefault("kernel_model", "free")
-        data.setdefault("match_noise", False)
-        data.setdefault("stage2_loss", "l1")
-        data.setdefault("section_thickness", 1.0)
-        data.setdefault("thickness_spread", 0.0)
-        data.setdefault("precision", "float32")
-        data.setdefault("seamless_subpixel", False)
-        data.setdefault("subpixel_window", "triangle")
-        data.setdefault("hold_section_mean", False)
+        _check_names("training settings", data, cls)
         if isinstance(data.get("weights"), dict):
-            data["weights"] = LossWeights(**{"kernel_smooth": 0.0, **data["weights"]})
+            _check_names("loss weights", data["weights"], LossWeights)
+            data["weights"] = LossWeights(**data["weights"])
         for key in ("betas", "percentiles"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
 
 
+def _check_names(what: str, data: dict, cls) -> None:
+    """``data`` has every field of the dataclass ``cls`` and no other."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown, missing = set(data) - known, known - set(data)
+    if unknown:
+        raise IsoReconError(f"Unknown {what}: {sorted(unknown)}.")
+    if missing:
+        raise IsoReconError(f"Missing {what}: {sorted(missing)}.")
+
+
 TRAIN_OPTIONS = options_of(TrainConfig)  # the user-facing training options, in declaration order
 
 # The settings that shape the networks' weights: a model resumes or loads only with the same ones.
 NETWORK_FIELDS = ("z_factor", "backbone", "channels", "blocks", "ghl_channels", "ghl_blocks", "disc_channels",
-                  "kernel_model", "seamless_subpixel", "subpixel_window")
+                  "kernel_model", "subpixel_join")
 
 PRESETS = {
     # Small networks and patches: a useful model in minutes on a 2-core CPU.

@@ -7,7 +7,7 @@ range or choices, CLI flag, level). From that one declaration follow
 - the config's checks (:func:`check_options`, called by ``TrainConfig.__post_init__``),
 - the CLI flags of ``train``, ``run``, ``validate`` (``cli/parser.py`` adds one per option with a ``flag``)
   and what the command line gives the config (``cli/inputs.py``),
-- the Train widget's form fields (``_qt/train_settings.py``: a field per option with a ``label``, in the
+- the Train widget's form fields (``_qt/train/train_settings.py``: a field per option with a ``label``, in the
   main form for ``basic``, in the *Advanced* box for ``advanced``) and what the widget gives the config.
 
 Choices come from the registries that own them (a callable, read when needed), never from a copied list.

@@ -22,7 +22,9 @@ import torch
 from ..checks.artefacts import check_usable, find_section_artefacts
 from ..errors import IsoReconError
 from ..events import (
+    BUDGET_USED,
     STAGE_NAMES,
+    STOPPED_BY_USER,
     ArtefactsFound,
     DegradationPreview,
     PrecisionFellBack,
@@ -40,6 +42,7 @@ from ..networks import losses
 from ..settings.config import TrainConfig
 from ..settings.device import resolve_device
 from ..settings.precision import resolve_precision
+from .early_stop import HeldOutPairs, HeldOutWatch
 from .noise import PixelNoise, volume_noise_sigma
 from .sampling import PatchSampler, axial_windows
 from .updates import NonFiniteStep, Updates
@@ -228,7 +231,14 @@ def train(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None,
           steps: TrainingSteps | None = None, artefacts=None) -> Iterator:
     """Train on ``volume`` (Z, Y, X; numpy, dask or zarr). Yields ArtefactsFound, StageStarted, TrainStep,
     DegradationPreview (every ``preview_every`` steps, if > 0), TrainSnapshot (every ``snapshot_every``
-    seconds of training, if > 0: save its model to survive a killed process) and finally TrainFinished.
+    seconds of training, if > 0: save its model to survive a killed process), HeldOutScore (stage 2, with
+    ``cfg.early_stop``) and finally TrainFinished, whose ``reason`` says why it ended.
+
+    With ``cfg.early_stop`` (the default) stage 2 ends when its network stops improving on a fixed draw of
+    held-back pairs (:mod:`.early_stop`: scored every ``steps_per_epoch / 2`` stage-2 steps, and recorded in
+    ``model.state.held_out``); the budget is then a ceiling. Stopped so, the model keeps the reconstruction
+    network of the best held-back score of this run (its weights, not its optimiser's state). Stage 1 keeps its
+    own budget rule; a run without a stage 2 is not scored.
 
     ``stop``: a ``threading.Event`` (or a callable returning bool) checked between steps; a stopped run
     still finishes with a usable model. ``resume``: a model from an earlier run of the same config,
@@ -323,10 +333,15 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         net.train()
     announced = None
     last_snapshot = state.elapsed
+    state.stop_reason = reason = ""  # said again when this run ends
+    watch = HeldOutWatch(cfg, lambda: HeldOutPairs.draw(model, sampler, lr_rows, degrade, noise_sigma, device)) \
+        if cfg.early_stop else None  # stage 2's held-back pairs (core.training.early_stop)
     while not stopped:
         if state.stage == 1 and budget.stage_done(1, state):
             state.stage = 2
         if state.stage == 2 and budget.stage_done(2, state):
+            if watch is not None and watch.due(state, at_end=True):  # the curve ends with the model returned
+                yield watch.score(model.reconstructor, state, updates.forward, batch)
             break
         if state.stage == 2 and model.reconstructor is None:
             model.reconstructor = model.new_reconstructor().to(device)
@@ -339,6 +354,11 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         if stop_requested(stop):
             stopped = True
             break
+        if watch is not None and watch.due(state):
+            yield watch.score(model.reconstructor, state, updates.forward, batch)
+            if watch.converged(budget.progress(state)):
+                reason = watch.keep_best(model.reconstructor)
+                break
         t0 = time.perf_counter()
         stage_step = state.stage_steps[state.stage - 1]
         gen_rate = _generator_rate(cfg, stage_step)
@@ -376,6 +396,7 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
             last_snapshot = state.elapsed
             _record_state(state, rng, opts)
             yield TrainSnapshot(model=model, step=state.step, elapsed=state.elapsed)
+    state.stop_reason = reason or (STOPPED_BY_USER if stopped else BUDGET_USED)
     _record_state(state, rng, opts)
     for net in model.networks.values():
         net.eval()
@@ -386,7 +407,8 @@ def _train_events(volume, cfg, model, geometry, device, stop, preview_every, deg
         model.phase_levels = measure_phase_levels(net, volume, model.normalizer, cfg.z_factor, artefacts.not_real)
     if preview_every:
         yield _preview(model, sampler, state.step)
-    yield TrainFinished(model=model, stopped=stopped, steps=state.step, elapsed=state.elapsed)
+    yield TrainFinished(model=model, stopped=stopped, steps=state.step, elapsed=state.elapsed,
+                        reason=state.stop_reason)
 
 
 def train_to_end(volume, cfg: TrainConfig, stop=None, resume: IsoModel | None = None) -> IsoModel:

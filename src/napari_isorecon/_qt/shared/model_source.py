@@ -1,12 +1,15 @@
 """Where the Reconstruct widget gets its model besides the viewer's session (:mod:`.session`, filled by the
-Train widget): a checkpoint file, loaded once and reused while it is unchanged; and how a model is described.
+Train widget): a checkpoint file, loaded once and reused while it is unchanged; how a model is described; and
+the file dialogs' filter for model files (both widgets open them).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.errors import IsoReconError
+from ...core.errors import IsoReconError
+
+MODEL_FILTER = "napari-isorecon model (*.pt *.zip)"
 
 
 def describe_model(model) -> str:
@@ -24,7 +27,7 @@ class CheckpointCache:
         self._model = None
 
     def load(self, path) -> object:
-        from ..core.model.checkpoint import load_model
+        from ...core.model.checkpoint import load_model
 
         path = Path(str(path)).expanduser()
         if not str(path).strip() or str(path) == ".":

@@ -15,10 +15,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from ..core.checks.kernel_summary import describe_kernel, kernel_summary, kernel_warnings
-from ..core.training.reference_kernels import bicubic_antialias_density, box_density, tap_offsets
+from ...core.checks.kernel_summary import describe_kernel, kernel_summary, kernel_warnings
+from ...core.training.reference_kernels import bicubic_antialias_density, box_density, tap_offsets
+from ..shared.ui import small_hint
 from .loss_plot import DEFAULT_COLOURS, MARGINS_PX
-from .ui import small_hint
 
 LEARNED_COLOUR = "#E69F00"  # G_hl's colour in the loss plot
 BICUBIC_COLOUR = "#56B4E9"

@@ -10,41 +10,33 @@ import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
-from ..core.errors import IsoReconError
-from ..core.events import (
+from ...core.errors import IsoReconError
+from ...core.events import (
     InputConsistency,
     PartEvent,
     ReconFinished,
     ReconProgress,
-    ReconWithUncertainty,
     SectionsFilled,
 )
-from ..core.geometry import check_volume, isotropic_placement
-from ..core.jobs import lazy_reconstruct_events, reconstruct_with_twin
-from ..core.settings.config import ReconConfig
-from ..core.settings.precision import check_runtime
-from ..core.settings.zfactor import same_z_factor
-from .compare import show_side_by_side, xy_reference
-from .job_controller import JobController, JobLook
-from .layers import snapshot, unique_layer_name, unwrap, z_factor_of
-from .lifetime import WidgetLifetime
-from .model_source import CheckpointCache, describe_model
-from .recon_options import (
-    QUALITY_POINTER,
-    SHARP_LAZY_NOTE,
-    consistency_text,
-    sharp_note,
-    uncertainty_layer_kwargs,
-    uncertainty_note,
-)
+from ...core.geometry import check_volume, isotropic_placement
+from ...core.jobs import lazy_reconstruct_events, reconstruct_with_twin
+from ...core.settings.config import ReconConfig
+from ...core.settings.precision import check_runtime
+from ...core.settings.zfactor import same_z_factor
+from ..shared.job_controller import JobController, JobLook
+from ..shared.layers import snapshot, unique_layer_name, unwrap, z_factor_of
+from ..shared.lifetime import WidgetLifetime
+from ..shared.model_source import MODEL_FILTER, CheckpointCache, describe_model
+from ..shared.session import session_for
+from ..shared.ui import keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .recon_results import done_text, sharp_note, uncertainty_layer_kwargs, uncertainty_note
 from .recon_settings import FROM_FILE, ReconSettings, ReconSettingsForm
-from .session import session_for
-from .train_widget import MODEL_FILTER
-from .ui import keep_min_height, scrolling_body, set_text_if_changed, small_hint
+from .side_by_side import show_side_by_side, xy_reference
 
 PARTS = ("interpolated", "isotropic")  # interpolation first: it is quick and shows up at once
-PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9}
-SHARP_START = 0.95  # the share of the progress bar before the sharp output, when it is made (it has no progress)
+# the share of the progress bar each part takes, relative to one another, in the order they run; the sharp output
+# has no progress of its own, and the uncertainty's error model fits in about a minute
+PART_WEIGHT = {"interpolated": 0.1, "isotropic": 0.9, "sharp": 0.05, "uncertainty": 0.4}
 RECONSTRUCT_LOOK = JobLook("Reconstruct", "Cancel", "Cancelling...", running_note="Starting...")
 
 
@@ -166,19 +158,23 @@ class ReconstructWidget(QWidget):
                        f"for z-factor {layer_factor:g}.")
             return False
         data = source.data
-        with_uncertainty, with_consistency = self.settings.uncertainty, self.settings.consistency
+        with_consistency = self.settings.consistency
         lazy = not isinstance(data, np.ndarray)  # a dask / zarr layer: lazy results, computed block by block
         with_sharp = self.settings.sharp and not lazy  # made in memory from the whole result
+        with_uncertainty = self.settings.uncertainty and not lazy  # likewise
 
         def events(stop):  # the twin, the result, its checks (core.jobs); torch is imported in the worker
             if lazy:  # the scan for sections to fill reads every section: in the worker, as the rest
-                return lazy_reconstruct_events(data, model, config, with_uncertainty, stop)
+                return lazy_reconstruct_events(data, model, config, stop=stop)
             return reconstruct_with_twin(data, model, config, uncertainty=with_uncertainty,
                                          consistency=with_consistency, sharp=with_sharp, stop=stop)
 
         self.end_comparison()
+        runs = {"interpolated": True, "isotropic": True, "sharp": with_sharp, "uncertainty": with_uncertainty}
         self._run = {"source": source, "layer": unwrap(layer), "z_factor": z_factor, "cancelled": False, "lazy": lazy,
-                     "sharp": with_sharp, "sharp_skipped": self.settings.sharp and lazy}
+                     "parts": [part for part in PART_WEIGHT if runs[part]],
+                     "sharp_skipped": self.settings.sharp and lazy,
+                     "uncertainty_skipped": self.settings.uncertainty and lazy}
         self.result_layers = {}
         desc = "IsoRecon: looking for damaged sections" if lazy and config.fill_artefacts else "IsoRecon: interpolating"
         self.job_controller.start(events, self._on_event, desc, on_finished=self._on_job_finished)
@@ -204,26 +200,45 @@ class ReconstructWidget(QWidget):
                 self._add_result(part, inner.volume)
                 if part == "isotropic" and inner.info.get("precision"):
                     self._run["precision"] = inner.info["precision"]
-                if part == "isotropic" and self._run.get("sharp"):
-                    self.job_controller.advance(SHARP_START, "IsoRecon: making the sharp output")
-                    self.status.setText("Making the sharp output...")
                 if part == "sharp":
                     self._run["sharp_note"] = sharp_note(inner.info)
                     self.status.setText(self._run["sharp_note"].strip())
-                if isinstance(inner, ReconWithUncertainty):
-                    self._add_result("uncertainty", inner.uncertainty)
-                    self._run["note"] = uncertainty_note(inner)
+                if part == "uncertainty":
+                    self._run["uncertainty_note"] = uncertainty_note(inner.info)
+                    self.status.setText(self._run["uncertainty_note"].strip())
+                self._announce_next(part)
         elif isinstance(inner, InputConsistency):
             self._run["consistency"] = inner.scores
 
+    def _fraction(self, part: str, progress: float) -> float:
+        """The share of the job done at ``progress`` (0..1) of ``part``, over the parts this run makes."""
+        parts = self._run["parts"]
+        done_before = sum(PART_WEIGHT[p] for p in parts[:parts.index(part)])
+        return (done_before + PART_WEIGHT[part] * progress) / sum(PART_WEIGHT[p] for p in parts)
+
     def _show_progress(self, part: str, event: ReconProgress) -> None:
-        if part not in PART_WEIGHT:
+        if part not in self._run["parts"]:
             return
-        done_before = sum(PART_WEIGHT[p] for p in PARTS[:PARTS.index(part)])
-        fraction = (done_before + PART_WEIGHT[part] * event.progress) * (SHARP_START if self._run.get("sharp") else 1)
+        fraction = self._fraction(part, event.progress)
+        if part == "uncertainty":
+            self.job_controller.advance(fraction, f"IsoRecon: estimating the uncertainty ({event.axis})")
+            set_text_if_changed(self.status, f"Estimating the uncertainty: {event.axis}, {event.progress:.0%}.")
+            return
         verb = "interpolating" if part == "interpolated" else "reconstructing"
         self.job_controller.advance(fraction, f"IsoRecon: {verb} ({event.axis} slices)")
         set_text_if_changed(self.status, f"{verb.capitalize()}: {event.axis} slices, {event.progress:.0%}.")
+
+    def _announce_next(self, finished: str) -> None:
+        """After ``finished``, say which of the parts without progress of their own at the start comes next: the
+        sharp output (none at all), or the uncertainty (its error model first reconstructs the lateral planes)."""
+        parts = self._run["parts"]
+        following = parts[parts.index(finished) + 1] if finished in parts[:-1] else None
+        if following == "sharp":
+            self.job_controller.advance(self._fraction("sharp", 0.0), "IsoRecon: making the sharp output")
+            self.status.setText("Making the sharp output...")
+        elif following == "uncertainty":
+            self.job_controller.advance(self._fraction("uncertainty", 0.0), "IsoRecon: estimating the uncertainty")
+            self.status.setText("Estimating the uncertainty: fitting an error model on the lateral planes...")
 
     def _add_result(self, part: str, volume) -> None:
         run = self._run
@@ -231,7 +246,7 @@ class ReconstructWidget(QWidget):
         scale, translate = isotropic_placement(source.scale, source.translate, source.data.shape[-3],
                                                run["z_factor"])
         name = unique_layer_name(self.viewer.layers, f"{source.name} {part}")
-        looks = uncertainty_layer_kwargs(volume, source) if part == "uncertainty" else \
+        looks = uncertainty_layer_kwargs(volume) if part == "uncertainty" else \
             {"colormap": source.colormap, "contrast_limits": source.contrast_limits}
         layer = self.viewer.add_image(volume, name=name, scale=scale, translate=translate, **looks)
         self.result_layers[part] = unwrap(layer)
@@ -245,7 +260,7 @@ class ReconstructWidget(QWidget):
             if run.get("cancelled"):
                 self.status.setText("Cancelled; layers already made were kept.")
             else:
-                self.status.setText(_done_text(run, list(self.result_layers)))
+                self.status.setText(done_text(run, list(self.result_layers)))
             self.job_controller.finish()
         self._show_state()
 
@@ -312,19 +327,3 @@ class ReconstructWidget(QWidget):
     def closeEvent(self, event) -> None:
         self._lifetime.end()
         super().closeEvent(event)
-
-
-def _done_text(run: dict, parts: list[str]) -> str:
-    """The status line after a run that was not cancelled: the layers added, the sections filled, and where to
-    look for evidence of quality."""
-    filled = f" {run['filled']}" if run.get("filled") else ""
-    if run.get("lazy"):
-        added = ", ".join(f"'{part}'" for part in parts)
-        skipped = f" No sharp output: {SHARP_LAZY_NOTE}" if run.get("sharp_skipped") else ""
-        return (f"Done: lazy {added} layers added; blocks are computed as you view them (use `isorecon reconstruct "
-                f"... --out OUT.zarr` to write them all).{filled}{skipped} " + QUALITY_POINTER)
-    quoted = [f"'{part}'" for part in parts]
-    added = " and ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 2 else quoted)
-    ran_in = f" The network ran in {run['precision']}." if run.get("precision") else ""
-    return ((f"Done: {added} layers added." if added else "Done.") + filled + ran_in + run.get("note", "")
-            + run.get("sharp_note", "") + consistency_text(run.get("consistency")) + " " + QUALITY_POINTER)

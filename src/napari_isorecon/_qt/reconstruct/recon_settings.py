@@ -1,21 +1,29 @@
 """The Reconstruct widget's settings: :class:`ReconSettings`, an evented dataclass holding what a run uses (which
-model, the device, the uncertainty map, the sharp output and the circular diagnostic, all three off by default),
-and :class:`ReconSettingsForm`, its magicgui form under the image layer picker, with the model file row shown
-only for a model file and the sharp output greyed for a lazy layer (it is made in memory)."""
+model, the device, the uncertainty map, the sharp output and the circular diagnostic, all three off by default)
+with each option's help, and :class:`ReconSettingsForm`, its magicgui form under the image layer picker, with the
+model file row shown only for a model file and the uncertainty and the sharp output greyed for a lazy layer (both
+are made in memory: :func:`is_lazy`). What the options add to a run's results: ``recon_results.py``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from psygnal import evented
 from qtpy.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from ..core.settings.device import DEVICE_NAMES
-from ..core.settings.precision import PRECISION_NAMES
-from .layer_picker import LayerPicker
-from .recon_options import CONSISTENCY_TIP, SHARP_LAZY_TIP, SHARP_TIP, UNCERTAINTY_TIP, is_lazy
-from .settings_form import field_widget, form, ui
-from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
+from ...core.settings.device import DEVICE_NAMES
+from ...core.settings.precision import PRECISION_NAMES
+from ..shared.layer_picker import LayerPicker
+from ..shared.settings_form import field_widget, form, ui
+from ..shared.ui import (
+    DEVICE_TIP,
+    PRECISION_TIP,
+    mark_unavailable_devices,
+    mark_unavailable_precisions,
+    small_hint,
+)
+from .recon_results import QUALITY_POINTER, SHARP_LAZY_NOTE, UNCERTAINTY_LAZY_NOTE
 
 FROM_TRAIN_WIDGET = "Trained in the Train widget"
 FROM_FILE = "Model file"
@@ -23,6 +31,31 @@ FILL_TIP = ("Sections found to be duplicated (a copy of a neighbour), blank or s
             "tissue at their place: filled from the nearest real sections before the network runs, instead of "
             "printing a dark band or a copy through the result. The status line names them. Untick to "
             "reconstruct the layer exactly as it is.")
+UNCERTAINTY_TIP = (
+    "Also add '<layer> uncertainty': the standard deviation of the result's error per voxel, in the layer's grey "
+    "levels (the result +-1.645 times it is a 90 % interval). It comes from a small error model fitted on the "
+    "volume's own lateral (xy) planes, made into sections and reconstructed like the volume: about a minute more. "
+    "It is calibrated by a scale measured on other volumes; Train > Check on hidden sections measures this "
+    "volume's. The result itself is unchanged.")
+UNCERTAINTY_LAZY_TIP = f"Not for this layer. {UNCERTAINTY_LAZY_NOTE} Load it into memory to get the uncertainty."
+SHARP_TIP = (
+    "Also add '<layer> sharp': the result with its fine detail evened out between the sections (as strong midway "
+    "as at a section) and corrected to agree with every section. Looks more like a section; the isotropic result "
+    "is the more faithful on average.")
+SHARP_LAZY_TIP = f"Not for this layer. {SHARP_LAZY_NOTE} Load it into memory to get the sharp output."
+CONSISTENCY_TIP = (
+    "Diagnostic: degrade the result again with the degradation of the training pairs and compare with the "
+    "input. It is circular (the network was trained to invert that very degradation): it scores ours high whether ours is "
+    "better or worse than interpolation, so it is not a quality score. " + QUALITY_POINTER)
+
+
+def is_lazy(layer) -> bool:
+    """Whether the widget reconstructs ``layer`` lazily, block by block (its data, or its full resolution, is no
+    numpy array: dask, zarr); None (no layer) is not."""
+    if layer is None:
+        return False
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    return not isinstance(data, np.ndarray)
 
 
 @evented
@@ -34,7 +67,7 @@ class ReconSettings:
     model_path: str = ""  # the model file, used with model_source FROM_FILE
     device: str = field(default="auto", metadata=ui("Device", DEVICE_TIP, choices=DEVICE_NAMES))
     precision: str = field(default="auto", metadata=ui("Precision", PRECISION_TIP, choices=PRECISION_NAMES))
-    uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (flipped predictions)", UNCERTAINTY_TIP))
+    uncertainty: bool = field(default=False, metadata=ui("Uncertainty map (error model)", UNCERTAINTY_TIP))
     sharp: bool = field(default=False, metadata=ui("Sharp output", SHARP_TIP))
     fill_artefacts: bool = field(default=True, metadata=ui("Fill damaged sections\nfrom their neighbours", FILL_TIP))
     consistency: bool = field(default=False, metadata=ui("Circular consistency score\n(diagnostic only)",
@@ -73,10 +106,13 @@ class ReconSettingsForm(QWidget):
         self.show_layer(self.layer_picker.layer())
 
     def show_layer(self, layer) -> None:
-        """Grey the sharp output, saying why in its tooltip, when ``layer`` is lazy (dask / zarr)."""
+        """Grey the uncertainty and the sharp output, saying why in their tooltips, when ``layer`` is lazy (dask /
+        zarr)."""
         lazy = is_lazy(layer)
-        self.fields["sharp"].enabled = not lazy
-        self.fields["sharp"].tooltip = SHARP_LAZY_TIP if lazy else SHARP_TIP
+        for name, tip, lazy_tip in (("uncertainty", UNCERTAINTY_TIP, UNCERTAINTY_LAZY_TIP),
+                                    ("sharp", SHARP_TIP, SHARP_LAZY_TIP)):
+            self.fields[name].enabled = not lazy
+            self.fields[name].tooltip = lazy_tip if lazy else tip
 
     def _show_source(self, source: str) -> None:
         self.file_row.setVisible(source == FROM_FILE)

@@ -1,7 +1,7 @@
 """One long job of a widget (training, the hidden-section check, a reconstruction, an export), from the
 button that starts it to the cleanup when the widget goes away.
 
-A :class:`JobController` is the widget's job state machine (:class:`.state.JobStateMachine`: idle ->
+A :class:`JobController` is the widget's job state machine (:class:`.job_state.JobStateMachine`: idle ->
 running -> stopping -> done | failed) and also runs the job: it starts a :class:`.workers.Job` with a
 napari progress bar, asks it to stop, advances the bar, shows a failure (status line and notification)
 and ends the job when the widget's :class:`.lifetime.WidgetLifetime` ends. What the widget shows of the
@@ -17,8 +17,8 @@ from typing import Any
 
 from napari.utils.notifications import show_error, show_warning
 
-from ..core.errors import IsoReconError
-from .state import JobState, JobStateMachine
+from ...core.errors import IsoReconError
+from .job_state import JobState, JobStateMachine
 from .workers import Job, JobFailed
 
 PROGRESS_TICKS = 100  # whole percents: the bar repaints only when the number changes

@@ -15,11 +15,11 @@ from pathlib import Path
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
-from ..core.errors import IsoReconError
-from .job_controller import JobController
-from .layers import snapshot, volume_problem
-from .lifetime import WidgetLifetime
-from .workers import Job
+from ...core.errors import IsoReconError
+from ..shared.job_controller import JobController
+from ..shared.layers import snapshot, volume_problem
+from ..shared.lifetime import WidgetLifetime
+from ..shared.workers import Job
 
 PACKAGE_FILTER = "bioimage.io model package (*.zip)"
 LENGTH_UNITS = {"nanometer", "micrometer"}
@@ -72,8 +72,8 @@ class ExportButton(QPushButton):
 
     def export_to(self, path, overwrite: bool = False) -> Job | None:
         """Start exporting the trainer's model to ``path``; None (and a notification) when it cannot."""
-        from ..core.bioimageio.export import require_bioimageio
-        from ..core.io.files import check_writable
+        from ...core.bioimageio.export import require_bioimageio
+        from ...core.io.files import check_writable
 
         trainer, layer = self.trainer, self.trainer.layer_picker.layer()
         problem = ("No model to export yet: train one first (or load one)." if trainer.model is None
@@ -95,7 +95,7 @@ class ExportButton(QPushButton):
         model, name = copy.deepcopy(trainer.model), data.name  # training may go on while this runs
 
         def events(stop):
-            from ..core.bioimageio.export import export_package
+            from ...core.bioimageio.export import export_package
 
             yield ExportDone(export_package(model, data.data, target, voxel_size=voxel, unit=unit,
                                             authors=[getpass.getuser()], source_name=name, overwrite=overwrite))

@@ -122,8 +122,8 @@ PRECISION_TIP = ("The networks' arithmetic. auto: bfloat16 on a CPU with bfloat1
 
 def mark_unavailable_precisions(combo: QComboBox) -> None:
     """Grey out the precisions of a precision combo box that no device of this machine can run."""
-    from ..core.settings.device import available_devices
-    from ..core.settings.precision import usable_precisions
+    from ...core.settings.device import available_devices
+    from ...core.settings.precision import usable_precisions
 
     usable = set(usable_precisions(available_devices()))
     for index in range(combo.count()):
@@ -133,7 +133,7 @@ def mark_unavailable_precisions(combo: QComboBox) -> None:
 
 def mark_unavailable_devices(combo: QComboBox) -> None:
     """Grey out the devices of a device combo box (auto / cpu / cuda / mps) that this machine lacks."""
-    from ..core.settings.device import available_devices
+    from ...core.settings.device import available_devices
 
     available = set(available_devices())
     for index in range(combo.count()):

@@ -17,7 +17,7 @@ from math import ceil
 
 import numpy as np
 
-from .layers import REFERENCE_KEY, unwrap
+from ..shared.layers import REFERENCE_KEY, unwrap
 
 DEFAULT_CANVAS = (600, 1000)  # (height, width) assumed when the viewer does not say
 
@@ -122,10 +122,10 @@ def axial_grid_shape(layer, count: int = 2, canvas: tuple[float, float] = DEFAUL
 
 def xy_reference(source, like):
     """A new image layer (not yet in a viewer) that shows, in the xz plane of ``like`` (a result layer), an xy
-    section of ``source`` (a :class:`.layers.LayerSnapshot` of the input): what an isotropic xz plane should
+    section of ``source`` (a :class:`..shared.layers.LayerSnapshot` of the input): what an isotropic xz plane should
     look like. The middle section's rows around the middle y, as many as span ``like``'s z extent at the
     input's y pixel size, go in z from its top; x as ``like``'s. The section is repeated along y (a broadcast
-    view, no copy), so it shows whichever y the slider is at. Marked with :data:`.layers.REFERENCE_KEY`."""
+    view, no copy), so it shows whichever y the slider is at. Marked with :data:`..shared.layers.REFERENCE_KEY`."""
     from napari.layers import Image
 
     like = unwrap(like)

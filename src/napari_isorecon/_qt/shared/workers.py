@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.events import PartEvent, ReconProgress, TrainStep
+from ...core.events import PartEvent, ReconProgress, TrainStep
 
 UPDATE_INTERVAL = 0.25  # seconds between two deliveries of progress to the GUI (at most 4 per second)
 

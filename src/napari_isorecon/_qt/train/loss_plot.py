@@ -1,4 +1,5 @@
-"""A live loss plot: one smoothed curve per loss, styled from napari's theme.
+"""A live loss plot: one smoothed curve per loss, and stage 2's held-back L2 (the mean squared error behind each
+``HeldOutScore``, on the same axis as the stage-2 loss), styled from napari's theme.
 
 Matplotlib is used through its object API only (``Figure`` + the QtAgg canvas): no pyplot, no change to
 global ``rcParams``, so other plugins' figures are unaffected.
@@ -15,6 +16,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QSizePolicy
 
+HELD_OUT = "held-back L2"  # the held-back pairs' curve (core.training.early_stop), not a loss
 # Fixed colours per loss (Okabe-Ito + two extra), readable on napari's dark and light themes.
 LOSS_COLOURS = {
     "G_hl adversarial": "#E69F00",
@@ -27,6 +29,7 @@ LOSS_COLOURS = {
     "reconstruction L1": "#0072B2",
     "reconstruction L2": "#0072B2",
     "statistics": "#8C564B",
+    HELD_OUT: "#D81B60",
 }
 LOSS_LABELS = {"G_hl adversarial": "G_hl adv.", "G_lh adversarial": "G_lh adv.",
                "reconstruction L1": "stage 2 L1", "reconstruction L2": "stage 2 L2"}  # short legend entries; the rest keep their names
@@ -83,6 +86,7 @@ class LossPlot(FigureCanvasQTAgg):
         self.axes = self.figure.add_subplot()
         self._smoothing = smoothing
         self._series: dict[str, SmoothedSeries] = {}
+        self._held_out = SmoothedSeries(1.0)  # unsmoothed: each point is an evaluation
         self._lines: dict = {}
         self._stage_marks: list[int] = []
         self._colours = dict(DEFAULT_COLOURS)
@@ -100,8 +104,14 @@ class LossPlot(FigureCanvasQTAgg):
             return len(self._series[name].steps) if name in self._series else 0
         return sum(len(s.steps) for s in self._series.values())
 
+    @property
+    def held_out_count(self) -> int:
+        """Held-back scores received (:meth:`add_held_out`)."""
+        return len(self._held_out.steps)
+
     def reset(self) -> None:
         self._series.clear()
+        self._held_out = SmoothedSeries(1.0)
         self._lines.clear()
         self._stage_marks.clear()
         self._redraw_all()
@@ -114,6 +124,15 @@ class LossPlot(FigureCanvasQTAgg):
                     self._series[name] = SmoothedSeries(self._smoothing)
                 self._series[name].add(event.step, float(value))
         self._update_lines()
+
+    def add_held_out(self, score) -> None:
+        """Add a ``HeldOutScore``: its L2 (``score.mse``) at its step, a point of the held-back curve."""
+        self._held_out.add(score.step, float(score.mse))
+        self._update_lines()
+
+    def _curves(self) -> dict[str, SmoothedSeries]:
+        """The losses and, once it has a point, the held-back curve."""
+        return {**self._series, HELD_OUT: self._held_out} if self._held_out.steps else self._series
 
     def mark_stage(self, stage: int, step: int) -> None:
         """Draw a vertical line where stage ``stage`` (>= 2) starts."""
@@ -153,7 +172,7 @@ class LossPlot(FigureCanvasQTAgg):
         self._lines.clear()
         self._style_axes()
         self._legend = None
-        if not self._series:
+        if not self._curves():
             self.axes.text(0.5, 0.5, "losses appear here while training", transform=self.axes.transAxes,
                            ha="center", va="center", color=self._colours["text"], fontsize=8, alpha=0.7)
             self.axes.set_yticks([], minor=False)
@@ -171,7 +190,7 @@ class LossPlot(FigureCanvasQTAgg):
                            color=c["text"], fontsize=7, alpha=0.8)
 
     def _update_lines(self) -> None:
-        if not self._series:
+        if not self._curves():
             self._redraw_now()
             return
         if not self._lines:  # first points: leave the placeholder state
@@ -180,11 +199,12 @@ class LossPlot(FigureCanvasQTAgg):
             for step in self._stage_marks:
                 self._draw_stage_mark(step, 2)
         added = False
-        for name, series in self._series.items():
+        for name, series in self._curves().items():
             line = self._lines.get(name)
             if line is None:
+                marks = dict(marker="o", markersize=2.5, linewidth=0.8) if name == HELD_OUT else dict(linewidth=1.2)
                 (line,) = self.axes.plot(series.steps, series.values, color=self._colour_of(name),
-                                         linewidth=1.2, label=LOSS_LABELS.get(name, name))
+                                         label=LOSS_LABELS.get(name, name), **marks)
                 self._lines[name] = line
                 added = True
             else:

@@ -4,37 +4,29 @@ The ticked acquisitions (core.settings.acquisition: serial sections, block-face,
 applied to the Train widget's settings, and the hidden-section check runs once per acquisition on the same
 hidden sections (core.checks.compare_settings, as ``isorecon validate --compare acquisition=...``). The
 result is the core comparison's own: one row per pair of acquisitions (the paired difference of ours' PSNR,
-its bootstrap 95% interval, the median and the sections won) and its recommendation. *Save report...* writes
-comparison.json, comparison.md and each acquisition's report. The job runs like the single check (a worker,
-a progress bar, Stop), and it cannot start while training or a check runs, nor they while it runs.
+its bootstrap 95% interval, the median and the sections won) and its recommendation. *Save report...*
+(``shared/report_saving.py``) writes comparison.json, comparison.md and each acquisition's report. The job
+(``check_jobs.py``) runs like the single check (a worker, a progress bar, Stop), and it cannot start while
+training or a check runs, nor they while it runs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QMessageBox,
-    QPushButton,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QCheckBox, QFrame, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ..core.errors import IsoReconError
-from ..core.events import CheckProgress, HiddenSectionsChecked, PartEvent, SettingsCompared, StageStarted
-from ..core.settings.acquisition import ACQUISITIONS
-from .hidden_check import check_input, fit_height, result_table
-from .job_controller import JobController, JobLook
-from .lifetime import WidgetLifetime
-from .ui import format_duration, path_label, result_label, set_text_if_changed, small_hint
-from .workers import TrainStepBatch
+from ...core.events import CheckProgress, HiddenSectionsChecked, PartEvent, SettingsCompared, StageStarted
+from ...core.settings.acquisition import ACQUISITIONS
+from ..shared.job_controller import JobController, JobLook
+from ..shared.lifetime import WidgetLifetime
+from ..shared.report_saving import ReportKind, ReportSaver
+from ..shared.result_views import fit_height, result_table
+from ..shared.ui import format_duration, result_label, set_text_if_changed, small_hint
+from ..shared.workers import TrainStepBatch
+from .check_jobs import check_input, comparison_events
 
 TRAIN_SHARE = 0.9  # of one acquisition's share of the bar: training; the rest is reconstructing and scoring
 DEFAULT_TICKED = ("serial-sections", "learn")
@@ -44,27 +36,16 @@ COMPARE_LOOK = JobLook("Compare on hidden sections", "Stop comparison", "Stoppin
 COMPARE_TIP = ("Runs the hidden-section check once per ticked acquisition (the settings above with that "
                "acquisition's pair settings, the same budget and seed each) on the same hidden sections, and "
                "says which to use. Takes about as long as training, once per acquisition.")
+REPORT = ReportKind("comparison", "comparison.md, a folder per acquisition", "No comparison yet: run it first.",
+                    "Write comparison.json, comparison.md and each acquisition's report (in a folder of its own) "
+                    "into a folder.")
 INTRO = ("Not sure how your microscope made the stack? Compare acquisitions on your own hidden sections: "
          "each pair's difference of ours' PSNR (A - B) with its 95% interval, and which one to use.")
 
 
-def compare_settings_for(names) -> list:
-    """One comparison setting per acquisition name (``acquisition=NAME`` of ``validate --compare``)."""
-    from ..core.checks.compare_settings import Setting
-
-    return [Setting(name=name, changes={"acquisition": name}) for name in names]
-
-
-def comparison_events(volume, config, names, stop):
-    """The core comparison's events (runs in the worker: it imports torch)."""
-    from ..core.checks.compare_settings import compare_settings
-
-    yield from compare_settings(volume, config, compare_settings_for(names), stop=stop)
-
-
 def pair_cells(pair: dict) -> list[tuple[str, str]]:
     """(text, tooltip) of each column for one pair of the comparison: its own numbers, formatted."""
-    from ..core.checks.paired_stats import wins_text
+    from ...core.checks.paired_stats import wins_text
 
     d = pair["psnr"]
     lo, hi = d["ci95"]
@@ -95,7 +76,6 @@ class CompareOnHiddenSections(QWidget):
         self.comparison = None
         self.names: list[str] = []  # the acquisitions of the running or last comparison
         self._current = 0
-        self._last_folder = str(Path.home())
         self._build()
         self.job_controller.show_on(self.button, self.status, COMPARE_LOOK, self.start_comparison)
         self.job_controller.changed.connect(self._enable_boxes)
@@ -137,16 +117,9 @@ class CompareOnHiddenSections(QWidget):
                               "and which to use (either: within the uncertainty). A row's last cell says it in "
                               "words.")
         layout.addWidget(self.table)
-        row = QHBoxLayout()
-        self.save_button = QPushButton("Save report...")
-        self.save_button.setToolTip("Write comparison.json, comparison.md and each acquisition's report (in a "
-                                    "folder of its own) into a folder.")
-        self.save_button.clicked.connect(self._on_save_clicked)
-        row.addWidget(self.save_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.saved_label = path_label()
-        layout.addWidget(self.saved_label)
+        self.saver = ReportSaver(REPORT, lambda: self.comparison, self._existing)
+        self.save_button, self.saved_label = self.saver.button, self.saver.label
+        layout.addWidget(self.saver)
         self._show_comparison(None)
 
     # ------------------------------------------------------------------ running
@@ -218,12 +191,12 @@ class CompareOnHiddenSections(QWidget):
     # ------------------------------------------------------------------ the result
     def _show_comparison(self, comparison) -> None:
         self.comparison = comparison
-        self.saved_label.setText("")
-        for widget in (self.recommendation, self.scores, self.table, self.save_button):
+        self.saver.show_for(comparison is not None)
+        for widget in (self.recommendation, self.scores, self.table):
             widget.setVisible(comparison is not None)
         if comparison is None:
             return
-        from ..core.checks.compare_report import PAIR_RULE
+        from ...core.checks.compare_report import PAIR_RULE
 
         self.recommendation.setText(f"Recommendation: {comparison.recommendation}")
         self.recommendation.setToolTip(f"{PAIR_RULE} ({comparison.base}.)")
@@ -245,36 +218,10 @@ class CompareOnHiddenSections(QWidget):
     def save_report_to(self, folder, overwrite: bool = False) -> dict | None:
         """Write comparison.json/md and each acquisition's report into ``folder`` (existing files replaced only
         with ``overwrite``)."""
-        if self.comparison is None:
-            show_warning("No comparison yet: run it first.")
-            return None
-        try:
-            paths = self.comparison.save(folder, overwrite=overwrite)
-        except (IsoReconError, OSError) as exc:
-            show_error(str(exc) if isinstance(exc, IsoReconError) else f"Cannot write the comparison: {exc}")
-            return None
-        self.saved_label.setText(f"Comparison written to {Path(folder)} (comparison.md, a folder per acquisition)")
-        self.saved_label.setToolTip(str(paths["md"]))
-        show_info(f"Comparison written to {paths['md']}.")
-        return paths
+        return self.saver.save_to(folder, overwrite=overwrite)
 
     def _existing(self, folder) -> list[str]:
-        from ..core.checks.compare_report import comparison_paths
+        from ...core.checks.compare_report import comparison_paths
 
         names = [s["name"] for s in self.comparison.settings]
         return [str(p.relative_to(folder)) for p in comparison_paths(Path(folder), names) if p.exists()]
-
-    def _on_save_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the comparison", self._last_folder)
-        if not folder:
-            return
-        self._last_folder = folder
-        existing = self._existing(folder)
-        if existing and not self._confirm_replace(folder, existing):
-            return
-        self.save_report_to(folder, overwrite=bool(existing))
-
-    def _confirm_replace(self, folder: str, existing: list[str]) -> bool:
-        shown = ", ".join(existing[:4]) + (f" and {len(existing) - 4} more" if len(existing) > 4 else "")
-        answer = QMessageBox.question(self, "Replace the comparison?", f"{shown} already in {folder}: replace?")
-        return answer == QMessageBox.StandardButton.Yes

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import IsoReconError
-from ..core.settings.zfactor import z_factor_from_scale
+from ...core.errors import IsoReconError
+from ...core.settings.zfactor import z_factor_from_scale
 
 
 def unwrap(obj):
@@ -42,7 +42,7 @@ REFERENCE_KEY = "napari_isorecon_reference"  # in the metadata of a layer shown 
 
 def volume_layers(layers: Iterable) -> list:
     """The layers that :func:`volume_problem` accepts, in layer-list order, but for the comparison's temporary
-    reference (:func:`.compare.xy_reference`): it is no volume to train on or reconstruct."""
+    reference (:func:`..reconstruct.side_by_side.xy_reference`): it is no volume to train on or reconstruct."""
     return [unwrap(layer) for layer in layers
             if volume_problem(layer) is None and not getattr(layer, "metadata", {}).get(REFERENCE_KEY)]
 

@@ -13,16 +13,22 @@ from psygnal import evented
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 from superqt import QCollapsible
 
-from ..core.errors import IsoReconError
-from ..core.jobs import TrainOptions, acquisition_notes, training_config
-from ..core.settings.acquisition import ACQUISITIONS, CUSTOM, DEFAULT_ACQUISITION, acquisition_named
-from ..core.settings.config import PRESETS, TRAIN_OPTIONS, LossWeights, TrainConfig
-from ..core.settings.device import DEVICE_NAMES
-from ..core.settings.precision import PRECISION_NAMES
-from .layer_picker import LayerPicker
-from .layers import z_factor_of
-from .settings_form import field_widget, form, set_decimals, ui
-from .ui import DEVICE_TIP, PRECISION_TIP, mark_unavailable_devices, mark_unavailable_precisions, small_hint
+from ...core.errors import IsoReconError
+from ...core.jobs import TrainOptions, acquisition_notes, training_config
+from ...core.settings.acquisition import ACQUISITIONS, CUSTOM, DEFAULT_ACQUISITION, acquisition_named
+from ...core.settings.config import PRESETS, TRAIN_OPTIONS, LossWeights, TrainConfig
+from ...core.settings.device import DEVICE_NAMES
+from ...core.settings.precision import PRECISION_NAMES
+from ..shared.layer_picker import LayerPicker
+from ..shared.layers import z_factor_of
+from ..shared.settings_form import field_widget, form, set_decimals, ui
+from ..shared.ui import (
+    DEVICE_TIP,
+    PRECISION_TIP,
+    mark_unavailable_devices,
+    mark_unavailable_precisions,
+    small_hint,
+)
 
 PRESET_CHOICES = {"fast, CPU": "fast", "paper (GPU)": "paper"}
 BUDGET_UNITS = ("minutes", "steps")

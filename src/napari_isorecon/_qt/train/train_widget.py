@@ -1,7 +1,7 @@
 """The Train dock widget: settings, Start/Stop, live losses, degradation preview, save/load model.
 
 The widget owns the trained model (``self.model``, announced with ``model_changed``) and publishes it to
-its viewer's session (``session.session_for``), where the Reconstruct widget picks it up.
+its viewer's session (``shared.session.session_for``), where the Reconstruct widget picks it up.
 """
 
 from __future__ import annotations
@@ -10,44 +10,62 @@ import copy
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QCoreApplication, QEvent, QPoint, QTimer, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
-from ..core.errors import IsoReconError
-from ..core.events import (
+from ...core.errors import IsoReconError
+from ...core.events import (
     STAGE_NAMES,
     ArtefactsFound,
     CheckpointSaved,
     DegradationPreview,
+    HeldOutScore,
     PrecisionFellBack,
     StageStarted,
     TrainFinished,
 )
-from ..core.geometry import check_volume, patch_geometry
-from ..core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
-from ..core.settings.config import TrainConfig
-from .compare_check import CompareOnHiddenSections
+from ...core.geometry import check_volume, patch_geometry
+from ...core.jobs import default_autosave_folder, new_autosave_file, train_with_autosave
+from ...core.settings.config import TrainConfig
+from ..checks.acquisition_comparison import CompareOnHiddenSections
+from ..checks.hidden_section_check import HiddenSectionCheck
+from ..shared.job_controller import JobController, JobLook
+from ..shared.layers import snapshot
+from ..shared.lifetime import WidgetLifetime
+from ..shared.model_source import MODEL_FILTER, describe_model
+from ..shared.session import ModelProvenance, session_for
+from ..shared.ui import (
+    format_duration,
+    keep_min_height,
+    path_label,
+    scrolling_body,
+    set_text_if_changed,
+    small_hint,
+)
+from ..shared.workers import TrainStepBatch
+from .degradation_preview import DegradationPreviewPane
 from .export_action import ExportButton
-from .hidden_check import HiddenSectionCheck
-from .job_controller import JobController, JobLook
 from .kernel_plot import KernelPlot, lateral_axis
-from .layers import snapshot
-from .lifetime import WidgetLifetime
 from .loss_plot import LossPlot, theme_colours
-from .model_source import describe_model
-from .preview import DegradationPreviewPane
-from .session import ModelProvenance, session_for
+from .run_in_view import RunInView
 from .train_settings import TrainSettings, TrainSettingsForm
-from .ui import format_duration, keep_min_height, path_label, scrolling_body, set_text_if_changed, small_hint
-from .workers import TrainStepBatch
 
 TRAINING_LOOK = JobLook("Start training", "Stop training", "Stopping...", start_tip="Train on the picked layer.",
                         stop_tip="Stop ends training after the current step and keeps the model.",
                         running_note="Training: starting...",
                         stopping_note="Stopping after the current step; the model trained so far is kept.")
-MODEL_FILTER = "napari-isorecon model (*.pt *.zip)"
 CHECKPOINT_TIP = ("Training saves the model here every few minutes and at the end: after a crash, load it "
                   "and continue training.")
+
+
+def _why_it_ended(event: TrainFinished) -> str:
+    """The end of a run in words for the status line: converged (the rule and the scores), the budget used, or
+    the user's Stop."""
+    if event.converged:
+        return f"stopped early, {event.reason}"
+    if event.stopped:
+        return "stopped by the user"
+    return "the whole budget was used"
 
 
 class TrainWidget(QWidget):
@@ -75,8 +93,6 @@ class TrainWidget(QWidget):
         self.autosave_folder = default_autosave_folder()
         self.autosave_every_s = 300.0  # seconds of training between checkpoints
         self.checkpoint_path: Path | None = None  # the current run's checkpoint file
-        self._following = False  # whether the dock keeps the run in view (show_run) until the user scrolls
-        self._shown_at = 0  # the scroll value show_run set
         self._build()
         self.job_controller.changed.connect(self._show_state)
         self._lifetime.connect(self.viewer.events.theme, self._apply_theme)
@@ -138,8 +154,8 @@ class TrainWidget(QWidget):
         self.job_controller.show_on(self.start_button, self.status, TRAINING_LOOK, self.start_training)
         root.addStretch(1)
         keep_min_height(self._scroll, 260)
-        self._scroll.verticalScrollBar().valueChanged.connect(self._on_scrolled)
-        self.loss_plot.installEventFilter(self)
+        self.run_in_view = RunInView(self._scroll, self.start_button, self.loss_plot,
+                                     lambda: self.job_controller.busy, self)
 
     def training_config(self) -> TrainConfig:
         """The TrainConfig the widget shows (raises IsoReconError with a message for bad values)."""
@@ -160,7 +176,7 @@ class TrainWidget(QWidget):
             data = snapshot(layer).data
             check_volume(data, what=f"layer '{layer.name}'")
             patch_geometry(data.shape, config.z_factor, config.lr_rows, config.patch_width)
-            from ..core.settings.precision import check_runtime
+            from ...core.settings.precision import check_runtime
 
             check_runtime(config)
         except IsoReconError as exc:
@@ -185,45 +201,13 @@ class TrainWidget(QWidget):
                                        preview_every=preview_every)
 
         self.job_controller.start(events, self._on_event, "IsoRecon training")
-        self._following = True
-        self.show_run()
+        self.run_in_view.follow()
         return True
 
     def show_run(self) -> None:
-        """Scroll the dock so that the run is in view: from the Stop button and the status line (the
-        progress) down to the live loss plot. The settings above, disabled while training, scroll away (the
-        user may scroll back); the dock scrolls no further than that. Too short for all of it, it shows the
-        whole plot, or the plot's top if even that does not fit."""
-        # the layouts that the new texts and hidden lines (the button's, the form's hints) asked for, done
-        # before measuring: the form above the button may have changed its height
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        body = self._scroll.widget()
-
-        def top(widget) -> int:
-            return widget.mapTo(body, QPoint(0, 0)).y()
-
-        first, plot_top = top(self.start_button), top(self.loss_plot)
-        last = plot_top + self.loss_plot.height()
-        bar, shown = self._scroll.verticalScrollBar(), self._scroll.viewport().height()
-        lowest, highest = last - shown, first  # the scroll values that show it all, when lowest <= highest
-        value = min(max(bar.value(), lowest), highest) if lowest <= highest else min(lowest, plot_top)
-        self._shown_at = value
-        bar.setValue(value)
-
-    def _on_scrolled(self, value: int) -> None:
-        if value != self._shown_at:  # the user scrolled: leave the dock where they put it
-            self._following = False
-
-    def _follow_run(self) -> None:
-        if self._following and self.job_controller.busy:
-            self.show_run()
-
-    def eventFilter(self, watched, event) -> bool:
-        """The loss plot moved while the dock follows the run (the lines above it changed: the status, the
-        form's hints): show the run again, once the layouts are done."""
-        if watched is self.loss_plot and event.type() == QEvent.Type.Move and self._following:
-            QTimer.singleShot(0, self._follow_run)
-        return super().eventFilter(watched, event)
+        """Scroll the dock so that the run is in view, from the Stop button and the status line (the progress)
+        down to the live loss plot (:class:`.run_in_view.RunInView`)."""
+        self.run_in_view.show()
 
     def _model_to_continue(self):
         """With "Continue" ticked: a copy of the current model (the Reconstruct widget may be using the
@@ -275,6 +259,8 @@ class TrainWidget(QWidget):
             if event.kernel is not None:
                 self.kernel_plot.show_kernel(event.kernel, self._run_config.z_factor, *self._kernel_axis,
                                              step=event.step, learned=self._run_config.learns_degradation)
+        elif isinstance(event, HeldOutScore):
+            self.loss_plot.add_held_out(event)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_label.setText(f"Checkpoint (step {event.step}): {event.path}")
             self.checkpoint_label.setToolTip(f"{event.path}\n\n{CHECKPOINT_TIP}")
@@ -284,14 +270,15 @@ class TrainWidget(QWidget):
             how = "stopped" if event.stopped else "done"
             self.job_controller.finish()
             ran_in = f" ({self._ran_in})" if self._ran_in else ""
-            self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}{ran_in}.")
+            self.status.setText(f"Training {how}: {event.steps} steps in {format_duration(event.elapsed)}{ran_in}; "
+                                f"{_why_it_ended(event)}.")
             show_info(f"Training {how} after {event.steps} steps; the model is ready in the Reconstruct "
                       "widget (and can be saved).")
             self._warn_about(event.model)
 
     def _warn_about(self, model) -> None:
         """What says the result may not be trusted (the rules the command line prints too)."""
-        from ..core.checks.kernel_summary import training_warnings
+        from ...core.checks.kernel_summary import training_warnings
 
         for warning in training_warnings(model):
             show_warning(f"{warning} The result may be worse than interpolation: check it on hidden sections.")
@@ -331,7 +318,7 @@ class TrainWidget(QWidget):
 
     def save_model_to(self, path, overwrite: bool = False):
         """Save the current model; an existing file is replaced only with ``overwrite``. Returns the path."""
-        from ..core.model.checkpoint import save_model
+        from ...core.model.checkpoint import save_model
 
         if self.model is None:
             show_warning("No model to save yet: train one first (or load one).")
@@ -346,7 +333,7 @@ class TrainWidget(QWidget):
 
     def load_model_from(self, path):
         """Load a model file as this widget's model (offered to the Reconstruct widget). Returns it."""
-        from ..core.model.checkpoint import load_model
+        from ...core.model.checkpoint import load_model
 
         if self.job_controller.busy:
             show_warning("Stop training before loading a model.")
