@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from qt_helpers import WAIT_MS, levels, set_tiny_settings
 from qtpy.QtCore import Qt
 
@@ -49,6 +50,7 @@ def test_check_runs_to_a_verdict_with_table_figure_and_report(qtbot, train_widge
     assert u and check.uncertainty_label.isVisibleTo(train_widget)
     assert f"--uncertainty-scale {u['scale']:.2f}" in check.uncertainty_label.text()
     assert f"{100 * u['coverage']:.0f} %" in check.uncertainty_label.text()
+    assert train_widget.session.uncertainty_scale_for(check._checked_layer) == pytest.approx(u["scale"])
     assert check.figure_rgba is not None and not check.figure_label.pixmap().isNull()
     assert check.figure_label.full_size.width() == check.figure_rgba.shape[1]
     assert check.minimumSizeHint().width() < 250  # the results never widen the dock

@@ -116,3 +116,23 @@ def test_uncertainty_is_greyed_and_skipped_for_a_lazy_layer(qtbot, viewer, sampl
     recon_widget.layer_picker.set_layer(sample_layer)
     assert field.enabled and field.tooltip == UNCERTAINTY_TIP
     assert not levels(notes, "error")
+
+
+def test_the_uncertainty_of_a_checked_layer_uses_the_scale_its_check_measured(qtbot, viewer, sample_layer,
+                                                                               recon_widget, tiny_model_file,
+                                                                               notes, quick_error_model):
+    from napari_isorecon.core.inference.error_model import DEFAULT_SCALE
+
+    use_file(recon_widget, tiny_model_file)
+    recon_widget.settings.uncertainty = True
+    assert recon_widget.session.uncertainty_scale_for(sample_layer) is None
+    assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")
+    default = np.asarray(viewer.layers[f"{sample_layer.name} uncertainty"].data)
+    recon_widget.session.publish_uncertainty_scale(sample_layer, 2 * DEFAULT_SCALE)  # as the check does
+    assert recon_widget.start_reconstruction()
+    wait_for_state(qtbot, recon_widget, "done")
+    scaled = np.asarray(viewer.layers[f"{sample_layer.name} uncertainty [1]"].data)
+    np.testing.assert_allclose(scaled, 2 * default, rtol=1e-5)
+    assert "hidden-section check" in recon_widget.status.text() and f"{2 * DEFAULT_SCALE:.2f}" in \
+        recon_widget.status.text()

@@ -117,6 +117,7 @@ class HiddenSectionCheck(QWidget):
         if picked is None:
             return False
         layer, data, config = picked
+        self._checked_layer = layer
         self._check_z_factor = 2 * config.z_factor
         self.figure_rgba = None
         self._show_report(None)
@@ -151,6 +152,8 @@ class HiddenSectionCheck(QWidget):
                 self.status.setText("Check stopped: no verdict.")
                 return
             self._show_report(event.report)
+            if event.report.uncertainty:  # the Reconstruct widget's uncertainty of this layer uses it
+                self.owner.session.publish_uncertainty_scale(self._checked_layer, event.report.uncertainty["scale"])
             self.status.setText(f"Check done: {event.report.n_scored} of {len(event.report.sections)} hidden "
                                 "sections scored.")
             show_info(f"Hidden-section check: {event.report.verdict}")
@@ -226,5 +229,5 @@ def uncertainty_summary(report) -> str:
         return ""
     coverage = "" if u.get("coverage") is None else f"its 90 % interval held {100 * u['coverage']:.0f} % of them, "
     return (f"Uncertainty at the hidden sections: rank correlation with the error {u['spearman']:.2f}; "
-            f"{coverage}with this volume's scale {u['scale']:.2f} (the Reconstruct widget's uncertainty uses the "
-            f"default; on the command line: --uncertainty-scale {u['scale']:.2f}).")
+            f"{coverage}with this volume's scale {u['scale']:.2f}, which the Reconstruct widget now uses for this "
+            f"layer's uncertainty (on the command line: --uncertainty-scale {u['scale']:.2f}).")

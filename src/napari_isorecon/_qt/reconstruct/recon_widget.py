@@ -162,12 +162,14 @@ class ReconstructWidget(QWidget):
         lazy = not isinstance(data, np.ndarray)  # a dask / zarr layer: lazy results, computed block by block
         with_sharp = self.settings.sharp and not lazy  # made in memory from the whole result
         with_uncertainty = self.settings.uncertainty and not lazy  # likewise
+        scale = self.session.uncertainty_scale_for(layer)  # measured by this layer's hidden-section check, or None
 
         def events(stop):  # the twin, the result, its checks (core.jobs); torch is imported in the worker
             if lazy:  # the scan for sections to fill reads every section: in the worker, as the rest
                 return lazy_reconstruct_events(data, model, config, stop=stop)
             return reconstruct_with_twin(data, model, config, uncertainty=with_uncertainty,
-                                         consistency=with_consistency, sharp=with_sharp, stop=stop)
+                                         consistency=with_consistency, sharp=with_sharp, stop=stop,
+                                         uncertainty_scale=scale)
 
         self.end_comparison()
         runs = {"interpolated": True, "isotropic": True, "sharp": with_sharp, "uncertainty": with_uncertainty}

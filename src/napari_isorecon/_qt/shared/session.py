@@ -1,7 +1,8 @@
 """What the plugin's widgets of one napari viewer share: the current model and where it came from.
 
 The Train widget publishes every model it trains or loads (:meth:`ViewerSession.publish`); the Reconstruct
-widget reads :attr:`ViewerSession.model` and follows :attr:`ViewerSession.model_changed`. Neither widget
+widget reads :attr:`ViewerSession.model` and follows :attr:`ViewerSession.model_changed`. The hidden-section
+check publishes the uncertainty scale it measured on a layer; the Reconstruct widget uses it for that layer. Neither widget
 knows the other: no search of the Qt tree, no import between them.
 
 One session per viewer, made on first use by :func:`session_for` and kept in a registry keyed weakly on the
@@ -38,6 +39,16 @@ class ViewerSession:
     def __init__(self) -> None:
         self.model = None
         self.provenance: ModelProvenance | None = None
+        # layer -> the uncertainty scale its hidden-section check measured (core.inference.error_model)
+        self._uncertainty_scales: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def publish_uncertainty_scale(self, layer, scale: float) -> None:
+        """Remember the scale that calibrates the uncertainty on ``layer`` (its hidden-section check's)."""
+        self._uncertainty_scales[unwrap(layer)] = float(scale)
+
+    def uncertainty_scale_for(self, layer) -> float | None:
+        """The scale the check measured on ``layer``, or None (the default scale is used)."""
+        return self._uncertainty_scales.get(unwrap(layer))
 
     def publish(self, model, provenance: ModelProvenance) -> None:
         """Make ``model`` the viewer's current model and tell the subscribers."""
