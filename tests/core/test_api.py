@@ -216,7 +216,7 @@ def _python_block(markdown: Path, heading: str = "## Python") -> str:
 def test_the_readme_python_example_runs(sample, tmp_path, monkeypatch, capsys):
     """The README's block as written, on the sample saved as stack.tif, with a budget of two steps."""
     code = _python_block(ROOT / "README.md")
-    assert code.count("minutes=10") == 2
+    assert code.count("minutes=10") == 3
     budget = "steps=2, " + ", ".join(f"{k}={v!r}" for k, v in TINY.items())
     save_volume(tmp_path / "stack.tif", *sample)
     monkeypatch.chdir(tmp_path)
@@ -225,6 +225,8 @@ def test_the_readme_python_example_runs(sample, tmp_path, monkeypatch, capsys):
     isotropic, voxel = open_volume(tmp_path / "isotropic.tif")
     assert isotropic.shape == (50, 100, 200) and voxel == pytest.approx((10.0, 10.0, 10.0))
     assert "cubic interpolation" in capsys.readouterr().out  # the check's verdict was printed
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [  # the main job's files
+        "volume_interpolated.tif", "volume_isotropic.tif", "volume_model.pt", "volume_uncertainty.tif"]
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/user_guide.md"])
