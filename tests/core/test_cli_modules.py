@@ -42,6 +42,55 @@ def test_no_cli_module_imports_another_inside_a_function():
     assert not found, found
 
 
+# the core's front door: what a front-end needs, re-exported there from the module that defines it
+FRONT_DOOR = {"core", "core.api", "core.jobs", "core.events", "core.errors", "core.settings"}
+
+
+def _core_imports(tree: ast.Module):
+    """(line, module) of every import of the core, as ``core`` or ``core.<dotted>``, however written (``from
+    ..core.x import``, ``from .. import core``, ``from napari_isorecon.core.x import``, ``import napari_isorecon.core.x``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 2 and node.module is None:
+                yield from ((node.lineno, "core") for alias in node.names if alias.name == "core")
+                continue
+            module = node.module or ""
+            name = module.removeprefix("napari_isorecon.") if node.level == 0 else module
+            if (node.level == 2 or node.level == 0 and module.startswith("napari_isorecon.")) and (
+                    name == "core" or name.startswith("core.")):
+                yield node.lineno, name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.name.removeprefix("napari_isorecon.")
+                if alias.name.startswith("napari_isorecon.") and (name == "core" or name.startswith("core.")):
+                    yield node.lineno, name
+
+
+def test_the_cli_imports_only_the_cores_front_door():
+    """The command line needs the core's front door only: the public API, the jobs, the events, the errors and
+    the settings package (each re-exporting what a front-end uses), never a module behind it."""
+    imports = {(path.name, line, module) for path in sorted(CLI.glob("*.py"))
+               for line, module in _core_imports(ast.parse(path.read_text()))}
+    modules = {module for _, _, module in imports}
+    assert modules and "core.jobs" in modules  # the walk found the imports
+    behind = sorted(f"{name}:{line} imports {module}" for name, line, module in imports if module not in FRONT_DOOR)
+    assert not behind, behind
+    assert len(modules) <= 8, sorted(modules)
+
+
+def test_the_front_doors_re_exports_are_the_defining_modules_names():
+    """Each name core.jobs re-exports lazily is the very object of the module that defines it."""
+    import importlib
+
+    import napari_isorecon.core.jobs as jobs
+
+    for name, (module, attribute) in jobs._LAZY.items():
+        assert getattr(jobs, name) is getattr(importlib.import_module(module, jobs.__name__), attribute), name
+        assert name in dir(jobs)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        jobs.no_such_name  # noqa: B018
+
+
 @pytest.mark.parametrize("first", MODULES)
 def test_every_cli_module_imports_first_in_a_fresh_interpreter(first):
     """Whichever module comes first, all of them import (a circle fails for one order or another), and building

@@ -92,9 +92,8 @@ def _resume_from(args, autosave: Path) -> Path | None:
 
 
 def cmd_train(args):
-    from ..core.io.files import check_writable
-    from ..core.jobs import check_autosave, finish_autosave
-    from ..core.model.checkpoint import autosave_path, load_model, save_model
+    from ..core import load_model, save_model
+    from ..core.jobs import autosave_path, check_autosave, check_writable, finish_autosave
 
     volume, voxel, _ = load_volume(args.volume)
     check_writable(args.out, args.overwrite)
@@ -131,8 +130,8 @@ def add_reconstruct(sub) -> None:
 
 
 def cmd_reconstruct(args):
+    from ..core import load_model
     from ..core.jobs import reconstruct_with_twin
-    from ..core.model.checkpoint import load_model
 
     tta.check_scale(args)
     volume, voxel, _ = load_volume(args.volume)
@@ -182,8 +181,8 @@ def cmd_interpolate(args):
 def cmd_run(args):
     """Train, save the model, reconstruct and write the interpolated twin, all into one folder
     (core.jobs.run_main_job); the volume is scanned for sections that are no real image once, for both."""
+    from ..core import load_model
     from ..core.jobs import check_autosave, run_autosave, run_files, run_main_job
-    from ..core.model.checkpoint import load_model
 
     tta.check_scale(args)
     volume, voxel, name = load_volume(args.volume)
@@ -221,7 +220,7 @@ def cmd_run(args):
 
 def _pairs_text(cfg) -> str:
     """What the run assumes about the acquisition, and how to change it."""
-    from ..core.settings.acquisition import ACQUISITION_NAMES
+    from ..core.settings import ACQUISITION_NAMES
 
     return f"{cfg.describe_acquisition()} (--acquisition {' | '.join(ACQUISITION_NAMES)})"
 
@@ -237,9 +236,14 @@ def _print_acquisition_notes(cfg) -> None:
 def _same_training_options(cfg) -> str:
     """The options that make 'isorecon validate' train as this run did: the acquisition and the pair
     settings that differ from it (from the default acquisition's for a custom one)."""
-    from ..core.settings.acquisition import CUSTOM, DEFAULT_ACQUISITION, acquisition_named, pair_differences
-    from ..core.settings.config import TRAIN_OPTIONS
-    from ..core.settings.options import option_named
+    from ..core.settings import (
+        CUSTOM,
+        DEFAULT_ACQUISITION,
+        TRAIN_OPTIONS,
+        acquisition_named,
+        option_named,
+        pair_differences,
+    )
 
     options = ""
     if cfg.acquisition not in (CUSTOM, DEFAULT_ACQUISITION.name):
@@ -254,7 +258,7 @@ def _same_training_options(cfg) -> str:
 def _print_checks(args, model, finals: dict) -> None:
     """Where to find honest evidence of quality; the circular consistency score only when asked for."""
     if "checks" in finals:
-        from ..core.checks.metrics import consistency_summary
+        from ..core.jobs import consistency_summary
 
         scores = finals["checks"].scores
         print(consistency_summary(scores) if scores else "Consistency with the input: not computed for "
@@ -284,7 +288,7 @@ def _print_sharp(finished) -> None:
 def _print_kernel(model, voxel) -> None:
     """One line on the axial kernel of the pairs (core.checks.kernel_summary), in nm when the voxel size is known,
     and what says the result may not be trusted (core.checks.kernel_summary.training_warnings)."""
-    from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary, training_warnings
+    from ..core.jobs import describe_kernel, model_kernel_summary, training_warnings
 
     xy_nm = (voxel[1] + voxel[2]) / 2 if voxel is not None else None
     print(describe_kernel(model_kernel_summary(model, xy_nm)), file=sys.stderr)
@@ -294,9 +298,9 @@ def _print_kernel(model, voxel) -> None:
 
 
 def _degradation_kinds() -> tuple[str, ...]:
-    from ..core.training.sections import KINDS  # imports torch: read only when a value is checked or listed
+    from ..core.jobs import DEGRADATION_KINDS  # imports torch: read only when a value is checked or listed
 
-    return KINDS
+    return DEGRADATION_KINDS
 
 
 def add_bench(sub) -> None:
@@ -383,7 +387,7 @@ def _declared(args) -> dict:
 def _bench_hidden_sections(args):
     """The bench's real-data mode: an anisotropic stack, its own hidden sections as the truth."""
     from ..bench.hidden import run_hidden_bench
-    from ..core.settings.zfactor import check_z_factor
+    from ..core.settings import check_z_factor
 
     volume, _, _ = load_volume(args.volume)
     z_factor = check_z_factor(args.z_factor)

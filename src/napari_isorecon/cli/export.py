@@ -54,9 +54,8 @@ def _voxel(text: str):
 
 
 def cmd_export(args):
-    from ..core.bioimageio.export import export_package, require_bioimageio
-    from ..core.io.files import check_writable
-    from ..core.model.checkpoint import load_model
+    from ..core import load_model
+    from ..core.jobs import check_writable, export_package, require_bioimageio
 
     if args.sharp or args.uncertainty:
         from ..core.errors import IsoReconError

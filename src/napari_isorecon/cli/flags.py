@@ -28,7 +28,7 @@ def add_common(p, z_factor=True):
 
 
 def add_precision(p):
-    from ..core.settings.precision import PRECISION_NAMES
+    from ..core.settings import PRECISION_NAMES
 
     p.add_argument("--precision", default="auto", choices=PRECISION_NAMES,
                    help="the networks' arithmetic: auto (default: bfloat16 on a CPU with bfloat16 instructions "
@@ -37,7 +37,7 @@ def add_precision(p):
 
 
 def add_training(p, checkpoints: bool = True):
-    from ..core.settings.config import PRESETS, LossWeights
+    from ..core.settings import PRESETS, LossWeights
 
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None,
@@ -73,7 +73,7 @@ def add_option_flags(p, names: tuple[str, ...] | None = None) -> None:
     """A flag per training option that declares one (core/settings/options.py), or only for ``names``; their
     values, by TrainConfig name: :func:`option_values` (a flag's own dest is prefixed: ``--train-batch-size``
     and the reconstruction's ``--batch-size`` are both there in ``run``)."""
-    from ..core.settings.config import TRAIN_OPTIONS
+    from ..core.settings import TRAIN_OPTIONS
 
     for opt in TRAIN_OPTIONS:
         if opt.flag is None or (names is not None and opt.name not in names):
@@ -90,15 +90,14 @@ def add_option_flags(p, names: tuple[str, ...] | None = None) -> None:
 
 def option_values(args) -> dict:
     """The training options given on the command line (:func:`add_option_flags`), by TrainConfig name."""
-    from ..core.settings.config import TRAIN_OPTIONS
+    from ..core.settings import TRAIN_OPTIONS
 
     values = {opt.name: getattr(args, _DEST + opt.name, None) for opt in TRAIN_OPTIONS}
     return {name: value for name, value in values.items() if value is not None}
 
 
 def _option_help(opt) -> str:
-    from ..core.settings.acquisition import DEFAULT_ACQUISITION, show_value
-    from ..core.settings.config import PRESETS
+    from ..core.settings import DEFAULT_ACQUISITION, PRESETS, show_value
 
     text = opt.help[0].lower() + opt.help[1:]
     if opt.level == "experimental":

@@ -13,10 +13,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_info(args):
-    from ..core.checks.kernel_summary import describe_kernel, model_kernel_summary
-    from ..core.model.checkpoint import load_model
-    from ..core.model.phase_levels import describe_phase_levels
-    from ..core.training.early_stop import describe_held_out
+    from ..core import load_model
+    from ..core.jobs import describe_held_out, describe_kernel, describe_phase_levels, model_kernel_summary
 
     model = load_model(args.model)
     cfg, state = model.config, model.state

@@ -19,14 +19,14 @@ def load_volume(volume_arg: str):
 
         array, voxel = anisotropic_sample()
         return array, voxel, "sample"
-    from ..core.io import open_volume
+    from ..core import open_volume
 
     array, voxel = open_volume(volume_arg)
     return array, voxel, Path(volume_arg).stem
 
 
 def z_factor_of(args, voxel) -> float:
-    from ..core.settings.zfactor import check_z_factor, z_factor_from_scale
+    from ..core.settings import check_z_factor, z_factor_from_scale
 
     if args.z_factor is not None:
         return check_z_factor(args.z_factor)
@@ -49,7 +49,7 @@ def train_options(args, z_factor):
 
 
 def recon_config(args):
-    from ..core.settings.config import ReconConfig
+    from ..core.settings import ReconConfig
 
     return ReconConfig(device=args.device, precision=args.precision, batch_size=args.batch_size,
                        fill_artefacts=not getattr(args, "keep_artefacts", False))
@@ -72,7 +72,7 @@ def outputs_of(args, voxel, paths: dict):
 
 
 def block_size(args):
-    from ..core.inference.blockwise import DEFAULT_BLOCK
+    from ..core.jobs import DEFAULT_BLOCK
 
     if not getattr(args, "block_size", None):
         return DEFAULT_BLOCK
@@ -109,7 +109,7 @@ def dask_client(address):
 
 def warn_if_voxel_disagrees(voxel, model_factor: float, volume_arg: str) -> None:
     """The model's factor is used; say so when the file's voxel size implies another one."""
-    from ..core.settings.zfactor import same_z_factor, z_factor_from_scale
+    from ..core.settings import same_z_factor, z_factor_from_scale
 
     if voxel is None:
         return

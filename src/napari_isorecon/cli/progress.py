@@ -98,7 +98,7 @@ class TrainProgress:
 
     def summary(self):
         """Print the held-back curve and why training ended; (model, stopped)."""
-        from ..core.training.early_stop import describe_held_out
+        from ..core.jobs import describe_held_out
 
         final = self.final
         curve = describe_held_out(final.model.state.held_out)

@@ -34,7 +34,7 @@ def check_scale(args) -> None:
 
 def report(finished) -> None:
     """How the written uncertainty is calibrated (``finished``: the "uncertainty" part's ReconFinished)."""
-    from ..core.inference.error_model import DEFAULT_CALIBRATION
+    from ..core.jobs import DEFAULT_CALIBRATION
 
     info = finished.info
     how = ("measured on other volumes; `isorecon validate` measures this volume's and prints it"

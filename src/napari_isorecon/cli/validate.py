@@ -67,7 +67,7 @@ def cmd_validate(args):
 
     settings = None
     if args.compare:
-        from ..core.checks.compare_settings import parse_settings
+        from ..core.jobs import parse_settings
 
         settings = parse_settings(args.compare)  # before any work: a typo costs nothing
     volume, voxel, name = load_volume(args.volume)
@@ -77,8 +77,8 @@ def cmd_validate(args):
     if settings:
         return _compare(args, volume, name, cfg, settings, out)
     _check_out(out, [out / f"report.{ext}" for ext in ("json", "md", "png")], args.overwrite)
-    from ..core.checks.hidden_sections import run_hidden_section_check
     from ..core.events import HiddenSectionsChecked
+    from ..core.jobs import run_hidden_section_check
 
     with stop_on_interrupt() as stop:
         # checks first; scored with --section-thickness; the uncertainty calibrated on the hidden sections too
@@ -102,9 +102,8 @@ def cmd_validate(args):
 
 
 def _compare(args, volume, name, cfg, settings, out):
-    from ..core.checks.compare_report import comparison_paths
-    from ..core.checks.compare_settings import compare_settings
     from ..core.events import HiddenSectionsChecked, SettingsCompared
+    from ..core.jobs import compare_settings, comparison_paths
 
     _check_out(out, comparison_paths(out, [s.name for s in settings]), args.overwrite)
     names = [s.name for s in settings]

@@ -14,7 +14,13 @@ collects options and consumes the typed events (core/events.py).
 :mod:`..settings.zfactor`, which the checkpoint and training code below this layer use too.
 
 Importing this package does not import torch (the jobs import it when they run).
+
+It is a front-end's door to the engine below: besides the jobs, what the command line reports or checks with
+(a model's kernel and history, the hidden-section check and the comparison, the bioimage.io export, ...) is
+re-exported here from the module that defines it, imported when first asked for (PEP 562: most import torch).
 """
+
+import importlib as _importlib
 
 from .autosave import (
     AUTOSAVE_ENV,
@@ -41,3 +47,37 @@ __all__ = [
     "lazy_reconstruct_events", "lazy_reconstruct_with_twin", "new_autosave_file", "reconstruct_with_twin",
     "reconstruction", "run_autosave", "run_files", "run_main_job", "train_with_autosave", "training_config",
 ]
+
+# name -> (module that defines it, its name there); looked up when first asked for, then kept
+_LAZY = {
+    "autosave_path": ("..model.checkpoint", "autosave_path"),
+    "check_writable": ("..io.files", "check_writable"),
+    "comparison_paths": ("..checks.compare_report", "comparison_paths"),
+    "compare_settings": ("..checks.compare_settings", "compare_settings"),
+    "consistency_summary": ("..checks.metrics", "consistency_summary"),
+    "DEFAULT_BLOCK": ("..inference.blockwise", "DEFAULT_BLOCK"),
+    "DEFAULT_CALIBRATION": ("..inference.error_model", "DEFAULT_CALIBRATION"),
+    "DEGRADATION_KINDS": ("..training.sections", "KINDS"),
+    "describe_held_out": ("..training.early_stop", "describe_held_out"),
+    "describe_kernel": ("..checks.kernel_summary", "describe_kernel"),
+    "describe_phase_levels": ("..model.phase_levels", "describe_phase_levels"),
+    "export_package": ("..bioimageio.export", "export_package"),
+    "model_kernel_summary": ("..checks.kernel_summary", "model_kernel_summary"),
+    "parse_settings": ("..checks.compare_settings", "parse_settings"),
+    "require_bioimageio": ("..bioimageio.export", "require_bioimageio"),
+    "run_hidden_section_check": ("..checks.hidden_sections", "run_hidden_section_check"),
+    "training_warnings": ("..checks.kernel_summary", "training_warnings"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(_importlib.import_module(module, __name__), attribute)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
