@@ -39,13 +39,6 @@ def local_rms_oracle(error: np.ndarray) -> np.ndarray:
     return np.sqrt(ndimage.convolve(error.astype(np.float64) ** 2, kernel / kernel.sum(), mode="nearest"))
 
 
-def _as(volume: np.ndarray, like: np.ndarray) -> np.ndarray:
-    if np.issubdtype(like.dtype, np.integer):
-        info = np.iinfo(like.dtype)
-        return np.clip(np.rint(volume), info.min, info.max).astype(like.dtype)
-    return volume.astype(like.dtype)
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--volume", required=True)
@@ -75,6 +68,7 @@ def main(argv=None) -> dict:
         rank_ceiling,
         spearman,
     )
+    from napari_isorecon.core.model.intensity import as_dtype
 
     args.out.mkdir(parents=True, exist_ok=True)
     truth = tifffile.imread(args.volume)
@@ -118,8 +112,8 @@ def main(argv=None) -> dict:
         scales["the check's (hidden sections only)"] = args.check_scale
     coverage = {name: interval_coverage(error, raw * s) for name, s in scales.items()}
     report = {"volume": str(args.volume), "z_factor": f, "seed": args.seed, "steps": args.steps,
-              "model": args.model, "scores": {"faithful": axial_scores(_as(faithful, stored), stored)["xz"],
-                                              "cubic": axial_scores(_as(cubic, stored), stored)["xz"]},
+              "model": args.model, "scores": {"faithful": axial_scores(as_dtype(faithful, stored.dtype), stored)["xz"],
+                                              "cubic": axial_scores(as_dtype(cubic, stored.dtype), stored)["xz"]},
               "predictors": rows, "scales": scales, "coverage": coverage, "fit": event.model.info,
               "seconds": {"faithful": recon_seconds, "uncertainty": uncertainty_seconds}}
     (args.out / "uncertainty.json").write_text(json.dumps(report, indent=1))

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..geometry import output_depth
+from ..model.intensity import as_dtype
 
 Z90 = 1.6448536269514722  # the standard normal's 95th percentile: +-Z90 sigma holds 90 %
 DEFAULT_SCALE = 1.6  # measured, see the module docstring; replaced by the check's own scale where there is one
@@ -83,7 +84,7 @@ class ErrorModel:
     calibrated_on: str = DEFAULT_CALIBRATION
     info: dict = field(default_factory=dict)
 
-    def raw_sigma_slices(self, faithful: np.ndarray, cubic: np.ndarray, n_sections: int, batch: int = 8) -> np.ndarray:
+    def log_variance_slices(self, faithful: np.ndarray, cubic: np.ndarray, n_sections: int, batch: int = 8) -> np.ndarray:
         """(n, D, W) slices -> (n, D, W) raw log variances (before the scale), in units of the span squared."""
         import torch
 
@@ -101,9 +102,9 @@ class ErrorModel:
         log variances of the xz and the yz slices averaged, times :attr:`scale`."""
         faithful = np.asarray(faithful, np.float32)
         cubic = np.asarray(cubic, np.float32)
-        log_var = self.raw_sigma_slices(faithful.transpose(1, 0, 2), cubic.transpose(1, 0, 2), n_sections)
+        log_var = self.log_variance_slices(faithful.transpose(1, 0, 2), cubic.transpose(1, 0, 2), n_sections)
         log_var = log_var.transpose(1, 0, 2)
-        log_var += self.raw_sigma_slices(faithful.transpose(2, 0, 1), cubic.transpose(2, 0, 1),
+        log_var += self.log_variance_slices(faithful.transpose(2, 0, 1), cubic.transpose(2, 0, 1),
                                          n_sections).transpose(1, 2, 0)
         return (np.exp(log_var / 4) * self.span * self.scale).astype(np.float32)
 
@@ -111,7 +112,7 @@ class ErrorModel:
         return ErrorModel(self.net, self.low, self.span, float(scale), where, dict(self.info))
 
 
-def _planes(volume, max_planes: int, rng) -> np.ndarray:
+def _planes(volume, max_planes: int) -> np.ndarray:
     """Up to ``max_planes`` whole lateral planes of ``volume``, evenly spread, each cropped to its centre."""
     n = volume.shape[0]
     take = np.unique(np.linspace(0, n - 1, min(n, max_planes)).round().astype(int))
@@ -125,7 +126,7 @@ def _centre(length: int, most: int) -> slice:
     return slice(start, start + min(length, most))
 
 
-def lateral_pairs(volume, model, thickness: float, max_planes: int = MAX_PLANES, seed: int = 0) -> dict:
+def lateral_pairs(volume, model, thickness: float, max_planes: int = MAX_PLANES) -> dict:
     """The volume's lateral planes (both orientations) made into sections along their rows by the section model,
     with the faithful and the cubic reconstruction of each, per orientation: {"truth", "faithful", "cubic",
     "n_sections"} (lists of two), and "planes" (how many planes)."""
@@ -134,7 +135,7 @@ def lateral_pairs(volume, model, thickness: float, max_planes: int = MAX_PLANES,
     from .reconstruct import interpolate, reconstruct, run_to_end
 
     z_factor = model.z_factor
-    planes = _planes(volume, max_planes, np.random.default_rng(seed))
+    planes = _planes(volume, max_planes)
     unique_planes = planes.shape[0]
     if planes.shape[0] < MIN_PLANES:  # the planes are run as one volume's xz slices, which needs 16 of them
         planes = np.concatenate([planes] * int(np.ceil(MIN_PLANES / planes.shape[0])))
@@ -148,7 +149,7 @@ def lateral_pairs(volume, model, thickness: float, max_planes: int = MAX_PLANES,
         weights = box_weights(depth, n_sections, z_factor, thickness).astype(np.float32)  # (n, depth)
         truth = oriented[:, :depth]
         sections = np.einsum("kd,pdw->kpw", weights, truth)  # (n_sections, planes, W): axis 0 plays z
-        sections = _as_dtype(sections, model.normalizer.np_dtype)
+        sections = as_dtype(sections, model.normalizer.np_dtype)
         cfg = ReconConfig(axes=("xz",), device="cpu")
         faithful = run_to_end(reconstruct(sections, model, cfg)).volume
         cubic = run_to_end(interpolate(sections, z_factor, "cubic", cfg)).volume
@@ -157,13 +158,6 @@ def lateral_pairs(volume, model, thickness: float, max_planes: int = MAX_PLANES,
         cubics.append(np.asarray(cubic, np.float32).transpose(1, 0, 2))
         counts.append(n_sections)
     return {"truth": truths, "faithful": faithfuls, "cubic": cubics, "n_sections": counts, "planes": unique_planes}
-
-
-def _as_dtype(values: np.ndarray, dtype) -> np.ndarray:
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype)
 
 
 def fit_error_model(volume, model, steps: int | None = None, seed: int = 0, stop=None,
@@ -180,7 +174,7 @@ def fit_error_model(volume, model, steps: int | None = None, seed: int = 0, stop
 
     steps = FIT_STEPS if steps is None else steps
     start = time.perf_counter()
-    pairs = lateral_pairs(volume, model, model_section_thickness(model), seed=seed)
+    pairs = lateral_pairs(volume, model, model_section_thickness(model))
     low, high = float(model.normalizer.low), float(model.normalizer.high)
     span = max(high - low, 1e-6)
     slices, errors = [], []
@@ -207,11 +201,10 @@ def fit_error_model(volume, model, steps: int | None = None, seed: int = 0, stop
         for _ in range(BATCH):
             which = int(rng.integers(len(slices)))
             x, e = slices[which], errors[which]
-            p = side
-            i, r, c = (int(rng.integers(x.shape[0])), int(rng.integers(x.shape[2] - p + 1)),
-                       int(rng.integers(x.shape[3] - p + 1)))
-            batch_x.append(x[i, :, r:r + p, c:c + p])
-            batch_e.append(e[i, :, r:r + p, c:c + p])
+            i, r, c = (int(rng.integers(x.shape[0])), int(rng.integers(x.shape[2] - side + 1)),
+                       int(rng.integers(x.shape[3] - side + 1)))
+            batch_x.append(x[i, :, r:r + side, c:c + side])
+            batch_e.append(e[i, :, r:r + side, c:c + side])
         log_var = net(torch.stack(batch_x))
         loss = 0.5 * (log_var + torch.stack(batch_e) ** 2 * torch.exp(-log_var)).mean()
         optimiser.zero_grad()
@@ -238,7 +231,7 @@ def averaging_factor(fitted: ErrorModel, pairs: dict, weights_for) -> float:
     voxel_errors, voxel_sigma, mean_errors, mean_sigma = [], [], [], []
     for truth, faithful, cubic, n_sections in zip(pairs["truth"], pairs["faithful"], pairs["cubic"],
                                                   pairs["n_sections"], strict=True):
-        raw = np.exp(fitted.raw_sigma_slices(faithful, cubic, n_sections) / 2)
+        raw = np.exp(fitted.log_variance_slices(faithful, cubic, n_sections) / 2)
         error = (faithful - truth) / fitted.span
         weights = np.asarray(weights_for(n_sections, error.shape[1]), np.float32)  # (m, depth)
         voxel_errors.append(error.ravel())

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..events import SectionsFilled
+from ..model.intensity import as_dtype
 
 FillPlan = dict  # section -> (section below, section above, weight of the one above)
 
@@ -41,16 +42,9 @@ def fill_plan(n_sections: int, not_real: Iterable[int]) -> FillPlan:
     return plan
 
 
-def _as_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype.kind in "ui":
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype)
-
-
 def _blend(below, above, w: float, dtype: np.dtype) -> np.ndarray:
     values = (1 - w) * np.asarray(below, dtype=np.float64) + w * np.asarray(above, dtype=np.float64)
-    return _as_dtype(values, dtype)
+    return as_dtype(values, dtype)
 
 
 def _runs(indices: list[int]) -> list[list[int]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import output_depth
+from ..model.intensity import as_dtype
 from ..training.sections import box_weights
 
 # the largest gain per z frequency: on FIB-SEM made into box sections x10 (benchmarks/sharp_bench.py), cap 2 keeps
@@ -170,13 +171,6 @@ def model_section_thickness(model) -> float:
     return float(np.clip(model_kernel_summary(model)["equivalent_thickness_z_steps"], 0.0, 2.0))
 
 
-def _as_input_dtype(values: np.ndarray, dtype) -> np.ndarray:
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype)
-
-
 DETAIL_WINDOW = 9  # pixels: the lateral running mean whose residual is a plane's fine detail (section_pulse too)
 _PLANES_PER_CHUNK = 64
 
@@ -244,7 +238,7 @@ def sharpen(faithful, sections, z_factor: float, thickness: float = 1.0, cap: fl
         freqs, gain = equaliser_gain(sharp, cap)
         sharp = equalise_z(sharp, freqs, gain)
         info["largest_z_gain"] = float(gain.max())
-    sharp = _as_input_dtype(project_onto_sections(sharp, sections, z_factor, thickness), np.asarray(sections).dtype)
+    sharp = as_dtype(project_onto_sections(sharp, sections, z_factor, thickness), np.asarray(sections).dtype)
     info.update(consistency_faithful=section_consistency(faithful, sections, z_factor, thickness),
                 consistency_sharp=section_consistency(sharp, sections, z_factor, thickness))
     return sharp, info

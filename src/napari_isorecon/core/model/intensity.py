@@ -11,6 +11,19 @@ from ..errors import IsoReconError
 _SAMPLE_VOXELS = 2_000_000
 
 
+def as_dtype(values, dtype) -> np.ndarray:
+    """``values`` as data of ``dtype`` would store them: integers rounded and clipped to the dtype's range."""
+    dtype = np.dtype(dtype)
+    values = np.asarray(values)
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        top = float(info.max)
+        if top > info.max:  # 64-bit: the float above the largest integer would wrap round when cast
+            top = np.nextafter(top, -np.inf)
+        return np.clip(np.rint(values), float(info.min), top).astype(dtype)
+    return values.astype(dtype)
+
+
 def _subsample(volume) -> np.ndarray:
     """A strided subset of at most ~2 M voxels, read without loading a large (lazy) volume."""
     shape = volume.shape
@@ -60,15 +73,7 @@ class Normalizer:
 
     def from_unit(self, array) -> np.ndarray:
         """Back to the input dtype: integers are rounded and clipped to the dtype's range."""
-        out = np.asarray(array, dtype=np.float64) * (self.high - self.low) + self.low
-        dtype = self.np_dtype
-        if dtype.kind in "ui":
-            info = np.iinfo(dtype)
-            top = float(info.max)
-            if top > info.max:  # 64-bit: the float above the largest integer would wrap round when cast
-                top = np.nextafter(top, -np.inf)
-            return np.clip(np.rint(out), float(info.min), top).astype(dtype)
-        return out.astype(dtype)
+        return as_dtype(np.asarray(array, dtype=np.float64) * (self.high - self.low) + self.low, self.np_dtype)
 
     def unit_data_range(self) -> float:
         """PSNR's peak for data in unit scale (``to_unit``): the dtype's full range for integers, the
